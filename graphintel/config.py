@@ -1,0 +1,62 @@
+"""Typed settings, read once from the environment, then defaults.
+
+Nothing else in graphintel reads ``os.environ``: call :func:`load_settings` at the edge (the CLI,
+the dashboard's cached factory, a test) and pass the settings on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+__all__ = ["Settings", "load_settings", "DEFAULT_STORE_URI"]
+
+DEFAULT_STORE_URI = "duckdb:workspace/graph.duckdb"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything graphintel takes from its environment.
+
+    The password is hidden in ``repr`` so settings can be logged.
+    """
+
+    store_uri: str = DEFAULT_STORE_URI
+    neo4j_username: str = "neo4j"
+    neo4j_password: str | None = field(default=None, repr=False)
+    neo4j_uri: str | None = None
+    pii_key: bytes | None = field(default=None, repr=False)
+    workspace: Path = Path("workspace")
+    cache_dir: Path = Path.home() / ".cache" / "graphintel"
+    neo4j_version: str = "5.26.31"
+    java_home: str | None = None
+
+    def with_store(self, uri: str | None) -> "Settings":
+        """A copy with another store URI (``None`` keeps the current one)."""
+        if not uri:
+            return self
+        from dataclasses import replace
+
+        return replace(self, store_uri=uri)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    key = env.get("GRAPHINTEL_PII_KEY")
+    cache = env.get("GRAPHINTEL_CACHE") or str(
+        Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "graphintel"
+    )
+    return Settings(
+        store_uri=env.get("GRAPHINTEL_STORE") or DEFAULT_STORE_URI,
+        neo4j_username=env.get("NEO4J_USERNAME") or "neo4j",
+        neo4j_password=env.get("NEO4J_PASSWORD"),
+        neo4j_uri=env.get("NEO4J_URI"),
+        pii_key=key.encode("utf-8") if key else None,
+        workspace=Path(env.get("GRAPHINTEL_WORKSPACE") or "workspace"),
+        cache_dir=Path(cache),
+        neo4j_version=env.get("GRAPHINTEL_NEO4J_VERSION") or "5.26.31",
+        java_home=env.get("JAVA_HOME"),
+    )

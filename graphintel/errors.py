@@ -1,0 +1,100 @@
+"""One error hierarchy for graphintel.
+
+Every message says what was wrong, the offending value, and what is allowed or what to do.
+The CLI prints ``str(error)`` as one paragraph and exits non-zero; no traceback is shown for
+these errors because they describe user input or the environment, not a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "GraphIntelError",
+    "ConfigError",
+    "ManifestError",
+    "InputFormatError",
+    "ValidationFailure",
+    "ValidationError",
+    "StoreError",
+    "StoreUnavailable",
+    "Neo4jSetupError",
+    "SimulationError",
+    "AnalyticsError",
+]
+
+
+class GraphIntelError(Exception):
+    """Root of every error graphintel raises on purpose."""
+
+    exit_code = 2
+
+
+class ConfigError(GraphIntelError):
+    """A setting (environment variable, store URI, option) is invalid."""
+
+
+class ManifestError(GraphIntelError):
+    """manifest.yaml is missing, unreadable or lacks required provenance."""
+
+
+class InputFormatError(GraphIntelError):
+    """A source file cannot be read at all (encoding, truncated JSON, malformed CSV)."""
+
+
+@dataclass(frozen=True)
+class ValidationFailure:
+    """One failed rule on one value of one record."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    rule: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f" line {self.line}"
+        if self.column:
+            where += f", column {self.column}"
+        shown = "" if self.value is None else f" (value {self.value!r})"
+        return f"{where}: {self.rule}{shown}"
+
+
+class ValidationError(GraphIntelError):
+    """The bundle broke one or more rules; nothing was written.
+
+    ``failures`` holds every failure found (validation is lazy: it collects all of them before
+    deciding), the message shows the first few and counts the rest.
+    """
+
+    def __init__(self, failures: list[ValidationFailure], *, shown: int = 5):
+        self.failures = list(failures)
+        head = "; ".join(str(f) for f in self.failures[:shown])
+        rest = len(self.failures) - shown
+        more = f"; and {rest} more problem(s)" if rest > 0 else ""
+        super().__init__(
+            f"The bundle was not ingested, nothing was written: {head}{more}. "
+            "Fix the source files (or the manifest) and run ingest again."
+        )
+
+
+class StoreError(GraphIntelError):
+    """The store rejected an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or opened."""
+
+
+class Neo4jSetupError(GraphIntelError):
+    """The local Neo4j server could not be fetched, configured, started or stopped."""
+
+
+class SimulationError(GraphIntelError):
+    """Simulator options are out of range."""
+
+
+class AnalyticsError(GraphIntelError):
+    """Analytics cannot run on what the store holds."""

@@ -1,0 +1,283 @@
+"""The canonical data contract: tables, columns, keys, enums and the graph model.
+
+Every stage speaks these tables (``pandas.DataFrame`` with exactly these columns plus
+``source_ids``). Readers produce them, validation checks them, stores persist them, analytics read
+them back. Names here are also the allow-list from which stores build SQL/Cypher identifiers;
+no identifier ever comes from data.
+
+Column types
+------------
+``id``  non-empty string identifier; ``str`` free text; ``bool``; ``float``; ``ts`` ISO-8601
+timestamp, normalised to ``YYYY-MM-DDTHH:MM:SS`` (UTC when the input carried an offset).
+Missing optional values are ``None``/NaN in frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Column",
+    "TableSpec",
+    "TABLES",
+    "TABLE_ORDER",
+    "NODE_TABLES",
+    "METHODS",
+    "MANIFEST_REQUIRED",
+    "ACCOUNT_METRIC_COLUMNS",
+    "CHANNEL_METRIC_COLUMNS",
+    "COUNT_KEYS",
+    "table_columns",
+]
+
+METHODS = (
+    "seizure",
+    "undercover_nondisclosure",
+    "undercover_disguised",
+    "platform_disclosure",
+    "open_source",
+    "synthetic",
+)
+MANIFEST_REQUIRED = (
+    "case_id",
+    "source_id",
+    "method",
+    "legal_basis",
+    "collected_at",
+    "collected_by",
+    "files",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "str"  # id | str | bool | float | ts
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    pii: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One canonical table.
+
+    ``key`` columns identify a record (duplicates with the same key must agree, identical ones
+    collapse). ``node`` is the Neo4j label for node tables; ``rel`` the relationship type for edge
+    tables, with ``ends`` naming (column, label) of its start and end node.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    node: str | None = None
+    rel: str | None = None
+    ends: tuple[tuple[str, str], tuple[str, str]] | None = None
+    references: dict[str, str] = field(default_factory=dict)  # column -> node table it points to
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _c(name, type="str", required=False, enum=None, pii=False) -> Column:
+    return Column(name, type, required, tuple(enum) if enum else None, pii)
+
+
+TABLES: dict[str, TableSpec] = {
+    "accounts": TableSpec(
+        "accounts",
+        (
+            _c("account_id", "id", True),
+            _c("handle"),
+            _c("display_name"),
+            _c("is_bot", "bool"),
+            _c("first_seen", "ts"),
+            _c("age_band"),
+            _c("phone", pii=True),
+        ),
+        key=("account_id",),
+        node="Account",
+    ),
+    "channels": TableSpec(
+        "channels",
+        (
+            _c("channel_id", "id", True),
+            _c("title"),
+            _c("kind", enum=("channel", "group", "supergroup", "personal", "bot")),
+            _c("created_at", "ts"),
+            _c("is_public", "bool"),
+            _c("creator_id", "id"),
+        ),
+        key=("channel_id",),
+        node="Channel",
+        references={"creator_id": "accounts"},
+    ),
+    "memberships": TableSpec(
+        "memberships",
+        (
+            _c("account_id", "id", True),
+            _c("channel_id", "id", True),
+            _c("role", enum=("member", "admin", "owner")),
+            _c("joined_at", "ts"),
+            _c("left_at", "ts"),
+        ),
+        key=("account_id", "channel_id"),
+        rel="MEMBER_OF",
+        ends=(("account_id", "Account"), ("channel_id", "Channel")),
+        references={"account_id": "accounts", "channel_id": "channels"},
+    ),
+    "invites": TableSpec(
+        "invites",
+        (
+            _c("inviter_id", "id", True),
+            _c("invitee_id", "id", True),
+            _c("channel_id", "id"),
+            _c("invited_at", "ts"),
+            _c("invite_link"),
+        ),
+        key=("inviter_id", "invitee_id", "channel_id", "invited_at"),
+        rel="INVITED",
+        ends=(("inviter_id", "Account"), ("invitee_id", "Account")),
+        references={"inviter_id": "accounts", "invitee_id": "accounts", "channel_id": "channels"},
+    ),
+    "transactions": TableSpec(
+        "transactions",
+        (
+            _c("txn_id", "id", True),
+            _c("from_id", "id", True),
+            _c("to_id", "id", True),
+            _c("credits", "float", True),
+            _c("amount_krw", "float"),
+            _c(
+                "kind",
+                enum=("purchase", "referral_reward", "commission", "topup", "transfer", "payout"),
+            ),
+            _c("ts", "ts"),
+            _c("channel_id", "id"),
+        ),
+        key=("txn_id",),
+        rel="PAID",
+        ends=(("from_id", "Account"), ("to_id", "Account")),
+        references={"from_id": "accounts", "to_id": "accounts", "channel_id": "channels"},
+    ),
+    "forwards": TableSpec(
+        "forwards",
+        (
+            _c("from_channel_id", "id", True),
+            _c("to_channel_id", "id", True),
+            _c("ts", "ts"),
+        ),
+        key=("from_channel_id", "to_channel_id", "ts"),
+        rel="FORWARDED_TO",
+        ends=(("from_channel_id", "Channel"), ("to_channel_id", "Channel")),
+        references={"from_channel_id": "channels", "to_channel_id": "channels"},
+    ),
+    "organizations": TableSpec(
+        "organizations",
+        (
+            _c("org_id", "id", True),
+            _c("name"),
+            _c("kind", enum=("school", "university", "military", "workplace", "other")),
+            _c("region"),
+            _c("lat", "float"),
+            _c("lon", "float"),
+        ),
+        key=("org_id",),
+        node="Organization",
+    ),
+    "targets": TableSpec(
+        "targets",
+        (
+            _c("channel_id", "id", True),
+            _c("org_id", "id", True),
+            _c("first_reported", "ts"),
+            _c("note"),
+        ),
+        key=("channel_id", "org_id"),
+        rel="TARGETS",
+        ends=(("channel_id", "Channel"), ("org_id", "Organization")),
+        references={"channel_id": "channels", "org_id": "organizations"},
+    ),
+    "content": TableSpec(
+        "content",
+        (
+            _c("content_hash", "id", True),
+            _c("channel_id", "id", True),
+            _c("posted_at", "ts"),
+            _c("poster_id", "id"),
+        ),
+        key=("content_hash", "channel_id"),
+        rel="POSTED",
+        ends=(("channel_id", "Channel"), ("content_hash", "Content")),
+        references={"channel_id": "channels", "poster_id": "accounts"},
+    ),
+}
+
+TABLE_ORDER = tuple(TABLES)
+NODE_TABLES = ("accounts", "channels", "organizations")
+
+# What counts in `report`: each table's record count, content = distinct content hashes,
+# sources = Source nodes.
+COUNT_KEYS = (
+    "accounts",
+    "channels",
+    "memberships",
+    "invites",
+    "transactions",
+    "forwards",
+    "organizations",
+    "targets",
+    "content",
+    "sources",
+)
+
+# Stored form of a table: its columns, ``phone`` replaced by ``phone_token``, plus ``inferred``
+# on node tables and ``source_ids`` on every table.
+
+
+def table_columns(table: str) -> list[str]:
+    """Column names of ``table`` as stored (after pseudonymisation), in order.
+
+    Example
+    -------
+    >>> table_columns("organizations")[:2]
+    ['org_id', 'name']
+    >>> table_columns("accounts")[-3:]
+    ['inferred', 'evidence', 'source_ids']
+    """
+    spec = TABLES[table]
+    cols = ["phone_token" if c.pii else c.name for c in spec.columns]
+    if table in NODE_TABLES:
+        cols.append("inferred")
+    cols += ["evidence", "source_ids"]
+    return cols
+
+
+# Analytics results written back to the store (one row per account / channel).
+ACCOUNT_METRIC_COLUMNS = (
+    "account_id",
+    "community",
+    "referral_parent",
+    "referral_root",
+    "referral_depth",
+    "referral_descendants",
+    "direct_invites",
+    "credits_in",
+    "credits_out",
+    "referral_rewards",
+    "purchases",
+    "net_credits",
+    "pagerank",
+    "betweenness",
+    "bridging",
+    "priority_score",
+    "priority_rank",
+)
+CHANNEL_METRIC_COLUMNS = ("channel_id", "community", "members", "admins")

@@ -1,0 +1,38 @@
+"""Graph stores behind one protocol (:class:`graphintel.store.base.GraphStore`)."""
+
+from __future__ import annotations
+
+from graphintel.config import Settings
+from graphintel.errors import ConfigError
+from graphintel.store.base import Bundle, GraphStore
+
+__all__ = ["GraphStore", "Bundle", "open_store"]
+
+
+def open_store(uri: str, settings: Settings | None = None, *, read_only: bool = False) -> GraphStore:
+    """Open the store a URI names (no I/O until first use).
+
+    ``duckdb:PATH`` (embedded, default ``duckdb:workspace/graph.duckdb``) or ``bolt://host:port`` /
+    ``neo4j://host:port`` (credentials from ``settings``: ``NEO4J_USERNAME`` / ``NEO4J_PASSWORD``).
+
+    Example
+    -------
+    >>> open_store("duckdb::memory:").uri
+    'duckdb::memory:'
+    """
+    if uri.startswith("duckdb:"):
+        from graphintel.store.duckdb_store import DuckDBStore
+
+        path = uri[len("duckdb:") :]
+        if not path:
+            raise ConfigError("the store URI 'duckdb:' names no file: use duckdb:PATH")
+        return DuckDBStore(path, read_only=read_only)
+    if uri.split("://", 1)[0] in ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"):
+        from graphintel.store.neo4j_store import Neo4jStore
+
+        settings = settings or Settings()
+        return Neo4jStore(uri, settings.neo4j_username, settings.neo4j_password)
+    raise ConfigError(
+        f"unknown store URI {uri!r}: use duckdb:PATH (embedded) or bolt://host:port / "
+        "neo4j://host:port (Neo4j, with NEO4J_USERNAME and NEO4J_PASSWORD set)"
+    )

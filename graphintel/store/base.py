@@ -1,0 +1,124 @@
+"""The one seam between graphintel and its databases: the :class:`GraphStore` protocol.
+
+Ingest, analytics, the CLI and the dashboard only know this protocol. Two implementations:
+:class:`graphintel.store.duckdb_store.DuckDBStore` (embedded, default) and
+:class:`graphintel.store.neo4j_store.Neo4jStore` (real Neo4j 5 over Bolt). One contract test
+suite (``tests/test_store_contract.py``) runs against both.
+
+Semantics every implementation keeps
+------------------------------------
+* Tables are the canonical tables of :mod:`graphintel.model` in their *stored* form
+  (:func:`graphintel.model.table_columns`): ``phone`` replaced by ``phone_token``, ``inferred`` on
+  node tables, ``source_ids`` (list of str) everywhere.
+* ``write_bundle`` merges by each table's key: a record already present keeps its key, takes
+  every non-null attribute of the new record (``coalesce(new, old)``), ``inferred`` becomes
+  ``old AND new`` (a defined record clears the flag) and ``source_ids`` becomes the sorted union.
+  Writing the same bundle twice changes nothing.
+* Optional key columns (``invites.channel_id``, ``invites.invited_at``, ``forwards.ts``) are
+  stored as ``''`` when missing (Neo4j cannot MERGE on null) and read back as ``None``.
+* ``counts()`` gives :data:`graphintel.model.COUNT_KEYS`; ``content`` counts distinct hashes.
+* Analytics results are whole tables replaced on every ``write_results`` (see RESULT_TABLES).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+__all__ = ["GraphStore", "Bundle", "SOURCE_COLUMNS", "RESULT_TABLES", "OPTIONAL_KEY_COLUMNS"]
+
+SOURCE_COLUMNS = (
+    "source_id",
+    "case_id",
+    "method",
+    "legal_basis",
+    "collected_at",
+    "collected_by",
+    "files",  # list of "path sha256=<hex> table=<table>" strings
+    "file_hashes",  # list of sha256 hex digests of the bundle's files
+    "ingested_at",
+)
+
+OPTIONAL_KEY_COLUMNS = {
+    "invites": ("channel_id", "invited_at"),
+    "forwards": ("ts",),
+}
+
+# Analytics results: name -> columns. account_metrics / channel_metrics are node properties in
+# Neo4j; the others are result rows.
+RESULT_TABLES: dict[str, tuple[str, ...]] = {
+    "account_metrics": (),  # columns: graphintel.model.ACCOUNT_METRIC_COLUMNS
+    "channel_metrics": (),  # columns: graphintel.model.CHANNEL_METRIC_COLUMNS
+    "channel_links": ("channel_a", "channel_b", "forwards", "shared_members", "jaccard"),
+    "priority_components": ("account_id", "component", "value", "weight", "contribution"),
+    "priority_evidence": (
+        "account_id",
+        "component",
+        "record_table",
+        "record_key",
+        "detail",
+        "source_ids",
+    ),
+    "cycles": ("account_id", "broken_parent", "cycle"),
+    "summary": ("key", "value"),  # value is a JSON string
+}
+
+
+@dataclass
+class Bundle:
+    """A validated, transformed bundle ready to write.
+
+    ``source`` has the keys of :data:`SOURCE_COLUMNS`; ``tables`` maps canonical table names to
+    frames in stored form *without* ``source_ids`` (every record of a bundle carries the bundle's
+    ``source["source_id"]``; the store adds it). Every table is present, possibly empty; keys are
+    unique within each frame; missing optional key columns are already ``''``.
+    """
+
+    source: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def rows(self) -> int:
+        return int(sum(len(df) for df in self.tables.values()))
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """What graphintel needs from a graph store."""
+
+    uri: str
+
+    def ensure_schema(self) -> None:
+        """Create tables/constraints if missing (idempotent, explicit: constructors do no I/O)."""
+
+    def known_file_hashes(self) -> set[str]:
+        """sha256 digests of every source file already ingested."""
+
+    def write_bundle(self, bundle: Bundle, *, progress: bool = False) -> dict[str, int]:
+        """Merge a validated bundle; returns records written per table (plus ``sources``)."""
+
+    def table(
+        self,
+        name: str,
+        *,
+        columns: list[str] | None = None,
+        where: dict[str, list[Any]] | None = None,
+    ) -> pd.DataFrame:
+        """A canonical table (stored form), optionally filtered: ``where`` = column -> allowed
+        values (AND across columns). Columns and names are checked against the model."""
+
+    def sources(self) -> pd.DataFrame:
+        """The Source records (columns :data:`SOURCE_COLUMNS`)."""
+
+    def counts(self) -> dict[str, int]:
+        """Record counts for :data:`graphintel.model.COUNT_KEYS`."""
+
+    def write_results(self, name: str, frame: pd.DataFrame) -> None:
+        """Replace the analytics result table ``name`` (a key of :data:`RESULT_TABLES`)."""
+
+    def results(self, name: str) -> pd.DataFrame:
+        """An analytics result table; an empty frame (with its columns) before analytics ran."""
+
+    def close(self) -> None:
+        """Release connections. Whoever opened the store closes it."""

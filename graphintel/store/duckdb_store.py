@@ -1,0 +1,343 @@
+"""The embedded store: one DuckDB file, no server.
+
+Tables mirror the canonical tables in stored form (:func:`graphintel.model.table_columns`), plus
+``sources`` and one ``result_<name>`` table per analytics result. All SQL lives in this module;
+identifiers come only from the model's allow-list and every value travels as a parameter or as a
+registered Arrow/pandas relation, never as text spliced into SQL.
+
+Merging a bundle is two bulk statements per table (``UPDATE … FROM`` the staged rows that match a
+key, then ``INSERT`` of the rest): no Python loop over rows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from graphintel.errors import StoreError, StoreUnavailable
+from graphintel.model import (
+    ACCOUNT_METRIC_COLUMNS,
+    CHANNEL_METRIC_COLUMNS,
+    COUNT_KEYS,
+    NODE_TABLES,
+    TABLES,
+    table_columns,
+)
+from graphintel.store.base import (
+    OPTIONAL_KEY_COLUMNS,
+    RESULT_TABLES,
+    SOURCE_COLUMNS,
+    Bundle,
+)
+
+__all__ = ["DuckDBStore", "result_columns", "restore_optional_keys"]
+
+_SQL_TYPES = {"id": "VARCHAR", "str": "VARCHAR", "ts": "VARCHAR", "bool": "BOOLEAN", "float": "DOUBLE"}
+
+
+def result_columns(name: str) -> tuple[str, ...]:
+    """Columns of the analytics result table ``name``."""
+    if name == "account_metrics":
+        return ACCOUNT_METRIC_COLUMNS
+    if name == "channel_metrics":
+        return CHANNEL_METRIC_COLUMNS
+    if name not in RESULT_TABLES:
+        raise StoreError(
+            f"unknown result table {name!r}: expected one of {', '.join(RESULT_TABLES)}"
+        )
+    return RESULT_TABLES[name]
+
+
+def restore_optional_keys(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn the ``''`` placeholders of optional key columns back into ``None``."""
+    for col in OPTIONAL_KEY_COLUMNS.get(name, ()):
+        if col in frame.columns and len(frame):
+            frame[col] = frame[col].astype(object).where(frame[col] != "", None)
+    return frame
+
+
+def _column_types(table: str) -> dict[str, str]:
+    spec = TABLES[table]
+    types: dict[str, str] = {}
+    for col in spec.columns:
+        types["phone_token" if col.pii else col.name] = _SQL_TYPES[col.type]
+    if table in NODE_TABLES:
+        types["inferred"] = "BOOLEAN"
+    types["evidence"] = "VARCHAR"
+    types["source_ids"] = "VARCHAR[]"
+    return types
+
+
+def _q(identifier: str) -> str:
+    """Quote an identifier that comes from the model's allow-list."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class DuckDBStore:
+    """Graph store in one DuckDB file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Database file; its folder is created on first use. ``":memory:"`` for a throw-away store.
+    read_only : bool
+        Open without write access (several readers may share the file).
+
+    Notes
+    -----
+    The constructor does no I/O; the connection opens on first use. Call :meth:`close` when done.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        self.path = str(path)
+        self.read_only = read_only
+        self.uri = f"duckdb:{self.path}"
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    # -- connection -------------------------------------------------------------------------
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            if self.path != ":memory:":
+                if self.read_only and not Path(self.path).exists():
+                    raise StoreUnavailable(
+                        f"the store {self.path} does not exist yet: run `graphintel ingest "
+                        "MANIFEST` (or `make demo`) first"
+                    )
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._con = duckdb.connect(self.path, read_only=self.read_only)
+            except duckdb.IOException as err:
+                raise StoreUnavailable(
+                    f"cannot open the DuckDB store {self.path}: {err}. Another graphintel process "
+                    "(ingest, analyze or the dashboard) may hold it open for writing; stop it and "
+                    "try again"
+                ) from err
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> "DuckDBStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DuckDBStore({self.path!r})"
+
+    # -- schema -----------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        if self.read_only:
+            return
+        con = self.con
+        for table in TABLES:
+            cols = ", ".join(f"{_q(c)} {t}" for c, t in _column_types(table).items())
+            con.execute(f"CREATE TABLE IF NOT EXISTS {_q(table)} ({cols})")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS sources (source_id VARCHAR, case_id VARCHAR, "
+            "method VARCHAR, legal_basis VARCHAR, collected_at VARCHAR, collected_by VARCHAR, "
+            "files VARCHAR[], file_hashes VARCHAR[], ingested_at VARCHAR)"
+        )
+
+    def _has_table(self, name: str) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(row and row[0])
+
+    # -- writing ----------------------------------------------------------------------------
+    def known_file_hashes(self) -> set[str]:
+        if not self._has_table("sources"):
+            return set()
+        rows = self.con.execute("SELECT DISTINCT unnest(file_hashes) FROM sources").fetchall()
+        return {r[0] for r in rows}
+
+    def write_bundle(self, bundle: Bundle, *, progress: bool = False) -> dict[str, int]:
+        self.ensure_schema()
+        con = self.con
+        source_id = bundle.source["source_id"]
+        written: dict[str, int] = {}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in TABLES:
+                frame = bundle.tables.get(table)
+                if frame is None or frame.empty:
+                    written[table] = 0
+                    continue
+                self._merge(table, frame, source_id)
+                written[table] = len(frame)
+            self._merge_source(bundle.source)
+            written["sources"] = 1
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return written
+
+    def _merge(self, table: str, frame: pd.DataFrame, source_id: str) -> None:
+        types = _column_types(table)
+        key = list(TABLES[table].key)
+        cols = [c for c in types if c != "source_ids"]
+        staged = frame.reindex(columns=cols)
+        con = self.con
+        con.register("staged_frame", staged)
+        try:
+            casts = ", ".join(f"CAST({_q(c)} AS {types[c]}) AS {_q(c)}" for c in cols)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {casts} FROM staged_frame")
+        finally:
+            con.unregister("staged_frame")
+        on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in key)
+        sets = []
+        for c in cols:
+            if c in key:
+                continue
+            if c == "inferred":
+                sets.append('"inferred" = t."inferred" AND s."inferred"')
+            else:
+                sets.append(f"{_q(c)} = coalesce(s.{_q(c)}, t.{_q(c)})")
+        sets.append(
+            '"source_ids" = list_sort(list_distinct(list_append(t."source_ids", $sid)))'
+        )
+        con.execute(
+            f"UPDATE {_q(table)} AS t SET {', '.join(sets)} FROM staged AS s WHERE {on}",
+            {"sid": source_id},
+        )
+        col_list = ", ".join(_q(c) for c in cols)
+        s_cols = ", ".join(f"s.{_q(c)}" for c in cols)
+        con.execute(
+            f"INSERT INTO {_q(table)} ({col_list}, source_ids) SELECT {s_cols}, [$sid] "
+            f"FROM staged AS s WHERE NOT EXISTS (SELECT 1 FROM {_q(table)} AS t WHERE {on})",
+            {"sid": source_id},
+        )
+        con.execute("DROP TABLE staged")
+
+    def _merge_source(self, source: dict[str, Any]) -> None:
+        values = [source.get(c) for c in SOURCE_COLUMNS]
+        con = self.con
+        existing = con.execute(
+            "SELECT files, file_hashes FROM sources WHERE source_id = ?", [source["source_id"]]
+        ).fetchone()
+        if existing is None:
+            con.execute(
+                f"INSERT INTO sources VALUES ({', '.join('?' for _ in SOURCE_COLUMNS)})", values
+            )
+            return
+        files = sorted(set(existing[0] or []) | set(source.get("files") or []))
+        hashes = sorted(set(existing[1] or []) | set(source.get("file_hashes") or []))
+        con.execute(
+            "UPDATE sources SET case_id = ?, method = ?, legal_basis = ?, collected_at = ?, "
+            "collected_by = ?, files = ?, file_hashes = ?, ingested_at = ? WHERE source_id = ?",
+            [
+                source.get("case_id"),
+                source.get("method"),
+                source.get("legal_basis"),
+                source.get("collected_at"),
+                source.get("collected_by"),
+                files,
+                hashes,
+                source.get("ingested_at"),
+                source["source_id"],
+            ],
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+    def table(
+        self,
+        name: str,
+        *,
+        columns: list[str] | None = None,
+        where: dict[str, list[Any]] | None = None,
+    ) -> pd.DataFrame:
+        if name not in TABLES:
+            raise StoreError(f"unknown table {name!r}: expected one of {', '.join(TABLES)}")
+        allowed = table_columns(name)
+        cols = list(columns) if columns else allowed
+        bad = [c for c in cols + list(where or {}) if c not in allowed]
+        if bad:
+            raise StoreError(f"unknown column(s) {bad} for table {name!r}: allowed {allowed}")
+        if not self._exists_or_empty(name):
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        sql = f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(name)}"
+        params: dict[str, Any] = {}
+        if where:
+            clauses = []
+            for i, (col, values) in enumerate(where.items()):
+                clauses.append(f"{_q(col)} IN (SELECT unnest($v{i}))")
+                params[f"v{i}"] = [None if v is None else str(v) for v in values]
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY " + ", ".join(_q(k) for k in TABLES[name].key)
+        frame = self.con.execute(sql, params).df()
+        return restore_optional_keys(name, frame)
+
+    def _exists_or_empty(self, name: str) -> bool:
+        if self.read_only or self._con is not None or Path(self.path).exists():
+            return self._has_table(name)
+        return False
+
+    def sources(self) -> pd.DataFrame:
+        if not self._exists_or_empty("sources"):
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in SOURCE_COLUMNS})
+        return self.con.execute("SELECT * FROM sources ORDER BY source_id").df()
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(COUNT_KEYS, 0)
+        for key in COUNT_KEYS:
+            if not self._exists_or_empty(key):
+                continue
+            if key == "content":
+                sql = "SELECT count(DISTINCT content_hash) FROM content"
+            else:
+                sql = f"SELECT count(*) FROM {_q(key)}"
+            out[key] = int(self.con.execute(sql).fetchone()[0])
+        return out
+
+    # -- analytics results --------------------------------------------------------------------
+    def write_results(self, name: str, frame: pd.DataFrame) -> None:
+        cols = list(result_columns(name))
+        staged = _json_safe(frame.reindex(columns=cols))
+        con = self.con
+        con.register("result_frame", staged)
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {_q('result_' + name)} AS SELECT * FROM result_frame"
+            )
+        finally:
+            con.unregister("result_frame")
+
+    def results(self, name: str) -> pd.DataFrame:
+        cols = list(result_columns(name))
+        if not self._exists_or_empty("result_" + name):
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        return self.con.execute(f"SELECT * FROM {_q('result_' + name)}").df()
+
+    def clear(self) -> None:
+        """Drop every table (tests and `--fresh` only)."""
+        con = self.con
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        ]
+        for n in names:
+            con.execute(f"DROP TABLE IF EXISTS {_q(n)}")
+
+
+def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give all-null or empty object columns a concrete type DuckDB can store."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object and (len(s) == 0 or s.isna().all()):
+            out[col] = s.astype("string")
+        elif s.dtype == object and len(s) and isinstance(s.dropna().iloc[0], (dict,)):
+            out[col] = s.map(lambda v: None if v is None else json.dumps(v, sort_keys=True))
+    return out
