@@ -162,19 +162,17 @@ def _collapse_duplicates(
     if clash.any():
         rows = unique[clash.to_numpy()].sort_values(key, kind="stable")
         first = rows.drop_duplicates(key)
-        rest = rows[rows.duplicated(key)]
-        firsts = first.set_index(key)
-        for _, row in rest.head(MAX_FAILURES - len(failures)).iterrows():
-            other = firsts.loc[tuple(row[k] for k in key)]
-            differs = [c for c in data_cols if c not in key and not _same(row[c], other[c])]
-            where = f"{other[FILE]}" + (
-                f" line {int(other[LINE])}" if other[LINE] is not None and pd.notna(other[LINE]) else ""
-            )
-            line = int(row[LINE]) if row[LINE] is not None and pd.notna(row[LINE]) else None
+        rest = rows[rows.duplicated(key)].head(MAX_FAILURES - len(failures))
+        pairs = rest.merge(first, on=key, suffixes=("", "__first"))
+        for _, row in pairs.iterrows():
+            differs = [
+                c for c in data_cols if c not in key and not _same(row[c], row[c + "__first"])
+            ]
+            where = str(row[FILE + "__first"]) + _line_text(row[LINE + "__first"])
             failures.append(
                 ValidationFailure(
                     str(row[FILE]),
-                    line,
+                    _line_number(row[LINE]),
                     ", ".join(differs),
                     "|".join(str(row[k]) for k in key),
                     f"conflicting duplicate of {where} for key {'+'.join(key)}: "
@@ -183,6 +181,15 @@ def _collapse_duplicates(
             )
         return typed
     return unique
+
+
+def _line_number(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _line_text(value: object) -> str:
+    line = _line_number(value)
+    return "" if line is None else f" line {line}"
 
 
 def _same(a: object, b: object) -> bool:

@@ -1,0 +1,278 @@
+"""The `graphintel` command line (DESIGN.md "CLI contract").
+
+Exit status 0 on success; on a user mistake or an unavailable service a one-paragraph message on
+stderr and a non-zero status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from graphintel import __version__
+from graphintel.config import Settings, load_settings
+from graphintel.errors import ConfigError, GraphIntelError
+
+__all__ = ["main", "build_parser"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_BUNDLE = REPO_ROOT / "sample_data" / "demo"
+
+
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        metavar="URI",
+        help="duckdb:PATH (default duckdb:workspace/graph.duckdb, or $GRAPHINTEL_STORE) or "
+        "bolt://host:port / neo4j://host:port with NEO4J_USERNAME / NEO4J_PASSWORD",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="graphintel",
+        description="Chat-ecosystem graph analysis for investigators. It ranks and explains; it "
+        "never labels anyone guilty.",
+    )
+    parser.add_argument("--version", action="version", version=f"graphintel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("simulate", help="write a synthetic invitation-credit bundle")
+    try:
+        from graphintel.simulate import add_arguments
+
+        add_arguments(p)
+    except ImportError:  # pragma: no cover - only while the simulator is absent
+        p.add_argument("--out", required=True)
+
+    p = sub.add_parser("ingest", help="validate a bundle, then load it into the store")
+    p.add_argument("manifest", metavar="MANIFEST", help="a bundle's manifest.yaml (or its folder)")
+    _store_option(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("analyze", help="compute all analytics and write them to the store")
+    _store_option(p)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--resolution", type=float, default=1.0, help="community resolution (1.0)")
+    p.add_argument(
+        "--engine",
+        choices=("auto", "louvain", "leiden"),
+        default="auto",
+        help="community engine: python-louvain (reference), leiden (fast), auto by size",
+    )
+
+    p = sub.add_parser("report", help="print a summary of the store")
+    _store_option(p)
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--top", type=int, default=10, help="operators listed (default 10)")
+
+    p = sub.add_parser("export", help="export CSV tables, GraphML or GEXF")
+    p.add_argument("--format", choices=("csv", "graphml", "gexf"), required=True)
+    p.add_argument("--out", required=True, metavar="PATH", help="folder (csv) or file")
+    _store_option(p)
+
+    p = sub.add_parser("dashboard", help="serve the Streamlit dashboard")
+    _store_option(p)
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--host", default="127.0.0.1")
+
+    p = sub.add_parser("demo", help="simulate → ingest → analyze → dashboard, embedded")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--no-dashboard", action="store_true", help="stop after printing the report")
+
+    p = sub.add_parser("neo4j", help="a local real Neo4j server for development and tests")
+    p.add_argument("action", choices=("start", "stop", "status"))
+    p.add_argument("--home", type=Path, help="server folder (a fresh one is an empty database)")
+    p.add_argument("--port", type=int, default=7687, help="Bolt port on 127.0.0.1 (7687)")
+    return parser
+
+
+def _open(settings: Settings, uri: str | None, *, read_only: bool = False):
+    from graphintel.store import open_store
+
+    return open_store(uri or settings.store_uri, settings, read_only=read_only)
+
+
+def cmd_simulate(args, settings: Settings) -> int:
+    from graphintel.simulate import params_from_args, simulate
+
+    params = params_from_args(args)
+    report = simulate(
+        Path(args.out),
+        params,
+        telegram_export=getattr(args, "telegram_export", False),
+        progress=sys.stderr.isatty(),
+    )
+    print(getattr(report, "summary", lambda: str(report))())
+    return 0
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from ingest.job import ingest_manifest
+
+    store = _open(settings, args.store)
+    try:
+        report = ingest_manifest(
+            args.manifest, store, settings, progress=not args.no_progress and sys.stderr.isatty()
+        )
+    finally:
+        store.close()
+    print(report.summary())
+    return 0
+
+
+def cmd_analyze(args, settings: Settings) -> int:
+    from graphintel.analytics.pipeline import analyze_store
+
+    store = _open(settings, args.store)
+    try:
+        results = analyze_store(
+            store, seed=args.seed, resolution=args.resolution, engine=args.engine
+        )
+        from graphintel.report import build_report, format_report_table
+
+        summary = results.get("summary")
+        timings = None
+        if summary is not None and not summary.empty:
+            rows = summary[summary["key"] == "timings"]
+            timings = json.loads(rows["value"].iloc[0]) if len(rows) else None
+        print(format_report_table(build_report(store)))
+        if timings:
+            print("\nStage times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_report(args, settings: Settings) -> int:
+    from graphintel.report import build_report, format_report_table
+
+    store = _open(settings, args.store)
+    try:
+        report = build_report(store, top=args.top)
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_report_table(report))
+    return 0
+
+
+def cmd_export(args, settings: Settings) -> int:
+    from graphintel.export import export_store
+
+    store = _open(settings, args.store)
+    try:
+        paths = export_store(store, args.format, args.out)
+    finally:
+        store.close()
+    print("Wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def run_dashboard(settings: Settings, uri: str | None, *, port: int, host: str) -> int:
+    """Serve the dashboard in the foreground (Ctrl-C stops it)."""
+    app = REPO_ROOT / "dashboards" / "app.py"
+    if not app.exists():
+        raise ConfigError(f"the dashboard app is missing ({app}); reinstall graphintel")
+    env = dict(os.environ)
+    env["GRAPHINTEL_STORE"] = uri or settings.store_uri
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", host,
+        "--browser.gatherUsageStats", "false",
+        "--global.developmentMode", "false",
+    ]
+    print(f"Dashboard: http://{host}:{port}  (store {env['GRAPHINTEL_STORE']}; Ctrl-C stops it)",
+          flush=True)
+    try:
+        return subprocess.call(cmd, env=env, cwd=os.getcwd())
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_dashboard(args, settings: Settings) -> int:
+    return run_dashboard(settings, args.store, port=args.port, host=args.host)
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from graphintel.analytics.pipeline import analyze_store
+    from graphintel.report import build_report, format_report_table
+    from ingest.job import ingest_manifest
+
+    bundle = DEMO_BUNDLE
+    if not (bundle / "manifest.yaml").exists():
+        from graphintel.simulate import SimulationParams, simulate
+
+        bundle = settings.workspace / "demo-bundle"
+        if not (bundle / "manifest.yaml").exists():
+            print(f"Simulating the demo bundle into {bundle} …", flush=True)
+            simulate(bundle, SimulationParams())
+    uri = "duckdb:" + str(settings.workspace / "graph.duckdb")
+    store = _open(settings, uri)
+    try:
+        print(ingest_manifest(bundle / "manifest.yaml", store, settings).summary(), flush=True)
+        analyze_store(store)
+        print(format_report_table(build_report(store)), flush=True)
+    finally:
+        store.close()
+    if args.no_dashboard:
+        return 0
+    return run_dashboard(settings, uri, port=args.port, host="127.0.0.1")
+
+
+def cmd_neo4j(args, settings: Settings) -> int:
+    from graphintel import neo4j_server
+
+    if args.action == "start":
+        info = neo4j_server.start(settings, home=args.home, port=args.port)
+        print(neo4j_server.shell_exports(info))
+        print(f"# Neo4j {settings.neo4j_version} is up on {info.uri} (home {info.home})",
+              file=sys.stderr)
+    elif args.action == "stop":
+        was = neo4j_server.stop(settings, home=args.home)
+        print("stopped" if was else "not running")
+    else:
+        info = neo4j_server.status(settings, home=args.home)
+        if info is None:
+            print("not running")
+            return 3
+        print(f"running: {info.uri} (pid {info.pid}, home {info.home})")
+    return 0
+
+
+COMMANDS = {
+    "simulate": cmd_simulate,
+    "ingest": cmd_ingest,
+    "analyze": cmd_analyze,
+    "report": cmd_report,
+    "export": cmd_export,
+    "dashboard": cmd_dashboard,
+    "demo": cmd_demo,
+    "neo4j": cmd_neo4j,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    try:
+        return COMMANDS[args.command](args, settings)
+    except GraphIntelError as err:
+        print(f"graphintel {args.command}: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Exports other tools open: CSV tables, GraphML and GEXF (Gephi).
+
+Text from the data (handles, names, titles) is written as data, never interpreted: CSV cells that a
+spreadsheet would run as a formula (starting with ``= + - @`` or a control character) are prefixed
+with ``'``; GraphML/GEXF are written by networkx's XML writers, which escape markup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from graphintel.errors import ConfigError
+from graphintel.model import ACCOUNT_METRIC_COLUMNS, CHANNEL_METRIC_COLUMNS
+from graphintel.store.base import GraphStore
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "ACCOUNT_EXPORT_COLUMNS",
+    "CHANNEL_EXPORT_COLUMNS",
+    "account_export_frame",
+    "channel_export_frame",
+    "export_store",
+    "export_graph",
+    "guard_spreadsheet_text",
+]
+
+EXPORT_FORMATS = ("csv", "graphml", "gexf")
+ACCOUNT_EXPORT_COLUMNS = (
+    "account_id",
+    "community",
+    "referral_parent",
+    "referral_root",
+    "referral_depth",
+    "referral_descendants",
+    "direct_invites",
+    "credits_in",
+    "credits_out",
+    "referral_rewards",
+    "priority_score",
+)
+CHANNEL_EXPORT_COLUMNS = ("channel_id", "community", "members", "admins")
+_RISKY = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard_spreadsheet_text(values: pd.Series) -> pd.Series:
+    """Prefix cells a spreadsheet would evaluate as formulas with ``'``.
+
+    Example
+    -------
+    >>> guard_spreadsheet_text(pd.Series(["@handle", "=HYPERLINK(1)", "plain", None])).tolist()
+    ["'@handle", "'=HYPERLINK(1)", 'plain', None]
+    """
+    s = values.astype(object)
+    text = s.where(s.notna(), "").astype(str)
+    risky = text.str.startswith(_RISKY).to_numpy() & s.notna().to_numpy()
+    out = s.copy()
+    out[risky] = "'" + text[risky]
+    return out
+
+
+def account_export_frame(store: GraphStore) -> pd.DataFrame:
+    """One row per account: the design's export columns, then handle, name, flags, sources."""
+    accounts = store.table(
+        "accounts", columns=["account_id", "handle", "display_name", "is_bot", "inferred",
+                             "source_ids"]
+    )
+    metrics = store.results("account_metrics")
+    if metrics.empty:
+        metrics = pd.DataFrame({c: pd.Series(dtype=object) for c in ACCOUNT_METRIC_COLUMNS})
+    merged = accounts.merge(metrics, on="account_id", how="left")
+    cols = list(ACCOUNT_EXPORT_COLUMNS) + [
+        c for c in ACCOUNT_METRIC_COLUMNS if c not in ACCOUNT_EXPORT_COLUMNS
+    ] + ["handle", "display_name", "is_bot", "inferred", "source_ids"]
+    return merged.reindex(columns=cols)
+
+
+def channel_export_frame(store: GraphStore) -> pd.DataFrame:
+    """One row per channel: channel_id, community, members, admins, then title, kind, flags."""
+    channels = store.table(
+        "channels", columns=["channel_id", "title", "kind", "is_public", "inferred", "source_ids"]
+    )
+    metrics = store.results("channel_metrics")
+    if metrics.empty:
+        members = store.table("memberships", columns=["account_id", "channel_id", "role"])
+        grouped = members.groupby("channel_id")
+        metrics = pd.DataFrame(
+            {
+                "members": grouped["account_id"].nunique(),
+                "admins": grouped["role"].agg(lambda r: int(r.isin(["admin", "owner"]).sum())),
+            }
+        ).reset_index()
+        metrics["community"] = None
+        metrics = metrics.reindex(columns=CHANNEL_METRIC_COLUMNS)
+    merged = channels.merge(metrics, on="channel_id", how="left")
+    for col in ("members", "admins"):
+        merged[col] = pd.to_numeric(merged[col], errors="coerce").fillna(0).astype(int)
+    cols = list(CHANNEL_EXPORT_COLUMNS) + ["title", "kind", "is_public", "inferred", "source_ids"]
+    return merged.reindex(columns=cols)
+
+
+def _csv_ready(frame: pd.DataFrame, text_columns: tuple[str, ...]) -> pd.DataFrame:
+    out = frame.copy()
+    for col in text_columns:
+        if col in out:
+            out[col] = guard_spreadsheet_text(out[col])
+    if "source_ids" in out:
+        out["source_ids"] = out["source_ids"].map(
+            lambda v: ";".join(v) if isinstance(v, (list, tuple, np.ndarray)) else v
+        )
+    return out
+
+
+def export_graph(store: GraphStore) -> nx.MultiDiGraph:
+    """The whole graph as networkx, with analytics fields on nodes (for GraphML/GEXF).
+
+    Payments and forwards are aggregated per ordered pair (``count``, ``credits``); ``None``
+    values are left out (GraphML has no null).
+    """
+    g = nx.MultiDiGraph()
+    accounts = account_export_frame(store)
+    channels = channel_export_frame(store)
+    orgs = store.table("organizations", columns=["org_id", "name", "kind", "region", "lat", "lon"])
+
+    def add_nodes(frame: pd.DataFrame, key: str, kind: str, label_cols: tuple[str, ...]) -> None:
+        frame = frame.drop(columns=["source_ids"], errors="ignore")
+        label = None
+        for col in label_cols:
+            if col in frame:
+                label = frame[col] if label is None else label.where(label.notna(), frame[col])
+        frame = frame.assign(label=label.where(label.notna(), frame[key]), node_type=kind)
+        for rec in frame.to_dict("records"):
+            node = f"{kind}:{rec[key]}"
+            g.add_node(node, **{k: _plain(v) for k, v in rec.items() if _plain(v) is not None})
+
+    add_nodes(accounts, "account_id", "account", ("handle", "display_name"))
+    add_nodes(channels, "channel_id", "channel", ("title",))
+    add_nodes(orgs, "org_id", "organization", ("name",))
+
+    def add_edges(frame, src, src_kind, dst, dst_kind, rel, attrs):
+        for rec in frame.to_dict("records"):
+            data = {k: _plain(rec[k]) for k in attrs if _plain(rec.get(k)) is not None}
+            g.add_edge(f"{src_kind}:{rec[src]}", f"{dst_kind}:{rec[dst]}", key=rel, type=rel,
+                       **data)
+
+    m = store.table("memberships", columns=["account_id", "channel_id", "role", "joined_at"])
+    add_edges(m, "account_id", "account", "channel_id", "channel", "MEMBER_OF",
+              ("role", "joined_at"))
+    inv = store.table("invites", columns=["inviter_id", "invitee_id", "channel_id", "invited_at"])
+    add_edges(inv.drop_duplicates(["inviter_id", "invitee_id"]), "inviter_id", "account",
+              "invitee_id", "account", "INVITED", ("channel_id", "invited_at"))
+    tx = store.table("transactions", columns=["from_id", "to_id", "credits"])
+    if len(tx):
+        paid = tx.groupby(["from_id", "to_id"], as_index=False).agg(
+            credits=("credits", "sum"), count=("credits", "size"))
+        add_edges(paid, "from_id", "account", "to_id", "account", "PAID", ("credits", "count"))
+    fw = store.table("forwards", columns=["from_channel_id", "to_channel_id", "ts"])
+    if len(fw):
+        agg = fw.groupby(["from_channel_id", "to_channel_id"], as_index=False).agg(
+            count=("ts", "size"))
+        add_edges(agg, "from_channel_id", "channel", "to_channel_id", "channel", "FORWARDED_TO",
+                  ("count",))
+    tg = store.table("targets", columns=["channel_id", "org_id", "first_reported"])
+    add_edges(tg, "channel_id", "channel", "org_id", "organization", "TARGETS", ("first_reported",))
+    return g
+
+
+def _plain(v):
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return ";".join(str(x) for x in v)
+    return v
+
+
+def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
+    """Write the store in ``fmt`` (csv: a folder; graphml/gexf: a file). Returns paths written.
+
+    Raises
+    ------
+    ConfigError
+        Unknown format.
+    """
+    out = Path(out)
+    if fmt == "csv":
+        out.mkdir(parents=True, exist_ok=True)
+        text = ("handle", "display_name", "title")
+        paths = [out / "accounts.csv", out / "channels.csv"]
+        _csv_ready(account_export_frame(store), text).to_csv(paths[0], index=False)
+        _csv_ready(channel_export_frame(store), text).to_csv(paths[1], index=False)
+        return paths
+    if fmt in ("graphml", "gexf"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        g = export_graph(store)
+        if fmt == "graphml":
+            nx.write_graphml(g, out)
+        else:
+            nx.write_gexf(nx.DiGraph(g), out)
+        return [out]
+    raise ConfigError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
