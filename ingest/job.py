@@ -157,9 +157,10 @@ def _add_inferred_nodes(node: str, tables: dict[str, pd.DataFrame]) -> tuple[pd.
     ]
     if not refs:
         return defined, 0
-    referenced = pd.concat(refs, ignore_index=True).dropna()
-    referenced = referenced[referenced != ""].drop_duplicates()
-    missing = referenced[~referenced.isin(defined[key])]
+    referenced = pd.Index(pd.concat(refs, ignore_index=True).dropna().to_numpy(dtype=object))
+    known = pd.Index(defined[key].dropna().to_numpy(dtype=object))
+    missing = referenced.difference(known)
+    missing = pd.Series(missing[missing != ""], dtype=object)
     if missing.empty:
         return defined, 0
     extra = pd.DataFrame({key: missing.sort_values().to_numpy(), "inferred": True})

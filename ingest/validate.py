@@ -31,9 +31,12 @@ _FALSE = {"false", "0", "no", "n", "f"}
 _RANGES = {"credits": (0.0, None), "amount_krw": (0.0, None), "lat": (-90.0, 90.0), "lon": (-180.0, 180.0)}
 
 
+_CANONICAL_TS = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"
+
+
 def _as_text(s: pd.Series) -> pd.Series:
-    s = s.astype(object)
-    return s.where(s.notna(), "").astype(str)
+    """Strings (Arrow-backed, vectorised), ``""`` for missing."""
+    return s.astype("string[pyarrow]").fillna("")
 
 
 def _failures(
@@ -78,19 +81,20 @@ def validate_table(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[
     for col in spec.columns:
         raw = _as_text(frame[col.name]) if col.name in frame else pd.Series("", index=frame.index)
         stripped = raw.str.strip()
-        empty = (stripped == "").to_numpy()
+        empty = (stripped == "").to_numpy(dtype=bool)
         if col.required:
             _failures(frame, empty, col.name, raw, "required value is empty", failures)
         if col.type in ("id", "str"):
-            value = (stripped if col.type == "id" else raw).astype(object)
+            value = stripped if col.type == "id" else raw
             if col.enum:
                 value = value.str.lower()
-                bad = ~empty & ~value.isin(col.enum).to_numpy()
+                bad = ~empty & ~value.isin(col.enum).to_numpy(dtype=bool)
                 _failures(frame, bad, col.name, raw, f"not one of {', '.join(col.enum)}", failures)
             typed[col.name] = value.where(~empty, None)
         elif col.type == "bool":
             low = stripped.str.lower()
-            is_true, is_false = low.isin(_TRUE).to_numpy(), low.isin(_FALSE).to_numpy()
+            is_true = low.isin(_TRUE).to_numpy(dtype=bool)
+            is_false = low.isin(_FALSE).to_numpy(dtype=bool)
             bad = ~empty & ~is_true & ~is_false
             _failures(frame, bad, col.name, raw, "not a boolean (use true or false)", failures)
             typed[col.name] = pd.array(
@@ -115,10 +119,21 @@ def validate_table(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[
                 _failures(frame, out, col.name, raw, rule, failures)
             typed[col.name] = num.astype(float)
         elif col.type == "ts":
-            parsed = pd.to_datetime(
-                stripped.where(~empty, None), format="ISO8601", errors="coerce", utc=True
+            # Fast path: values already in canonical form are parsed with one exact format and
+            # kept as they are; only the others go through the ISO-8601 parser and strftime.
+            canonical = stripped.str.fullmatch(_CANONICAL_TS).to_numpy(dtype=bool, na_value=False)
+            exact = pd.to_datetime(
+                stripped.where(canonical, None), format="%Y-%m-%dT%H:%M:%S", errors="coerce"
             )
-            bad = ~empty & parsed.isna().to_numpy()
+            bad = canonical & exact.isna().to_numpy()
+            text = stripped.where(canonical & ~bad, None)
+            other = ~empty & ~canonical
+            if other.any():
+                parsed = pd.to_datetime(
+                    stripped[other], format="ISO8601", errors="coerce", utc=True
+                )
+                bad[other] = parsed.isna().to_numpy()
+                text[other] = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S")
             _failures(
                 frame,
                 bad,
@@ -127,8 +142,7 @@ def validate_table(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[
                 "not an ISO-8601 timestamp (e.g. 2024-08-20 or 2024-08-20T13:05:00)",
                 failures,
             )
-            text = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object)
-            typed[col.name] = text.where(parsed.notna(), None)
+            typed[col.name] = text
     if table in NODE_TABLES:
         if "inferred" in frame:
             typed["inferred"] = frame["inferred"].fillna(False).astype(bool).to_numpy()

@@ -148,10 +148,10 @@ class DuckDBStore:
         )
 
     def _has_table(self, name: str) -> bool:
-        row = self.con.execute(
+        rows = self.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchone()
-        return bool(row and row[0])
+        ).fetchall()
+        return bool(rows[0][0])
 
     # -- writing ----------------------------------------------------------------------------
     def known_file_hashes(self) -> set[str]:
@@ -188,9 +188,18 @@ class DuckDBStore:
         cols = [c for c in types if c != "source_ids"]
         staged = frame.reindex(columns=cols)
         con = self.con
+        casts = ", ".join(f"CAST({_q(c)} AS {types[c]}) AS {_q(c)}" for c in cols)
+        col_list = ", ".join(_q(c) for c in cols)
+        empty = con.execute(f"SELECT count(*) = 0 FROM {_q(table)}").fetchall()[0][0]
         con.register("staged_frame", staged)
         try:
-            casts = ", ".join(f"CAST({_q(c)} AS {types[c]}) AS {_q(c)}" for c in cols)
+            if empty:  # first load: one bulk insert, nothing to merge with
+                con.execute(
+                    f"INSERT INTO {_q(table)} ({col_list}, source_ids) "
+                    f"SELECT {casts}, [$sid] FROM staged_frame",
+                    {"sid": source_id},
+                )
+                return
             con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {casts} FROM staged_frame")
         finally:
             con.unregister("staged_frame")
@@ -210,7 +219,6 @@ class DuckDBStore:
             f"UPDATE {_q(table)} AS t SET {', '.join(sets)} FROM staged AS s WHERE {on}",
             {"sid": source_id},
         )
-        col_list = ", ".join(_q(c) for c in cols)
         s_cols = ", ".join(f"s.{_q(c)}" for c in cols)
         con.execute(
             f"INSERT INTO {_q(table)} ({col_list}, source_ids) SELECT {s_cols}, [$sid] "
@@ -222,9 +230,10 @@ class DuckDBStore:
     def _merge_source(self, source: dict[str, Any]) -> None:
         values = [source.get(c) for c in SOURCE_COLUMNS]
         con = self.con
-        existing = con.execute(
+        found = con.execute(
             "SELECT files, file_hashes FROM sources WHERE source_id = ?", [source["source_id"]]
-        ).fetchone()
+        ).fetchall()
+        existing = found[0] if found else None
         if existing is None:
             con.execute(
                 f"INSERT INTO sources VALUES ({', '.join('?' for _ in SOURCE_COLUMNS)})", values
@@ -296,7 +305,7 @@ class DuckDBStore:
                 sql = "SELECT count(DISTINCT content_hash) FROM content"
             else:
                 sql = f"SELECT count(*) FROM {_q(key)}"
-            out[key] = int(self.con.execute(sql).fetchone()[0])
+            out[key] = int(self.con.execute(sql).fetchall()[0][0])
         return out
 
     # -- analytics results --------------------------------------------------------------------
