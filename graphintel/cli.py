@@ -232,6 +232,7 @@ def cmd_neo4j(args, settings: Settings) -> int:
     from graphintel import neo4j_server
 
     if args.action == "start":
+        neo4j_server.ensure_jars(settings, quiet=False)  # Maven's output goes to stderr
         info = neo4j_server.start(settings, home=args.home, port=args.port)
         print(neo4j_server.shell_exports(info))
         print(f"# Neo4j {settings.neo4j_version} is up on {info.uri} (home {info.home})",
