@@ -42,12 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("simulate", help="write a synthetic invitation-credit bundle")
-    try:
-        from graphintel.simulate import add_arguments
+    from graphintel.simulate import add_arguments
 
-        add_arguments(p)
-    except ImportError:  # pragma: no cover - only while the simulator is absent
-        p.add_argument("--out", required=True)
+    add_arguments(p)
 
     p = sub.add_parser("ingest", help="validate a bundle, then load it into the store")
     p.add_argument("manifest", metavar="MANIFEST", help="a bundle's manifest.yaml (or its folder)")
@@ -104,10 +101,10 @@ def cmd_simulate(args, settings: Settings) -> int:
     report = simulate(
         Path(args.out),
         params,
-        telegram_export=getattr(args, "telegram_export", False),
-        progress=sys.stderr.isatty(),
+        telegram_export=args.telegram_export,
+        progress=args.progress,
     )
-    print(getattr(report, "summary", lambda: str(report))())
+    print(report.summary())
     return 0
 
 
