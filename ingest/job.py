@@ -69,7 +69,9 @@ def read_bundle_tables(
         if f.table == "telegram_export":
             from ingest.telegram_export import read_telegram_export
 
-            for table, frame in read_telegram_export(f.path, progress=progress).items():
+            for table, frame in read_telegram_export(
+                f.path, display_name=f.name, progress=progress
+            ).items():
                 if frame is None or frame.empty:
                     continue
                 frame = frame.copy()

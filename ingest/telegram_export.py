@@ -33,9 +33,10 @@ import json
 import re
 import time
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import ijson
 import pandas as pd
@@ -46,11 +47,11 @@ from graphintel.errors import InputFormatError
 from graphintel.model import NODE_TABLES, TABLES
 
 __all__ = [
-    "read_telegram_export",
+    "TELEGRAM_TABLES",
+    "normalise_name",
     "parse_peer_id",
     "parse_tme_link",
-    "normalise_name",
-    "TELEGRAM_TABLES",
+    "read_telegram_export",
 ]
 
 TELEGRAM_TABLES = ("accounts", "channels", "memberships", "invites", "forwards")
@@ -91,12 +92,29 @@ _PEER_STR = re.compile(r"^(user|chat|channel)(\d+)$")
 _BAD_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\x([0-9A-Fa-f]{2})")
 _TME = re.compile(
     r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/"
-    r"(\+[\w-]+|joinchat/[\w-]+|c/\d+|s/\w+|\w+)",
+    r"(\+[\w-]+|joinchat/[\w-]+|c/\d+|s/\w+|\w+)[^\s\"'<>()\[\]]*",
     re.IGNORECASE | re.ASCII,
 )
 _TME_RESERVED = frozenset(
-    "addstickers addemoji addlist addtheme bg confirmphone iv invoice login proxy setlanguage "
-    "share socks contact boost giftcode m".split()
+    [
+        "addstickers",
+        "addemoji",
+        "addlist",
+        "addtheme",
+        "bg",
+        "confirmphone",
+        "iv",
+        "invoice",
+        "login",
+        "proxy",
+        "setlanguage",
+        "share",
+        "socks",
+        "contact",
+        "boost",
+        "giftcode",
+        "m",
+    ]
 )
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
@@ -205,6 +223,10 @@ def _iso(unixtime: Any) -> str | None:
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(unixtime)))
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+def _int(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _q(name: str | None) -> str:
@@ -329,8 +351,9 @@ class _Chat:
 
 
 _CHAT_PREFIXES = {"": "root", "chats.list.item": "chats", "left_chats.list.item": "left_chats"}
-_MSG_PREFIXES = frozenset(("messages.item", "chats.list.item.messages.item",
-                           "left_chats.list.item.messages.item"))
+_MSG_PREFIXES = frozenset(
+    ("messages.item", "chats.list.item.messages.item", "left_chats.list.item.messages.item")
+)
 _META = {
     p + ("." if p else "") + k: ("raw_id" if k == "id" else k)
     for p in _CHAT_PREFIXES
@@ -346,8 +369,10 @@ _WATCH: dict[str, int] = {
     **{p: 3 for p in _META},
     _CONTACT: 4,
     **{f"{_CONTACT}.{k}": 4 for k in ("user_id", "first_name", "last_name", "phone_number")},
-    **{f"{_PERSONAL}.{k}": 5 for k in ("user_id", "first_name", "last_name", "phone_number",
-                                        "username")},
+    **{
+        f"{_PERSONAL}.{k}": 5
+        for k in ("user_id", "first_name", "last_name", "phone_number", "username")
+    },
 }
 
 
@@ -367,7 +392,9 @@ class _Reader:
         self.chat_senders: dict[tuple[int, int], list] = {}  # (ordinal, bare chat id) -> [name,...]
         self.forwards: list[tuple] = []  # (ordinal, mid, ts, name, peer)
         self.bots: dict[tuple[int, str], list] = {}  # (ordinal, handle) -> [ts, mid, '@Name']
-        self.links: dict[tuple[int, str], list] = {}  # (ordinal, target) -> [ts, mid, kind, url, by]
+        self.links: dict[
+            tuple[int, str], list
+        ] = {}  # (ordinal, target) -> [ts, mid, kind, url, by]
         self.contacts: list[dict] = []
         self.personal: dict[str, Any] = {}
         self._contact: dict[str, Any] | None = None
@@ -461,7 +488,7 @@ class _Reader:
         peer = self.peer_cache.get(ref, False)
         if peer is False:
             p = parse_peer_id(ref)
-            peer = None if p is None else (p[0], p[1], "user%d" % p[1])
+            peer = None if p is None else (p[0], p[1], f"user{p[1]}")
             self.peer_cache[ref] = peer
         if isinstance(ref, str):
             chat.str_ids = True
@@ -492,7 +519,9 @@ class _Reader:
         if acc is None:
             self.accounts[aid] = [name, ts, ts, ordinal, mid, None]
         else:
-            if name is not None and (acc[0] is None or ts is None or acc[1] is None or ts >= acc[1]):
+            if name is not None and (
+                acc[0] is None or ts is None or acc[1] is None or ts >= acc[1]
+            ):
                 acc[0], acc[1] = name, ts
             if ts is not None and (acc[2] is None or ts < acc[2]):
                 acc[2], acc[3], acc[4] = ts, ordinal, mid
@@ -562,9 +591,9 @@ class _Reader:
         if isinstance(rows, list):
             for row in rows:
                 for b in row if isinstance(row, list) else ():
-                    if isinstance(b, dict) and isinstance(b.get("data"), str):
-                        if "me/" in b["data"]:
-                            urls.append(b["data"])
+                    data = b.get("data") if isinstance(b, dict) else None
+                    if isinstance(data, str) and "me/" in data:
+                        urls.append(data)
         if not urls:
             return
         for blob in urls:
@@ -586,7 +615,9 @@ class _Assembler:
 
     def __init__(self, r: _Reader):
         self.r = r
-        self.chats = [c for c in r.chats if c.section != "root" or c.messages or c.raw_id is not None]
+        self.chats = [
+            c for c in r.chats if c.section != "root" or c.messages or c.raw_id is not None
+        ]
         self.full = any(c.section != "root" for c in self.chats) or bool(r.personal)
         owner = parse_peer_id(r.personal.get("user_id"))
         self.owner = owner[1] if owner and owner[0] == "user" else None
@@ -596,6 +627,11 @@ class _Assembler:
         if self.full:
             return f"{self.r.label} chat {chat.raw_id} msg {mid}"
         return f"{self.r.label} msg {mid}"
+
+    def _chat_label(self, ordinal: int) -> str:
+        chat = self.r.chats[ordinal]
+        where = f"{self.r.label} chat {chat.raw_id}" if self.full else self.r.label
+        return f"{where} ({chat.type or 'chat'})"
 
     # -- channel ids
     def _bare(self, chat: _Chat) -> int | None:
@@ -626,7 +662,9 @@ class _Assembler:
                 me = self.owner
                 if me is None:
                     others = {
-                        int(a[4:]) for (o, a) in r.activity if o == chat.ordinal and a != f"user{bare}"
+                        int(a[4:])
+                        for (o, a) in r.activity
+                        if o == chat.ordinal and a != f"user{bare}"
                     }
                     me = min(others) if len(others) == 1 else None
                 chat.channel_id = (
@@ -645,9 +683,7 @@ class _Assembler:
             for mid, ts in chat.migrate_to:
                 new = by_fp.get((mid, ts))
                 if new is None:  # dates written differently (local vs UTC): id + title
-                    cands = [
-                        c for c in by_mid.get(mid, ()) if c.migrate_from_title == chat.name
-                    ]
+                    cands = [c for c in by_mid.get(mid, ()) if c.migrate_from_title == chat.name]
                     new = cands[0] if len(cands) == 1 else None
                 if new is not None and new is not chat:
                     chat.channel_id = new.channel_id
@@ -659,7 +695,6 @@ class _Assembler:
         cid = {c.ordinal: c.channel_id for c in self.chats}
         # accounts from contacts / personal information / personal-chat peers
         node_accounts: dict[str, dict] = {}
-        inferred_accounts: dict[str, dict] = {}
 
         def add_account(aid, **kw):
             row = node_accounts.setdefault(aid, {"account_id": aid})
@@ -672,9 +707,13 @@ class _Assembler:
             pid = parse_peer_id(p.get("user_id"))
             if pid and pid[0] == "user":
                 name = " ".join(x for x in (p.get("first_name"), p.get("last_name")) if x) or None
-                add_account(f"user{pid[1]}", display_name=name, handle=p.get("username") or None,
-                            phone=p.get("phone_number") or None,
-                            evidence=f"{r.label} personal_information")
+                add_account(
+                    f"user{pid[1]}",
+                    display_name=name,
+                    handle=p.get("username") or None,
+                    phone=p.get("phone_number") or None,
+                    evidence=f"{r.label} personal_information",
+                )
                 if name:
                     r.names.setdefault(name, set()).add(f"user{pid[1]}")
         for c in r.contacts:
@@ -682,27 +721,48 @@ class _Assembler:
             if not pid or pid[0] != "user":
                 continue
             name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x) or None
-            add_account(f"user{pid[1]}", display_name=name, phone=c.get("phone_number") or None,
-                        evidence=f"{r.label} contacts")
+            add_account(
+                f"user{pid[1]}",
+                display_name=name,
+                phone=c.get("phone_number") or None,
+                evidence=f"{r.label} contacts",
+            )
             if name:
                 r.names.setdefault(name, set()).add(f"user{pid[1]}")
-        member_rows: list[tuple] = []  # (account, channel, role, joined, left, active, ev_ordinal, mid)
+        member_rows: list[
+            tuple
+        ] = []  # (account, channel, role, joined, left, active, ev_ordinal, mid)
         for chat in self.chats:
             if chat.type in _DIRECT:
                 peer = self._bare(chat)
                 if peer is not None:
                     aid = f"user{peer}"
-                    add_account(aid, display_name=chat.name if isinstance(chat.name, str) else None,
-                                is_bot=chat.type == "bot_chat")
+                    add_account(
+                        aid,
+                        display_name=chat.name if isinstance(chat.name, str) else None,
+                        is_bot=chat.type == "bot_chat",
+                    )
                     if isinstance(chat.name, str) and chat.name:
                         r.names.setdefault(chat.name, set()).add(aid)
-                    member_rows.append((aid, chat.channel_id, "member", None, None, None,
-                                        chat.ordinal, None))
+                    member_rows.append(
+                        (aid, chat.channel_id, "member", None, None, None, chat.ordinal, None)
+                    )
             elif chat.type == "saved_messages":
                 bare = self._bare(chat)
                 if bare is not None:
-                    member_rows.append((f"user{bare}", chat.channel_id, "owner", None, None, None,
-                                        chat.ordinal, None))
+                    member_rows.append(
+                        (
+                            f"user{bare}",
+                            chat.channel_id,
+                            "owner",
+                            None,
+                            None,
+                            None,
+                            chat.ordinal,
+                            None,
+                        )
+                    )
+                    add_account(f"user{bare}")
         unique = {n: next(iter(s)) for n, s in r.names.items() if len(s) == 1}
         system = {c.ordinal for c in self.chats if c.type in _SYSTEM}
         # senders: activity gives joined (first message) and last activity
@@ -723,7 +783,9 @@ class _Assembler:
             else:
                 aid = f"name:{cid[o]}:{name}"
                 n = len(r.names.get(name, ()))
-                reason = f"ambiguous: {n} senders have this name" if n else "no sender has this name"
+                reason = (
+                    f"ambiguous: {n} senders have this name" if n else "no sender has this name"
+                )
             ref = inferred_refs.get(aid)
             if ref is None:
                 inferred_refs[aid] = [name, ts, [(o, mid)], reason]
@@ -736,6 +798,11 @@ class _Assembler:
                     ref.append(None)  # counts extra references
             return aid
 
+        # private invite links each account posted: one link -> the link of its link-joins
+        own_links: dict[str, set[str]] = {}
+        for (_o, target), (_ts, _mid, _kind, _url, by) in r.links.items():
+            if by is not None and target.startswith("tme:+"):
+                own_links.setdefault(by, set()).add("https://t.me/" + target[4:])
         for o, mid, ts, code, actor_id, actor, name, idx in r.events:
             if o not in cid or o in system:
                 continue
@@ -754,8 +821,9 @@ class _Assembler:
                 who = actor_id if self_ref else resolve(o, mid, ts, name, idx)
                 member_rows.append((who, ch, "member", None, ts, None, o, mid))
             elif code == "add":
-                member_rows.append((resolve(o, mid, ts, name, idx), ch, "member", ts, None, ts,
-                                    o, mid))
+                member_rows.append(
+                    (resolve(o, mid, ts, name, idx), ch, "member", ts, None, ts, o, mid)
+                )
             elif code == "invite":
                 if self_ref:
                     member_rows.append((actor_id, ch, "member", ts, None, ts, o, mid))
@@ -769,7 +837,9 @@ class _Assembler:
                     continue
                 inviter = actor_id if self_ref else resolve(o, mid, ts, name, idx)
                 if inviter != actor_id:
-                    invite_rows.append((inviter, actor_id, ch, ts, None, o, mid))
+                    link = own_links.get(inviter)
+                    link = next(iter(link)) if link is not None and len(link) == 1 else None
+                    invite_rows.append((inviter, actor_id, ch, ts, link, o, mid))
         # bots used in rooms
         bot_names: dict[str, str] = {}
         for (o, handle), (ts, mid, shown) in r.bots.items():
@@ -821,7 +891,9 @@ class _Assembler:
                 "is_public": _PUBLIC.get(chat.type),
                 "creator_id": None,
                 "inferred": False,
-                "evidence": ev + (f" type {chat.type}" if chat.type else ""),
+                "evidence": ev
+                + (f" type {chat.type}" if chat.type else "")
+                + (" (in left_chats: the account left it)" if chat.section == "left_chats" else ""),
             }
             if chat.created is not None:
                 new["created_at"] = chat.created[0]
@@ -854,9 +926,16 @@ class _Assembler:
         return channels
 
     def _inferred_channel(self, ch: str, title: Any, evidence: str, public: Any = None) -> dict:
-        return {"channel_id": ch, "title": title if isinstance(title, str) else None,
-                "kind": None, "created_at": None, "is_public": public, "creator_id": None,
-                "inferred": True, "evidence": evidence}
+        return {
+            "channel_id": ch,
+            "title": title if isinstance(title, str) else None,
+            "kind": None,
+            "created_at": None,
+            "is_public": public,
+            "creator_id": None,
+            "inferred": True,
+            "evidence": evidence,
+        }
 
     def _forwards(self, cid, unique, channels) -> pd.DataFrame:
         r = self.r
@@ -876,7 +955,8 @@ class _Assembler:
                 src = f"chat{p[1]}"
                 if src not in channels:
                     channels[src] = self._inferred_channel(
-                        src, name, f"{self.where(o, mid)}: forwarded from {_q(name)}")
+                        src, name, f"{self.where(o, mid)}: forwarded from {_q(name)}"
+                    )
             elif isinstance(name, str) and name.strip():
                 hit = titles.get(name, ())
                 if len(hit) == 1:
@@ -887,11 +967,18 @@ class _Assembler:
                     src = "name:" + normalise_name(name)
                     if src not in channels:
                         channels[src] = self._inferred_channel(
-                            src, name, f"{self.where(o, mid)}: forwarded from {_q(name)}")
+                            src, name, f"{self.where(o, mid)}: forwarded from {_q(name)}"
+                        )
             if src is None or src == cid[o]:
                 continue
-            rows.append({"from_channel_id": src, "to_channel_id": cid[o], "ts": ts,
-                         "evidence": self.where(o, mid)})
+            rows.append(
+                {
+                    "from_channel_id": src,
+                    "to_channel_id": cid[o],
+                    "ts": ts,
+                    "evidence": self.where(o, mid),
+                }
+            )
         frame = self._frame("forwards", rows)
         return frame.drop_duplicates(["from_channel_id", "to_channel_id", "ts"], keep="first")
 
@@ -900,19 +987,24 @@ class _Assembler:
             if o not in cid:
                 continue
             ev = f"{self.where(o, mid)}: link {_q(url)} posted in {cid[o]}" + (
-                f" by {by}" if by else "")
+                f" by {by}" if by else ""
+            )
             if kind == "bot":
                 ref = inferred_refs.setdefault(target, [None, ts, [], "bot known by username"])
                 ref.append(ev)
-                bot_names.setdefault(target, "@" + target.split(":", 1)[1])
+                m = _TME.search(url)
+                bot_names.setdefault(target, "@" + (m.group(1) if m else target.split(":", 1)[1]))
                 continue
             if target == cid[o]:
                 continue
             row = channels.get(target)
             if row is None:
                 channels[target] = self._inferred_channel(
-                    target, None, "advertised: " + ev, public=not target.startswith("tme:+")
-                    if target.startswith("tme:") else None)
+                    target,
+                    None,
+                    "advertised: " + ev,
+                    public=not target.startswith("tme:+") if target.startswith("tme:") else None,
+                )
             elif "advertised" not in row["evidence"] or len(row["evidence"]) < 2000:
                 row["evidence"] += "; advertised: " + ev
 
@@ -921,45 +1013,63 @@ class _Assembler:
         rows = []
         for aid, (name, _nts, first, o, mid, _b) in r.accounts.items():
             base = node_accounts.pop(aid, {})
-            rows.append({
-                "account_id": aid,
-                "handle": base.get("handle"),
-                "display_name": name if isinstance(name, str) else base.get("display_name"),
-                "is_bot": base.get("is_bot"),
-                "first_seen": first,
-                "age_band": None,
-                "phone": base.get("phone"),
-                "inferred": False,
-                "evidence": f"first seen {self.where(o, mid)}"
-                + (f"; {base['evidence']}" if base.get("evidence") else ""),
-            })
+            rows.append(
+                {
+                    "account_id": aid,
+                    "handle": base.get("handle"),
+                    "display_name": name if isinstance(name, str) else base.get("display_name"),
+                    "is_bot": base.get("is_bot"),
+                    "first_seen": first,
+                    "age_band": None,
+                    "phone": base.get("phone"),
+                    "inferred": False,
+                    "evidence": f"first seen {self.where(o, mid)}"
+                    + (f"; {base['evidence']}" if base.get("evidence") else ""),
+                }
+            )
         for aid, base in node_accounts.items():
-            rows.append({
-                "account_id": aid, "handle": base.get("handle"),
-                "display_name": base.get("display_name"), "is_bot": base.get("is_bot"),
-                "first_seen": None, "age_band": None, "phone": base.get("phone"),
-                "inferred": False, "evidence": base.get("evidence"),
-            })
+            rows.append(
+                {
+                    "account_id": aid,
+                    "handle": base.get("handle"),
+                    "display_name": base.get("display_name"),
+                    "is_bot": base.get("is_bot"),
+                    "first_seen": None,
+                    "age_band": None,
+                    "phone": base.get("phone"),
+                    "inferred": False,
+                    "evidence": base.get("evidence"),
+                }
+            )
         for aid, ref in inferred_refs.items():
             name, first, seen, reason = ref[0], ref[1], ref[2], ref[3]
             extra = [x for x in ref[4:] if isinstance(x, str)]
             more = sum(1 for x in ref[4:] if x is None)
             where = ", ".join(self.where(o, mid) for o, mid in seen)
             is_bot = aid.startswith("handle:")
-            ev = (f"{where} name {_q(name)} ({reason})" if not is_bot
-                  else f"{where} ({reason})" if where else f"({reason})")
+            if is_bot:
+                ev = f"{where} ({reason})" if where else f"({reason})"
+                if not where and extra:
+                    ev = f"{extra.pop(0)} ({reason})"
+            else:
+                ev = f"{where} name {_q(name)} ({reason})"
             if more:
                 ev += f" and {more} more reference(s)"
             if extra:
                 ev += "; " + "; ".join(extra[:5])
-            rows.append({
-                "account_id": aid,
-                "handle": bot_names.get(aid) if is_bot else None,
-                "display_name": name if isinstance(name, str) else None,
-                "is_bot": True if is_bot else None,
-                "first_seen": first, "age_band": None, "phone": None,
-                "inferred": True, "evidence": ev,
-            })
+            rows.append(
+                {
+                    "account_id": aid,
+                    "handle": bot_names.get(aid) if is_bot else None,
+                    "display_name": name if isinstance(name, str) else None,
+                    "is_bot": True if is_bot else None,
+                    "first_seen": first,
+                    "age_band": None,
+                    "phone": None,
+                    "inferred": True,
+                    "evidence": ev,
+                }
+            )
         frame = self._frame("accounts", rows)
         # personal/bot chat peers: bot flag and names from the chat header
         return frame.drop_duplicates("account_id", keep="first")
@@ -980,14 +1090,19 @@ class _Assembler:
         )
         rank = f["role"].map(_ROLE_RANK)
         role = (
-            f.assign(_r=rank).sort_values("_r", kind="stable").drop_duplicates(key)
+            f.assign(_r=rank)
+            .sort_values("_r", kind="stable")
+            .drop_duplicates(key)
             .set_index(key)["role"]
         )
+
         def latest(col: str) -> pd.Series:
             s = f[f[col].notna()]
-            return s.sort_values(col, kind="stable").drop_duplicates(key, keep="last").set_index(
-                key
-            )[col]
+            return (
+                s.sort_values(col, kind="stable")
+                .drop_duplicates(key, keep="last")
+                .set_index(key)[col]
+            )
 
         out = base.join(role).join(latest("left_at")).join(latest("active"))
         left, active = out["left_at"], out["active"]
@@ -995,14 +1110,23 @@ class _Assembler:
         out.loc[back, "left_at"] = None
         out = out.reset_index()
         out["evidence"] = [
-            None if m is None or m != m else self.where(o, m) for o, m in zip(out["o"], out["mid"])
+            self._chat_label(int(o)) if m is None or pd.isna(m) else self.where(int(o), _int(m))
+            for o, m in zip(out["o"], out["mid"])
         ]
-        return self._frame("memberships", out.drop(columns=["o", "mid", "active"]).to_dict("records"))
+        return self._frame(
+            "memberships", out.drop(columns=["o", "mid", "active"]).to_dict("records")
+        )
 
     def _invites(self, rows: list[tuple]) -> pd.DataFrame:
         recs = [
-            {"inviter_id": a, "invitee_id": b, "channel_id": c, "invited_at": t, "invite_link": lk,
-             "evidence": self.where(o, mid)}
+            {
+                "inviter_id": a,
+                "invitee_id": b,
+                "channel_id": c,
+                "invited_at": t,
+                "invite_link": lk,
+                "evidence": self.where(o, mid),
+            }
             for a, b, c, t, lk, o, mid in rows
         ]
         f = self._frame("invites", recs)
@@ -1076,7 +1200,7 @@ def read_telegram_export(
     label = display_name or path.name
     try:
         size = path.stat().st_size
-        raw = open(path, "rb")
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the ``with raw`` below
     except OSError as err:
         raise InputFormatError(
             f"Cannot open the Telegram export {label}: {err.strerror or err}. "
@@ -1084,8 +1208,11 @@ def read_telegram_export(
         ) from err
     reader = _Reader(label)
     with raw:
-        bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"read {label}",
-                   disable=not progress) if progress else None
+        bar = (
+            tqdm(total=size, unit="B", unit_scale=True, desc=f"read {label}", disable=not progress)
+            if progress
+            else None
+        )
         src = _Source(raw, bar)
         try:
             reader.consume(ijson.parse(src, buf_size=_CHUNK))
@@ -1100,9 +1227,12 @@ def read_telegram_export(
         finally:
             if bar is not None:
                 bar.close()
-    if not reader.chats or not any(
-        c.messages or c.raw_id is not None for c in reader.chats
-    ) and not reader.personal and not reader.contacts:
+    if (
+        not reader.chats
+        or not any(c.messages or c.raw_id is not None for c in reader.chats)
+        and not reader.personal
+        and not reader.contacts
+    ):
         raise InputFormatError(
             f"{label} is JSON but not a Telegram Desktop export: found no chat (name, type, id, "
             "messages) and no chats.list. Use Telegram Desktop's JSON export (result.json)."
@@ -1124,8 +1254,7 @@ def _format_error(label: str, src: _Source, size: int, err: Exception) -> InputF
         where = f"at byte {at[0]:,} (line {at[1]:,}, column {at[2]:,})"
     else:
         end = src.last_start + len(src.last)
-        where = (f"between bytes {src.last_start:,} and {end:,} "
-                 f"(from line {src.last_lines + 1:,})")
+        where = f"between bytes {src.last_start:,} and {end:,} (from line {src.last_lines + 1:,})"
     snippet = " ".join(text.split("\n")[1:2]).strip()
     return InputFormatError(
         f"The Telegram export {label} is not valid JSON {where}: {first}"

@@ -71,7 +71,7 @@ def validate_table(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[
     ...     "school", "farm"], "region": "", "lat": "", "lon": "", "_file": "o.csv", "_line": [2, 3, 4]})
     >>> typed, failures = validate_table(f, "organizations")
     >>> len(typed), [str(x) for x in failures]  # doctest: +NORMALIZE_WHITESPACE
-    (2, ["o.csv line 4, column org_id: required value is empty (value '')",
+    (3, ["o.csv line 4, column org_id: required value is empty (value '')",
          "o.csv line 4, column kind: not one of school, university, military, workplace, other
          (value 'farm')"])
     """
