@@ -13,8 +13,9 @@ seeded community labels and float sums).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import igraph as ig
 import networkx as nx
@@ -24,14 +25,14 @@ import pandas as pd
 from graphintel.model import TABLES, table_columns
 
 __all__ = [
-    "EcosystemGraph",
     "AccountGraph",
-    "prepare_tables",
+    "EcosystemGraph",
+    "account_graph",
     "account_universe",
     "channel_universe",
     "ecosystem_graph",
-    "account_graph",
     "encode",
+    "prepare_tables",
 ]
 
 # Columns that hold account / channel ids, per table (the universe is their union).
@@ -88,7 +89,7 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
     >>> t = prepare_tables({"invites": pd.DataFrame({"inviter_id": ["B", "A"],
     ...                                              "invitee_id": ["C", "C"]})})
     >>> t["invites"][["inviter_id", "invitee_id"]].values.tolist()
-    [['A', 'C'], ['B', 'C']]
+    [['B', 'C'], ['A', 'C']]
     >>> len(t["accounts"])
     0
     """
@@ -106,32 +107,52 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
                 s = pd.Series([None] * n, dtype=object)
             kind = spec.column(col).type if col in spec.column_names else None
             if col == "source_ids":
-                s = s.map(_as_str_list).astype(object)
+                s = s.astype(object)  # converted to list[str] only where evidence is emitted
             elif kind in ("id", "ts") or col in ("role", "kind"):
                 s = _id_column(s)
             elif kind == "float":
                 s = pd.to_numeric(s, errors="coerce").astype("float64")
             elif kind == "bool" or col == "inferred":
-                s = s.map(_as_bool).astype(bool)
+                if pd.api.types.is_bool_dtype(s.dtype):
+                    s = s.fillna(False).astype(bool)
+                else:
+                    s = s.astype(object).map(_as_bool).astype(bool)
             data[col] = s
         df = pd.DataFrame(data, columns=cols)
-        key = list(spec.key)
-        if n:
-            df = df.sort_values(key, kind="stable", na_position="first").reset_index(drop=True)
+        if n and name == "transactions":
+            # float sums depend on the order of addition: fix it so stores agree bit for bit
+            # (every other analytic aggregates order-independently or sorts by its own keys)
+            df = df.sort_values("txn_id", kind="stable").reset_index(drop=True)
         out[name] = df
     return out
 
 
+def _missing(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and np.isnan(value))
+    )
+
+
 def _as_bool(value: object) -> bool:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if _missing(value):
         return False
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes", "t", "y")
     return bool(value)
 
 
-def _as_str_list(value: object) -> list[str]:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+def source_list(value: object) -> list[str]:
+    """A stored ``source_ids`` value as a list of str (``[]`` when missing).
+
+    Examples
+    --------
+    >>> source_list(np.array(["S1", "S2"])), source_list(None)
+    (['S1', 'S2'], [])
+    """
+    if _missing(value):
         return []
     if isinstance(value, str):
         return [value]
@@ -149,9 +170,10 @@ def _universe(tables: Mapping[str, pd.DataFrame], spec: dict[str, tuple[str, ...
                 parts.append(frame[col].dropna().to_numpy(dtype=object))
     if not parts:
         return np.array([], dtype=object)
-    allv = np.concatenate(parts)
-    allv = allv[allv != ""]
-    return np.unique(allv.astype(str)).astype(object)
+    uniq = pd.unique(np.concatenate(parts))  # ids are str after prepare_tables
+    uniq = uniq[uniq != ""].astype(object)
+    uniq.sort()
+    return uniq
 
 
 def account_universe(tables: Mapping[str, pd.DataFrame]) -> np.ndarray:
@@ -179,7 +201,25 @@ def encode(values: pd.Series | np.ndarray, universe: np.ndarray) -> np.ndarray:
     >>> encode(pd.Series(["b", None, "a"]), np.array(["a", "b"], dtype=object)).tolist()
     [1, -1, 0]
     """
-    return pd.Index(universe).get_indexer(pd.Index(values)).astype(np.int64)
+    return _index_of(universe).get_indexer(pd.Index(values)).astype(np.int64)
+
+
+_INDEX_CACHE: list[tuple[np.ndarray, pd.Index]] = []
+
+
+def _index_of(universe: np.ndarray) -> pd.Index:
+    """A hashed ``pd.Index`` for ``universe``, reused for the same array object (a few kept)."""
+    for arr, index in _INDEX_CACHE:
+        if arr is universe:
+            return index
+    index = pd.Index(universe)
+    _INDEX_CACHE.insert(0, (universe, index))
+    del _INDEX_CACHE[4:]
+    return index
+
+
+def _edges(src: np.ndarray, dst: np.ndarray) -> list[tuple[int, int]]:
+    return list(zip(src.tolist(), dst.tolist()))
 
 
 def _aggregate_undirected(
@@ -243,8 +283,13 @@ class EcosystemGraph:
         ).astype(object)
 
     def to_igraph(self) -> ig.Graph:
-        """An undirected igraph graph with edge attribute ``weight``."""
-        g = ig.Graph(n=self.n_nodes, edges=np.column_stack([self.src, self.dst]), directed=False)
+        """An undirected igraph graph with edge attribute ``weight`` (built once, cached: treat
+        it as read-only)."""
+        return self._igraph
+
+    @functools.cached_property
+    def _igraph(self) -> ig.Graph:
+        g = ig.Graph(n=self.n_nodes, edges=_edges(self.src, self.dst), directed=False)
         g.es["weight"] = self.weight.tolist()
         return g
 
@@ -272,10 +317,12 @@ class AccountGraph:
     weight: np.ndarray
 
     def to_igraph(self) -> ig.Graph:
-        """A directed igraph graph with edge attribute ``weight``."""
-        g = ig.Graph(
-            n=len(self.account_ids), edges=np.column_stack([self.src, self.dst]), directed=True
-        )
+        """A directed igraph graph with edge attribute ``weight`` (cached: read-only)."""
+        return self._igraph
+
+    @functools.cached_property
+    def _igraph(self) -> ig.Graph:
+        g = ig.Graph(n=len(self.account_ids), edges=_edges(self.src, self.dst), directed=True)
         g.es["weight"] = self.weight.tolist()
         return g
 

@@ -1,0 +1,203 @@
+"""Benchmark the analytics pipeline on a synthetic ecosystem.
+
+Usage::
+
+    .venv/bin/python benchmarks/analytics.py --accounts 100000
+    .venv/bin/python benchmarks/analytics.py --accounts 1000000 --no-louvain
+
+Generates (in memory, seeded, fictional ids) an invitation-credit ecosystem: rooms of ~1,000
+members, each grown by an invite tree inside its community, a few cross-room memberships,
+purchases to room owners, referral rewards to inviters, forwards between rooms, bots and
+targeted organisations. Then it times each stage of ``analyze_tables`` (engine ``auto``) and,
+side by side on the same ecosystem graph, python-louvain and Leiden (time and modularity).
+Prints one JSON object. Peak memory is the process's max RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from graphintel.analytics.communities import (
+    leiden_labels,
+    louvain_labels,
+    modularity,
+)
+from graphintel.analytics.graph import ecosystem_graph, prepare_tables
+from graphintel.analytics.pipeline import analyze_tables, summary_dict
+
+
+def _ids(prefix: str, n: int) -> np.ndarray:
+    width = len(str(max(n - 1, 1)))
+    return np.char.add(prefix, np.char.zfill(np.arange(n).astype(str), width)).astype(object)
+
+
+def _ts(seconds: np.ndarray) -> np.ndarray:
+    base = np.datetime64("2024-01-01T00:00:00")
+    t = base + seconds.astype("timedelta64[s]")
+    return np.datetime_as_string(t, unit="s").astype(object)
+
+
+def synthetic_tables(accounts: int, *, seed: int = 0, room_size: int = 1000) -> dict:
+    """A synthetic ecosystem of ``accounts`` accounts as canonical tables."""
+    rng = np.random.default_rng(seed)
+    n = accounts
+    rooms = max(1, n // room_size)
+    acc = _ids("ACC", n)
+    room_ids = _ids("ROOM", rooms)
+    home = np.sort(rng.integers(0, rooms, n))  # accounts in blocks by home room
+    start = np.searchsorted(home, np.arange(rooms))
+    block_start = start[home]
+    pos = np.arange(n) - block_start
+    # invite tree inside each room block, skewed to early members (the operator's circle)
+    u = rng.random(n)
+    parent = block_start + np.floor(pos * u**2).astype(np.int64)
+    has_parent = pos > 0
+    # a few cross-block invites
+    cross = has_parent & (rng.random(n) < 0.02)
+    parent[cross] = rng.integers(0, np.maximum(np.arange(n)[cross], 1))
+    child = np.flatnonzero(has_parent)
+    invited_sec = (np.arange(n) * 60).astype(np.int64)
+    invites = pd.DataFrame(
+        {
+            "inviter_id": acc[parent[child]],
+            "invitee_id": acc[child],
+            "channel_id": room_ids[home[child]],
+            "invited_at": _ts(invited_sec[child]),
+            "source_ids": [["SRC-BENCH"]] * len(child),
+        }
+    )
+    owners = start[start < n]
+    role = np.full(n, "member", dtype=object)
+    role[pos == 0] = "owner"
+    role[(pos > 0) & (pos <= 2)] = "admin"
+    extra = rng.random(n) < 0.3
+    ex_acc = np.flatnonzero(extra)
+    ex_room = (home[ex_acc] + rng.integers(1, 4, len(ex_acc))) % rooms
+    keep = ex_room != home[ex_acc]
+    memberships = pd.DataFrame(
+        {
+            "account_id": np.concatenate([acc, acc[ex_acc[keep]]]),
+            "channel_id": np.concatenate([room_ids[home], room_ids[ex_room[keep]]]),
+            "role": np.concatenate([role, np.full(int(keep.sum()), "member", dtype=object)]),
+            "joined_at": _ts(np.concatenate([invited_sec, invited_sec[ex_acc[keep]] + 3600])),
+            "source_ids": [["SRC-BENCH"]] * (n + int(keep.sum())),
+        }
+    )
+    buyers = np.flatnonzero(rng.random(n) < 0.6)
+    rewarded = child[rng.random(len(child)) < 0.5]
+    tx_from = np.concatenate([buyers, parent[rewarded] * 0 + owners[home[rewarded]]])
+    tx_to = np.concatenate([owners[home[buyers]], parent[rewarded]])
+    kinds = np.concatenate(
+        [np.full(len(buyers), "purchase", dtype=object),
+         np.full(len(rewarded), "referral_reward", dtype=object)]
+    )
+    nt = len(tx_from)
+    transactions = pd.DataFrame(
+        {
+            "txn_id": _ids("TXN", nt),
+            "from_id": acc[tx_from],
+            "to_id": acc[tx_to],
+            "credits": rng.integers(1, 50, nt).astype(float),
+            "kind": kinds,
+            "ts": _ts(np.concatenate([invited_sec[buyers], invited_sec[rewarded]]) + 7200),
+            "source_ids": [["SRC-BENCH"]] * nt,
+        }
+    )
+    nf = rooms * 20
+    f_from = rng.integers(0, rooms, nf)
+    forwards = pd.DataFrame(
+        {
+            "from_channel_id": room_ids[f_from],
+            "to_channel_id": room_ids[(f_from + rng.integers(1, 3, nf)) % rooms],
+            "ts": _ts(rng.integers(0, 86400 * 300, nf)),
+            "source_ids": [["SRC-BENCH"]] * nf,
+        }
+    )
+    is_bot = rng.random(n) < 0.001
+    accounts_t = pd.DataFrame(
+        {"account_id": acc, "is_bot": is_bot, "source_ids": [["SRC-BENCH"]] * n}
+    )
+    channels = pd.DataFrame(
+        {
+            "channel_id": room_ids,
+            "kind": np.where(rng.random(rooms) < 0.05, "bot", "group").astype(object),
+            "creator_id": acc[owners[:rooms]] if len(owners) >= rooms else None,
+            "source_ids": [["SRC-BENCH"]] * rooms,
+        }
+    )
+    orgs = 50
+    org_ids = _ids("ORG", orgs)
+    organizations = pd.DataFrame(
+        {"org_id": org_ids, "name": np.char.add("Fictional School ", np.arange(orgs).astype(str))
+         .astype(object), "source_ids": [["SRC-BENCH"]] * orgs}
+    )
+    t_room = rng.integers(0, rooms, rooms)
+    targets = pd.DataFrame(
+        {"channel_id": room_ids[t_room], "org_id": org_ids[rng.integers(0, orgs, rooms)],
+         "source_ids": [["SRC-BENCH"]] * rooms}
+    ).drop_duplicates(["channel_id", "org_id"])
+    return {
+        "accounts": accounts_t,
+        "channels": channels,
+        "memberships": memberships,
+        "invites": invites,
+        "transactions": transactions,
+        "forwards": forwards,
+        "organizations": organizations,
+        "targets": targets,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--accounts", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-louvain", action="store_true", help="skip the python-louvain reference")
+    ap.add_argument("--betweenness-samples", type=int, default=64)
+    args = ap.parse_args(argv)
+
+    out: dict = {"accounts": args.accounts}
+    t0 = time.perf_counter()
+    tables = synthetic_tables(args.accounts, seed=args.seed)
+    out["generate_s"] = round(time.perf_counter() - t0, 2)
+    out["rows"] = {k: len(v) for k, v in tables.items()}
+
+    t0 = time.perf_counter()
+    res = analyze_tables(tables, seed=args.seed, betweenness_samples=args.betweenness_samples)
+    out["analyze_s"] = round(time.perf_counter() - t0, 2)
+    summary = summary_dict(res["summary"])
+    out["stages_s"] = summary["timings"]
+    out["communities"] = summary["communities"]
+    out["referral"] = summary["referral"]
+
+    graph = ecosystem_graph(prepare_tables(tables))
+    t0 = time.perf_counter()
+    ld = leiden_labels(graph, seed=args.seed)
+    leiden_s = time.perf_counter() - t0
+    out["leiden"] = {"seconds": round(leiden_s, 2), "modularity": modularity(graph, ld)}
+    if not args.no_louvain:
+        t0 = time.perf_counter()
+        lv = louvain_labels(graph, seed=args.seed)
+        louvain_s = time.perf_counter() - t0
+        q_lv = modularity(graph, lv)
+        out["louvain"] = {"seconds": round(louvain_s, 2), "modularity": q_lv}
+        out["louvain_over_leiden_time"] = round(louvain_s / leiden_s, 1)
+        out["louvain_over_analyze_time"] = round(louvain_s / out["analyze_s"], 1)
+        out["leiden_modularity_ratio"] = round(out["leiden"]["modularity"] / q_lv, 4)
+    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,339 @@
+"""Run every analytic over the canonical tables and write the results to a store.
+
+:func:`analyze_tables` is pure (tables in, result frames out); :func:`analyze_store` reads the
+canonical tables through the :class:`graphintel.store.base.GraphStore` protocol, runs it and
+writes each result table back with ``store.write_results``. The other functions here are the
+query helpers the dashboard uses, over tables and results.
+
+Result tables (:data:`graphintel.store.base.RESULT_TABLES`)
+-----------------------------------------------------------
+``account_metrics`` (one row per account, :data:`graphintel.model.ACCOUNT_METRIC_COLUMNS`),
+``channel_metrics`` (:data:`graphintel.model.CHANNEL_METRIC_COLUMNS`), ``channel_links``,
+``priority_components`` and ``priority_evidence`` (top ``explain_top`` accounts), ``cycles``
+(broken referral cycles) and ``summary`` (``key``/``value`` rows, value a JSON string):
+
+* ``communities``: ``{"method": "louvain"|"leiden", "count", "modularity", "resolution", "seed",
+  "nodes", "edges"}``;
+* ``referral``: ``{"roots", "max_depth", "largest_cascade", "cycles_broken"}`` — roots = accounts
+  that are their own root and have ≥ 1 descendant (cascades), max_depth = largest referral_depth,
+  largest_cascade = size of the largest cascade including its root;
+* ``cascades``: :func:`graphintel.analytics.referral.cascade_stats`;
+* ``priority``: weights and scaling used; ``centrality``: betweenness samples and seed;
+* ``timings``: seconds per stage.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphintel.analytics import centrality, channels, communities, flows, priority, referral
+from graphintel.analytics.graph import (
+    account_graph,
+    account_universe,
+    channel_universe,
+    ecosystem_graph,
+    prepare_tables,
+)
+from graphintel.model import ACCOUNT_METRIC_COLUMNS, CHANNEL_METRIC_COLUMNS, TABLE_ORDER
+from graphintel.store.base import RESULT_TABLES, GraphStore
+
+__all__ = [
+    "analyze_store",
+    "analyze_tables",
+    "cascade_stats",
+    "credits_over_time",
+    "flows_by_community",
+    "flows_by_role",
+    "largest_cascades",
+    "referral_chain",
+    "referral_subtree",
+    "summary_dict",
+    "top_earners",
+    "trace_payments",
+]
+
+referral_chain = referral.referral_chain
+referral_subtree = referral.referral_subtree
+largest_cascades = referral.largest_cascades
+cascade_stats = referral.cascade_stats
+top_earners = flows.top_earners
+
+
+def analyze_tables(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    seed: int = 0,
+    resolution: float = 1.0,
+    engine: str = "auto",
+    weights: Mapping[str, float] | None = None,
+    betweenness_samples: int = 64,
+    explain_top: int = 1000,
+    evidence_limit: int = 10,
+) -> dict[str, pd.DataFrame]:
+    """Compute every analytic over canonical tables.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Canonical tables in stored form (:func:`graphintel.model.table_columns`); any may be
+        missing or empty.
+    seed : int
+        Seed for community detection and betweenness pivots (same seed → same results).
+    resolution : float
+        Modularity resolution for communities.
+    engine : {"auto", "louvain", "leiden"}
+        Community engine (see :func:`graphintel.analytics.communities.detect_communities`).
+    weights : mapping, optional
+        Priority component weights (see :mod:`graphintel.analytics.priority`).
+    betweenness_samples : int
+        Source pivots for sampled betweenness (exact on graphs up to that many accounts).
+    explain_top, evidence_limit : int
+        How many top accounts get components and evidence rows, and evidence rows per component.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Every key of :data:`graphintel.store.base.RESULT_TABLES`.
+
+    Raises
+    ------
+    AnalyticsError
+        On an unknown engine, a bad resolution or invalid weights.
+
+    Examples
+    --------
+    >>> res = analyze_tables({"invites": pd.DataFrame({"inviter_id": ["A"], "invitee_id": ["B"],
+    ...                                                "invited_at": ["2024-01-01T00:00:00"]})})
+    >>> res["account_metrics"][["account_id", "referral_root", "direct_invites"]].values.tolist()
+    [['A', 'A', 1], ['B', 'A', 0]]
+    >>> json.loads(res["summary"].set_index("key").loc["referral", "value"])["largest_cascade"]
+    2
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 4)
+        clock = now
+
+    t = prepare_tables(tables)
+    acc = account_universe(t)
+    chan = channel_universe(t)
+    lap("prepare")
+
+    forest, cycles = referral.referral_forest(t["invites"], acc)
+    lap("referral")
+
+    credits = flows.account_credits(t["transactions"], acc)
+    lap("credits")
+
+    eco = ecosystem_graph(t, acc, chan)
+    lap("projection")
+    comm = communities.detect_communities(eco, engine=engine, seed=seed, resolution=resolution)
+    lap("communities")
+
+    ag = account_graph(t, acc)
+    pr = centrality.pagerank(ag)
+    lap("pagerank")
+    bc = centrality.betweenness(ag, samples=betweenness_samples, seed=seed)
+    lap("betweenness")
+    bridge = centrality.bridging(eco, comm.labels)[: len(acc)]
+    lap("bridging")
+
+    members, admins = channels.channel_members(t["memberships"], chan)
+    links = channels.channel_links(t["memberships"], t["forwards"], chan)
+    chan_comm = comm.labels[len(acc) :]
+    lap("channels")
+
+    metrics = pd.DataFrame(
+        {
+            "account_id": pd.Series(acc, dtype=object),
+            "community": comm.labels[: len(acc)].astype(np.int64),
+            "referral_parent": forest["referral_parent"],
+            "referral_root": forest["referral_root"],
+            "referral_depth": forest["referral_depth"].astype(np.int64),
+            "referral_descendants": forest["referral_descendants"].astype(np.int64),
+            "direct_invites": forest["direct_invites"].astype(np.int64),
+            "credits_in": credits["credits_in"],
+            "credits_out": credits["credits_out"],
+            "referral_rewards": credits["referral_rewards"],
+            "purchases": credits["purchases"],
+            "net_credits": credits["net_credits"],
+            "pagerank": pr,
+            "betweenness": bc,
+            "bridging": bridge,
+        }
+    )
+    prio = priority.priority_scores(
+        t,
+        metrics,
+        channel_ids=chan,
+        channel_members=members,
+        channel_community=chan_comm,
+        weights=weights,
+        explain_top=explain_top,
+        evidence_limit=evidence_limit,
+        account_ids=acc,
+    )
+    metrics["priority_score"] = prio.scores["priority_score"].to_numpy()
+    metrics["priority_rank"] = prio.scores["priority_rank"].to_numpy(np.int64)
+    metrics = metrics[list(ACCOUNT_METRIC_COLUMNS)]
+    lap("priority")
+
+    channel_metrics = pd.DataFrame(
+        {
+            "channel_id": pd.Series(chan, dtype=object),
+            "community": chan_comm.astype(np.int64),
+            "members": members,
+            "admins": admins,
+        },
+        columns=list(CHANNEL_METRIC_COLUMNS),
+    )
+    ref = referral.referral_summary(forest)
+    ref["cycles_broken"] = len(cycles)
+    summary: dict[str, Any] = {
+        "communities": {
+            "method": comm.method,
+            "count": comm.count,
+            "modularity": comm.modularity,
+            "resolution": float(resolution),
+            "seed": int(seed),
+            "nodes": int(eco.n_nodes),
+            "edges": int(eco.n_edges),
+        },
+        "referral": ref,
+        "cascades": referral.cascade_stats(forest),
+        "priority": {
+            "weights": priority.resolve_weights(weights),
+            "scaling": "log(1 + value) / log(1 + max value) per component",
+            "explained_accounts": int(prio.components["account_id"].nunique()),
+        },
+        "centrality": {
+            "betweenness_samples": int(betweenness_samples),
+            "betweenness_exact": bool(len(acc) <= betweenness_samples),
+            "seed": int(seed),
+        },
+    }
+    lap("summary")
+    timings["total"] = round(sum(timings.values()), 4)
+    summary["timings"] = timings
+    summary_frame = pd.DataFrame(
+        {
+            "key": pd.Series(list(summary), dtype=object),
+            "value": pd.Series([_json(v) for v in summary.values()], dtype=object),
+        }
+    )
+    out = {
+        "account_metrics": metrics.reset_index(drop=True),
+        "channel_metrics": channel_metrics,
+        "channel_links": links,
+        "priority_components": prio.components,
+        "priority_evidence": prio.evidence,
+        "cycles": cycles,
+        "summary": summary_frame,
+    }
+    assert set(out) == set(RESULT_TABLES)
+    return out
+
+
+def _json(value: Any) -> str:
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if isinstance(v, (np.integer,)):
+            return int(v)
+        if isinstance(v, (float, np.floating)):
+            f = float(v)
+            return f if math.isfinite(f) else None
+        return v
+
+    return json.dumps(clean(value), sort_keys=True)
+
+
+def summary_dict(summary: pd.DataFrame) -> dict[str, Any]:
+    """The ``summary`` result table as a dict of decoded JSON values.
+
+    Examples
+    --------
+    >>> summary_dict(pd.DataFrame({"key": ["referral"], "value": ['{"roots": 1}']}))
+    {'referral': {'roots': 1}}
+    """
+    return {str(k): json.loads(v) for k, v in zip(summary["key"], summary["value"])}
+
+
+def analyze_store(store: GraphStore, **options: Any) -> dict[str, pd.DataFrame]:
+    """Read every canonical table from ``store``, analyse, write every result table back.
+
+    Parameters
+    ----------
+    store : GraphStore
+        An open store (the caller closes it).
+    **options
+        Passed to :func:`analyze_tables` (``seed``, ``resolution``, ``engine``, ``weights``,
+        ``betweenness_samples``, ``explain_top``, ``evidence_limit``).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        The result tables, as written.
+
+    Raises
+    ------
+    AnalyticsError
+        On invalid options. Store errors propagate as :class:`graphintel.errors.StoreError`.
+    """
+    tables = {name: store.table(name) for name in TABLE_ORDER}
+    results = analyze_tables(tables, **options)
+    for name, frame in results.items():
+        store.write_results(name, frame)
+    return results
+
+
+def flows_by_role(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Credits between roles (operator, admin, member, bot): ``source``, ``target``,
+    ``credits``, ``transactions`` (Sankey-ready). Roles: see :mod:`graphintel.analytics.flows`.
+
+    Examples
+    --------
+    >>> t = {"channels": pd.DataFrame({"channel_id": ["X"], "creator_id": ["A"]}),
+    ...      "transactions": pd.DataFrame({"txn_id": ["T1"], "from_id": ["B"], "to_id": ["A"],
+    ...                                    "credits": [5.0], "kind": ["purchase"]})}
+    >>> flows_by_role(t).values.tolist()
+    [['member', 'operator', 5.0, 1]]
+    """
+    t = prepare_tables(tables)
+    return flows.role_flows(t, account_universe(t))
+
+
+def flows_by_community(
+    tables: Mapping[str, pd.DataFrame], account_metrics: pd.DataFrame
+) -> pd.DataFrame:
+    """Credits between communities (labels of ``account_metrics``), Sankey-ready."""
+    t = prepare_tables({"transactions": tables["transactions"]})
+    return flows.community_flows(t["transactions"], account_metrics)
+
+
+def trace_payments(
+    tables: Mapping[str, pd.DataFrame], account_id: str, **options: Any
+) -> pd.DataFrame:
+    """Payments ``hops`` hops forward/backward from an account within a time window; see
+    :func:`graphintel.analytics.flows.trace_payments` for the options."""
+    t = prepare_tables({"transactions": tables["transactions"]})
+    return flows.trace_payments(t["transactions"], account_id, **options)
+
+
+def credits_over_time(tables: Mapping[str, pd.DataFrame], **options: Any) -> pd.DataFrame:
+    """Credits per period; see :func:`graphintel.analytics.flows.credits_over_time`."""
+    t = prepare_tables({"transactions": tables["transactions"]})
+    return flows.credits_over_time(t["transactions"], **options)
