@@ -51,8 +51,8 @@ def guard_spreadsheet_text(values: pd.Series) -> pd.Series:
 
     Example
     -------
-    >>> guard_spreadsheet_text(pd.Series(["@handle", "=HYPERLINK(1)", "plain", None])).tolist()
-    ["'@handle", "'=HYPERLINK(1)", 'plain', None]
+    >>> guard_spreadsheet_text(pd.Series(["@handle", "=HYPERLINK(1)", "plain"])).tolist()
+    ["'@handle", "'=HYPERLINK(1)", 'plain']
     """
     s = values.astype(object)
     text = s.where(s.notna(), "").astype(str)
