@@ -61,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="community engine: python-louvain (reference), leiden (fast), auto by size",
     )
+    p.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="COMPONENT=W",
+        help="operator-priority weight, repeatable (e.g. --weight bot_use=0.3); components: "
+        "rooms_operated, referral_descendants, credits_received, bot_use, bridging, "
+        "organizations_targeted",
+    )
 
     p = sub.add_parser("report", help="print a summary of the store")
     _store_option(p)
@@ -128,7 +137,11 @@ def cmd_analyze(args, settings: Settings) -> int:
     store = _open(settings, args.store)
     try:
         results = analyze_store(
-            store, seed=args.seed, resolution=args.resolution, engine=args.engine
+            store,
+            seed=args.seed,
+            resolution=args.resolution,
+            engine=args.engine,
+            weights=_parse_weights(args.weight),
         )
         from graphintel.report import build_report, format_report_table
 
@@ -143,6 +156,19 @@ def cmd_analyze(args, settings: Settings) -> int:
     finally:
         store.close()
     return 0
+
+
+def _parse_weights(items: list[str]) -> dict[str, float] | None:
+    weights = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"--weight {item!r}: use COMPONENT=NUMBER, e.g. --weight bot_use=0.3")
+    return weights or None
 
 
 def cmd_report(args, settings: Settings) -> int:
