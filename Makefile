@@ -25,11 +25,12 @@ install: $(STAMP)
 demo: install
 	$(BIN)/graphintel demo
 
-## Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium)
+## Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium), and CJK fonts
+## so Korean titles render in the dashboard's screenshots
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  echo "Installing Debian's chromium (apt-get) …"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium and fonts-noto-cjk (apt-get) …"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
 ## Neo4j 5.26 Community jars from Maven Central into ~/.cache/graphintel

@@ -1,0 +1,33 @@
+"""graphintel dashboard: `graphintel dashboard [--store URI] [--port 8501]` serves this app.
+
+Routing only: each page in ``pages/`` renders with functions from :mod:`graphintel.views`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import components as ui
+
+st.set_page_config(page_title="graphintel", page_icon=":material/hub:", layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/channels.py", title="Channel network", icon=":material/hub:"),
+    st.Page("pages/referrals.py", title="Referral chains", icon=":material/account_tree:"),
+    st.Page("pages/operators.py", title="Operators", icon=":material/format_list_numbered:"),
+    st.Page("pages/flows.py", title="Credit flows", icon=":material/payments:"),
+    st.Page("pages/targets.py", title="Targets map", icon=":material/map:"),
+    st.Page("pages/trainer.py", title="Trainer", icon=":material/school:"),
+]
+
+nav = st.navigation(PAGES)
+with st.sidebar:
+    st.caption(f"Store: `{ui.store_uri()}`")
+    st.number_input(
+        "Max nodes in network views", min_value=20, max_value=5000, value=500, step=50,
+        key="max_nodes",
+        help="Network views keep the most relevant nodes up to this cap and say what was left out.",
+    )
+    st.caption("Ranks and explains; it never labels anyone guilty. Check every record at its source.")
+nav.run()

@@ -1,0 +1,223 @@
+"""Interactive network views as self-contained HTML (pyvis / vis-network), without Streamlit.
+
+A view is two plain frames: ``nodes`` (``id`` plus optional ``label``, ``title``, ``color``,
+``size``, ``level``, ``shape``, ``group``) and ``edges`` (``source``, ``target`` plus optional
+``title``, ``width``, ``color``, ``dashes``, ``label``). :func:`generate_html` turns them into one
+HTML page with the vis-network library inline, so it renders with no network access.
+
+Security
+--------
+Titles, handles and ids come from hostile people. Every ``label`` and ``title`` is passed
+through :func:`html.escape` here (vis-network / pyvis can show titles through ``innerHTML``);
+the node and edge data reach the page only as JSON inside a script (Jinja's ``tojson`` escapes
+``<``, ``>`` and ``&``). Nothing from the data is ever written into HTML markup directly.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "MISSING_COLOR",
+    "PALETTE",
+    "category_colors",
+    "escape_text",
+    "generate_html",
+    "scale_sizes",
+]
+
+# Tableau-like 20 colours; categories are coloured by their rank, so the same label set gets
+# the same colours on every rerun.
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+    "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+)  # fmt: skip
+MISSING_COLOR = "#b0b0b0"
+
+# The pyvis template links Bootstrap from a CDN; the view does not need it and there may be no
+# network, so those two tags (template constants, never data) are removed.
+_CDN_TAGS = re.compile(
+    r"<link[^>]*cdn\.jsdelivr\.net[^>]*/>|<script[^>]*cdn\.jsdelivr\.net[^>]*>\s*</script>",
+    re.DOTALL,
+)
+
+
+def escape_text(value: Any, *, limit: int = 200) -> str:
+    """``value`` as display text: ``str``, cut to ``limit`` characters, HTML-escaped.
+
+    ``&``, ``<`` and ``>`` are escaped (enough for text content, where labels and tooltips go;
+    quotes stay readable). Missing values (None/NaN) become ``""``.
+
+    Examples
+    --------
+    >>> escape_text("<img src=x onerror=alert(1)>")
+    '&lt;img src=x onerror=alert(1)&gt;'
+    >>> escape_text(None), escape_text(float("nan")), escape_text("abcdef", limit=3)
+    ('', '', 'abc…')
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return html.escape(text, quote=False)
+
+
+def category_colors(values: pd.Series | list[Any]) -> list[str]:
+    """A colour per value: distinct categories get :data:`PALETTE` colours by sorted rank
+    (cycling after 20); missing values get :data:`MISSING_COLOR`.
+
+    Examples
+    --------
+    >>> category_colors([3, 1, None, 3])
+    ['#ff7f0e', '#1f77b4', '#b0b0b0', '#ff7f0e']
+    """
+    s = pd.Series(list(values), dtype=object)
+    missing = s.isna().to_numpy()
+    keys = s.map(str, na_action="ignore")
+    codes, _ = pd.factorize(keys, sort=True)
+    out = np.array(PALETTE, dtype=object)[np.maximum(codes, 0) % len(PALETTE)]
+    out[missing | (codes < 0)] = MISSING_COLOR
+    return out.tolist()
+
+
+def scale_sizes(values: pd.Series | np.ndarray | list[float], *, lo: float = 8.0,
+                hi: float = 45.0) -> np.ndarray:
+    """Node sizes from ``lo`` to ``hi`` by the square root of ``values`` (area ∝ value).
+
+    Examples
+    --------
+    >>> scale_sizes([0, 25, 100]).round(1).tolist()
+    [8.0, 26.5, 45.0]
+    """
+    v = np.sqrt(np.clip(pd.to_numeric(pd.Series(values), errors="coerce").fillna(0.0), 0, None))
+    v = v.to_numpy(float)
+    top = v.max() if len(v) else 0.0
+    if top <= 0:
+        return np.full(len(v), lo)
+    return lo + (hi - lo) * v / top
+
+
+def _records(frame: pd.DataFrame, keep: tuple[str, ...]) -> list[dict[str, Any]]:
+    cols = [c for c in keep if c in frame.columns]
+    out = frame[cols].copy()
+    for col in cols:
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    records = out.to_dict("records")
+    # drop missing optional attributes so vis-network uses its defaults
+    return [
+        {k: v for k, v in r.items() if v is not None and not (k == "title" and v == "")}
+        for r in records
+    ]
+
+
+def generate_html(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    *,
+    directed: bool = False,
+    hierarchical: bool = False,
+    height: int = 600,
+    physics: bool = True,
+    seed: int = 0,
+) -> str:
+    """One self-contained HTML page showing the network (vis-network inline, no CDN).
+
+    Parameters
+    ----------
+    nodes : pandas.DataFrame
+        ``id`` (required, str) and optionally ``label`` (default: the id), ``title`` (tooltip,
+        plain text, ``\\n`` for new lines), ``color``, ``size``, ``level`` (hierarchical layout
+        row), ``shape``, ``borderWidth``. Labels and titles are HTML-escaped here.
+    edges : pandas.DataFrame
+        ``source``, ``target`` (node ids) and optionally ``title``, ``label``, ``width``,
+        ``color``, ``dashes``. Edges whose ends are not in ``nodes`` are dropped.
+    directed : bool
+        Draw arrows (source → target).
+    hierarchical : bool
+        Top-down tree layout by ``level`` (referral trees).
+    height : int
+        Pixel height of the canvas.
+    physics : bool
+        Force-directed layout (stabilised before showing; off = static positions).
+    seed : int
+        Layout seed (same data and seed, same picture).
+
+    Returns
+    -------
+    str
+        A complete HTML document.
+
+    Examples
+    --------
+    >>> n = pd.DataFrame({"id": ["a", "b"], "label": ["<b>x</b>", "y"]})
+    >>> e = pd.DataFrame({"source": ["a"], "target": ["b"]})
+    >>> page = generate_html(n, e)
+    >>> "<b>x</b>" in page, "vis.Network" in page, "cdn.jsdelivr" in page
+    (False, True, False)
+    """
+    from pyvis.network import Network
+
+    nodes = nodes.reset_index(drop=True).copy()
+    nodes["id"] = nodes["id"].astype(str)
+    nodes = nodes.drop_duplicates("id")
+    label_src = nodes["label"] if "label" in nodes else nodes["id"]
+    nodes["label"] = [escape_text(v, limit=60) for v in label_src]
+    if "title" in nodes:
+        nodes["title"] = [escape_text(v, limit=2000) for v in nodes["title"]]
+    edges = edges.reset_index(drop=True).copy()
+    if len(edges):
+        edges["source"] = edges["source"].astype(str)
+        edges["target"] = edges["target"].astype(str)
+        known = set(nodes["id"])
+        edges = edges[edges["source"].isin(known) & edges["target"].isin(known)]
+    for col in ("title", "label"):
+        if col in edges:
+            edges[col] = [escape_text(v, limit=2000) for v in edges[col]]
+    edges = edges.rename(columns={"source": "from", "target": "to"})
+
+    net = Network(
+        height=f"{int(height)}px", width="100%", directed=directed, cdn_resources="in_line"
+    )
+    net.nodes = _records(
+        nodes, ("id", "label", "title", "color", "size", "level", "shape", "borderWidth")
+    )
+    net.edges = _records(edges, ("from", "to", "title", "label", "width", "color", "dashes"))
+    for e in net.edges:
+        if directed:
+            e["arrows"] = "to"
+    options: dict[str, Any] = {
+        "nodes": {"shape": "dot", "font": {"size": 14}},
+        "edges": {"smooth": False, "color": {"inherit": False}},
+        "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False},
+        "layout": {"randomSeed": int(seed), "improvedLayout": len(nodes) <= 150},
+        "physics": {
+            "enabled": bool(physics),
+            "solver": "forceAtlas2Based",
+            "forceAtlas2Based": {"gravitationalConstant": -60, "springLength": 120},
+            "stabilization": {"enabled": True, "iterations": 200, "fit": True},
+        },
+    }
+    if hierarchical:
+        options["layout"]["hierarchical"] = {
+            "enabled": True,
+            "direction": "UD",
+            "sortMethod": "directed",
+            "levelSeparation": 110,
+            "nodeSpacing": 90,
+        }
+        options["physics"] = {"enabled": False}
+    net.options = options
+    page = net.generate_html()
+    page = _CDN_TAGS.sub("", page)
+    # pyvis leaves an empty heading twice; drop it so the canvas starts at the top
+    page = page.replace("<center>\n<h1></h1>\n</center>", "")
+    page = re.sub(r"<center>\s*<h1></h1>\s*</center>", "", page)
+    return page
+

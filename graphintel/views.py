@@ -1,0 +1,1015 @@
+"""Data shaping for the dashboard: plain functions over a store or tables, returning frames.
+
+No Streamlit, no SQL or Cypher here: data comes from :class:`graphintel.store.base.GraphStore`
+(``table``, ``results``, ``sources``, ``counts``) and the analytics helpers. Pages call these
+functions and render what they return, so everything a page shows can be tested without a
+browser.
+
+Tables handed to these functions are *prepared* tables
+(:func:`graphintel.analytics.graph.prepare_tables`: ids as ``str``/``None``, ISO timestamps as
+``str``); :func:`load_tables` returns them.
+
+Large graphs
+------------
+Network views keep at most ``max_nodes`` nodes, chosen by relevance (largest rooms / accounts,
+or the ego network of a selection) and return a :class:`NetworkView` whose ``note`` says what
+was left out.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphintel.analytics import flows as _flows
+from graphintel.analytics import referral as _referral
+from graphintel.analytics.channels import channel_links
+from graphintel.analytics.graph import account_universe, channel_universe, prepare_tables
+from graphintel.errors import AnalyticsError
+from graphintel.model import TABLE_ORDER
+from graphintel.netviz import category_colors, scale_sizes
+from graphintel.store.base import GraphStore
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "NetworkView",
+    "account_labels",
+    "activity_timeline",
+    "analytics_missing",
+    "cascade_table",
+    "channel_links_for",
+    "channel_network",
+    "community_flow_frame",
+    "community_sizes",
+    "credits_timeline",
+    "intervention_compare",
+    "load_tables",
+    "md_text",
+    "operator_evidence",
+    "organisation_targets",
+    "priority_long",
+    "priority_ranking",
+    "referral_forest_frame",
+    "referral_stats",
+    "referral_view",
+    "region_table",
+    "role_flow_frame",
+    "room_details",
+    "room_table",
+    "sankey_data",
+    "search_accounts",
+    "search_rooms",
+    "shortlist_csv",
+    "sources_table",
+    "spread_network",
+    "spread_timeline",
+    "top_earner_table",
+    "trainer_simulate",
+]
+
+DEFAULT_MAX_NODES = 500
+_TS = "%Y-%m-%dT%H:%M:%S"
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class NetworkView:
+    """Nodes and edges ready for :func:`graphintel.netviz.generate_html`.
+
+    ``shown`` / ``total`` count nodes; ``note`` says what was left out (empty when nothing was).
+    """
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    shown: int = 0
+    total: int = 0
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def load_tables(store: GraphStore, names: Iterable[str] = TABLE_ORDER) -> dict[str, pd.DataFrame]:
+    """The canonical tables of ``store``, prepared for analytics (missing ones empty).
+
+    Examples
+    --------
+    >>> from graphintel.store import open_store
+    >>> t = load_tables(open_store("duckdb::memory:"), ["accounts"])
+    >>> len(t["accounts"]), len(t["channels"])
+    (0, 0)
+    """
+    return prepare_tables({name: store.table(name) for name in names})
+
+
+def analytics_missing(store: GraphStore) -> str | None:
+    """A message saying how to compute analytics when ``store`` has none, else ``None``."""
+    if store.results("account_metrics").empty:
+        return (
+            f"No analytics in {store.uri} yet: run `graphintel analyze --store {store.uri}` "
+            "(or `make demo`), then reload this page."
+        )
+    return None
+
+
+def _day(ts: pd.Series) -> pd.Series:
+    return pd.to_datetime(ts, format=_TS, errors="coerce").dt.normalize()
+
+
+def _fill(values: pd.Series, other: pd.Series | Any) -> pd.Series:
+    """``values`` with missing entries taken from ``other`` (object dtype, no coercion)."""
+    v = values.astype(object)
+    return v.where(v.notna(), other)
+
+
+def account_labels(accounts: pd.DataFrame, ids: Iterable[Any]) -> pd.Series:
+    """Display label per account id: the handle, else the display name, else the id.
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({"account_id": ["A", "B"], "handle": ["@a", None],
+    ...                     "display_name": [None, "Bee"]})
+    >>> account_labels(acc, ["A", "B", "Z"]).tolist()
+    ['@a', 'Bee', 'Z']
+    """
+    ids = pd.Index(list(ids), dtype=object)
+    a = accounts.drop_duplicates("account_id").set_index("account_id")
+    handle = a["handle"].reindex(ids) if "handle" in a else pd.Series(None, index=ids)
+    name = a["display_name"].reindex(ids) if "display_name" in a else pd.Series(None, index=ids)
+    out = handle.where(handle.notna() & (handle != ""), name)
+    out = out.where(out.notna() & (out != ""), pd.Series(ids, index=ids))
+    return pd.Series(out.to_numpy(dtype=object), index=ids, dtype=object)
+
+
+# -- overview -----------------------------------------------------------------------------------
+
+
+def sources_table(store: GraphStore) -> pd.DataFrame:
+    """Sources with their provenance: source_id, case_id, method, legal_basis, collected_at,
+    collected_by, files (count), ingested_at."""
+    s = store.sources().copy()
+    s["files"] = [len(f) if isinstance(f, (list, tuple, np.ndarray)) else 0 for f in s["files"]]
+    cols = ["source_id", "case_id", "method", "legal_basis", "collected_at", "collected_by",
+            "files", "ingested_at"]
+    return s.reindex(columns=cols)
+
+
+def activity_timeline(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Joins, invites and purchases per day: ``day`` (datetime), ``activity``, ``count``.
+
+    Examples
+    --------
+    >>> t = prepare_tables({
+    ...     "memberships": pd.DataFrame({"account_id": ["A", "B"], "channel_id": ["X", "X"],
+    ...                                  "joined_at": ["2024-01-01T10:00:00", "2024-01-02T00:00:00"]}),
+    ...     "transactions": pd.DataFrame({"txn_id": ["T"], "from_id": ["A"], "to_id": ["B"],
+    ...                                   "credits": [1.0], "kind": ["purchase"],
+    ...                                   "ts": ["2024-01-02T05:00:00"]})})
+    >>> activity_timeline(t)[["activity", "count"]].values.tolist()
+    [['joins', 1], ['joins', 1], ['purchases', 1]]
+    """
+    tx = tables["transactions"]
+    parts = [
+        pd.DataFrame({"day": _day(tables["memberships"]["joined_at"]), "activity": "joins"}),
+        pd.DataFrame({"day": _day(tables["invites"]["invited_at"]), "activity": "invites"}),
+        pd.DataFrame({"day": _day(tx.loc[tx["kind"] == "purchase", "ts"]),
+                      "activity": "purchases"}),
+    ]
+    frame = pd.concat(parts, ignore_index=True).dropna(subset=["day"])
+    out = frame.groupby(["day", "activity"]).size().rename("count").reset_index()
+    return out.sort_values(["day", "activity"]).reset_index(drop=True)
+
+
+def room_table(
+    tables: Mapping[str, pd.DataFrame], channel_metrics: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per room: channel_id, title, kind, is_public, creator_id, creator, members,
+    admins, community, targets (organisation names, ``; ``-joined), target_ids (list),
+    forwards_out, forwards_in, first_join, last_join; by members descending.
+
+    ``members``/``admins``/``community`` come from the analytics results when present, else
+    members and admins are counted from memberships.
+    """
+    ch = tables["channels"][["channel_id", "title", "kind", "is_public", "creator_id"]]
+    ids = channel_universe(tables)
+    rooms = pd.DataFrame({"channel_id": ids}).merge(ch, on="channel_id", how="left")
+    m = tables["memberships"]
+    if channel_metrics is not None and not channel_metrics.empty:
+        cm = channel_metrics[["channel_id", "members", "admins", "community"]]
+        rooms = rooms.merge(cm, on="channel_id", how="left")
+    else:
+        from graphintel.analytics.channels import channel_members
+
+        members, admins = channel_members(m, ids)
+        rooms["members"], rooms["admins"], rooms["community"] = members, admins, None
+    rooms["members"] = pd.to_numeric(rooms["members"], errors="coerce").fillna(0).astype(int)
+    rooms["admins"] = pd.to_numeric(rooms["admins"], errors="coerce").fillna(0).astype(int)
+    rooms["creator"] = account_labels(tables["accounts"], rooms["creator_id"].fillna("")).to_numpy()
+    rooms.loc[rooms["creator_id"].isna(), "creator"] = None
+    tg = tables["targets"].merge(
+        tables["organizations"][["org_id", "name"]], on="org_id", how="left"
+    )
+    tg["name"] = tg["name"].fillna(tg["org_id"])
+    per_room = tg.groupby("channel_id").agg(
+        targets=("name", lambda s: "; ".join(sorted(map(str, s)))), target_ids=("org_id", list)
+    )
+    rooms = rooms.merge(per_room, left_on="channel_id", right_index=True, how="left")
+    rooms["target_ids"] = [v if isinstance(v, list) else [] for v in rooms["target_ids"]]
+    f = tables["forwards"]
+    rooms["forwards_out"] = rooms["channel_id"].map(f["from_channel_id"].value_counts()).fillna(0)
+    rooms["forwards_in"] = rooms["channel_id"].map(f["to_channel_id"].value_counts()).fillna(0)
+    rooms[["forwards_out", "forwards_in"]] = rooms[["forwards_out", "forwards_in"]].astype(int)
+    joins = m.dropna(subset=["joined_at"]).groupby("channel_id")["joined_at"].agg(["min", "max"])
+    rooms["first_join"] = rooms["channel_id"].map(joins["min"]) if len(joins) else None
+    rooms["last_join"] = rooms["channel_id"].map(joins["max"]) if len(joins) else None
+    rooms = rooms.sort_values(["members", "channel_id"], ascending=[False, True])
+    return rooms.reset_index(drop=True)
+
+
+def community_sizes(account_metrics: pd.DataFrame, channel_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Accounts and rooms per community, largest first: ``community``, ``accounts``,
+    ``channels``.
+
+    Examples
+    --------
+    >>> am = pd.DataFrame({"account_id": ["A", "B", "C"], "community": [0, 1, 1]})
+    >>> cm = pd.DataFrame({"channel_id": ["X"], "community": [0]})
+    >>> community_sizes(am, cm).values.tolist()
+    [[1, 2, 0], [0, 1, 1]]
+    """
+    a = account_metrics["community"].value_counts().rename("accounts")
+    c = channel_metrics["community"].value_counts().rename("channels")
+    out = pd.concat([a, c], axis=1).fillna(0).astype(int).rename_axis("community").reset_index()
+    out = out.sort_values(["accounts", "channels", "community"], ascending=[False, False, True])
+    return out.reset_index(drop=True)
+
+
+# -- channel network ----------------------------------------------------------------------------
+
+
+def search_rooms(rooms: pd.DataFrame, query: str) -> pd.DataFrame:
+    """Rooms whose title, id or creator contains ``query`` (case-insensitive, plain text).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"channel_id": ["C1", "C2"], "title": ["Alpha", "beta"],
+    ...                   "creator": ["@x", "@alp"]})
+    >>> search_rooms(r, "ALP")["channel_id"].tolist()
+    ['C1', 'C2']
+    """
+    q = (query or "").strip().lower()
+    if not q:
+        return rooms
+    hit = np.zeros(len(rooms), dtype=bool)
+    for col in ("title", "channel_id", "creator"):
+        if col in rooms:
+            hit |= rooms[col].fillna("").astype(str).str.lower().str.contains(q, regex=False)
+    return rooms[hit]
+
+
+def _window_links(
+    tables: Mapping[str, pd.DataFrame], start: str | None, end: str | None
+) -> pd.DataFrame:
+    """Channel links counting only memberships present and forwards made in the window."""
+    m = tables["memberships"]
+    keep = np.ones(len(m), dtype=bool)
+    if end:
+        keep &= (m["joined_at"].isna() | (m["joined_at"] <= end)).to_numpy()
+    if start:
+        keep &= (m["left_at"].isna() | (m["left_at"] >= start)).to_numpy()
+    f = tables["forwards"]
+    fk = np.ones(len(f), dtype=bool)
+    if start:
+        fk &= (f["ts"].notna() & (f["ts"] >= start)).to_numpy()
+    if end:
+        fk &= (f["ts"].notna() & (f["ts"] <= end)).to_numpy()
+    return channel_links(m[keep], f[fk], channel_universe(tables))
+
+
+def channel_network(
+    rooms: pd.DataFrame,
+    links: pd.DataFrame,
+    *,
+    communities: list[Any] | None = None,
+    org_ids: list[str] | None = None,
+    search: str | None = None,
+    min_overlap: int = 1,
+    focus: str | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    max_edges: int = 4000,
+) -> NetworkView:
+    """The room network: rooms sized by members, coloured by community, linked by forwards and
+    shared members.
+
+    Parameters
+    ----------
+    rooms : pandas.DataFrame
+        From :func:`room_table`.
+    links : pandas.DataFrame
+        ``channel_a``, ``channel_b``, ``forwards``, ``shared_members``, ``jaccard`` (the
+        ``channel_links`` result, or links recomputed for a time window).
+    communities, org_ids : list, optional
+        Keep only rooms in these communities / targeting one of these organisations.
+    search : str, optional
+        Keep rooms matching :func:`search_rooms`.
+    min_overlap : int
+        A shared-member link needs at least this many shared members (forward links always
+        count).
+    focus : str, optional
+        A room id: show its ego network (the room and its most strongly linked neighbours).
+    max_nodes, max_edges : int
+        Caps; rooms are chosen by members (or link strength to ``focus``), edges by strength.
+
+    Examples
+    --------
+    >>> rooms = pd.DataFrame({"channel_id": ["X", "Y", "Z"], "title": ["x", "y", "z"],
+    ...                       "members": [5, 3, 1], "admins": [1, 1, 0], "community": [0, 0, 1],
+    ...                       "kind": None, "targets": None, "target_ids": [[], [], []]})
+    >>> links = pd.DataFrame({"channel_a": ["X", "X"], "channel_b": ["Y", "Z"],
+    ...                       "forwards": [0, 2], "shared_members": [2, 0], "jaccard": [0.3, 0]})
+    >>> v = channel_network(rooms, links, max_nodes=2)
+    >>> v.nodes["id"].tolist(), v.edges[["source", "target"]].values.tolist(), v.note
+    (['X', 'Y'], [['X', 'Y']], '1 of 3 rooms not shown (cap 2, chosen by members)')
+    """
+    r = rooms
+    if communities:
+        r = r[r["community"].isin(communities)]
+    if org_ids:
+        wanted = set(org_ids)
+        r = r[[bool(wanted.intersection(t)) for t in r["target_ids"]]]
+    if search:
+        r = search_rooms(r, search)
+    lk = links[(links["forwards"] > 0) | (links["shared_members"] >= max(int(min_overlap), 1))]
+    candidates = set(r["channel_id"])
+    lk = lk[lk["channel_a"].isin(candidates) & lk["channel_b"].isin(candidates)]
+    strength = lk["jaccard"].astype(float) + 0.01 * lk["forwards"].astype(float)
+    lk = lk.assign(strength=strength.to_numpy())
+    total = len(r)
+    how = "members"
+    if focus is not None and focus in candidates:
+        how = "link strength to the selected room"
+        mine = lk[(lk["channel_a"] == focus) | (lk["channel_b"] == focus)]
+        other = np.where(mine["channel_a"] == focus, mine["channel_b"], mine["channel_a"])
+        order = pd.Series(mine["strength"].to_numpy(), index=other).sort_values(ascending=False)
+        keep_ids = [focus, *order.index[: max(max_nodes - 1, 0)].tolist()]
+        total = 1 + len(order)
+        r = r[r["channel_id"].isin(keep_ids)]
+    else:
+        r = r.head(max_nodes)  # rooms are sorted by members
+    keep = set(r["channel_id"])
+    e = lk[lk["channel_a"].isin(keep) & lk["channel_b"].isin(keep)]
+    e = e.sort_values("strength", ascending=False)
+    cut_edges = max(len(e) - max_edges, 0)
+    e = e.head(max_edges)
+    nodes = pd.DataFrame(
+        {
+            "id": r["channel_id"].to_numpy(),
+            "label": r["title"].fillna(r["channel_id"]).to_numpy(),
+            "title": [
+                f"{t if isinstance(t, str) else cid}\n{cid} · {k or 'room'}\n"
+                f"members {mem:,} · admins {adm}\ncommunity {c}\n"
+                f"targets: {tg if isinstance(tg, str) else '—'}"
+                for cid, t, k, mem, adm, c, tg in zip(
+                    r["channel_id"], r["title"], r["kind"], r["members"], r["admins"],
+                    r["community"], r["targets"])
+            ],
+            "size": scale_sizes(r["members"]),
+            "color": category_colors(r["community"]),
+        }
+    )
+    if focus is not None and focus in keep:
+        nodes.loc[nodes["id"] == focus, "borderWidth"] = 4
+    edges = pd.DataFrame(
+        {
+            "source": e["channel_a"].to_numpy(),
+            "target": e["channel_b"].to_numpy(),
+            "title": [
+                f"forwards {f} · shared members {s} (Jaccard {j:.3f})"
+                for f, s, j in zip(e["forwards"], e["shared_members"], e["jaccard"])
+            ],
+            "width": 1 + 6 * np.sqrt(e["jaccard"].astype(float).to_numpy()),
+            "color": np.where(e["shared_members"].to_numpy() > 0, "#8aa1b4", "#e8a33d"),
+            "dashes": e["shared_members"].to_numpy() == 0,
+        }
+    )
+    notes = []
+    if total > len(nodes):
+        notes.append(
+            f"{total - len(nodes)} of {total} rooms not shown (cap {max_nodes}, chosen by {how})"
+        )
+    if cut_edges:
+        notes.append(f"{cut_edges} weakest links not shown (cap {max_edges})")
+    return NetworkView(nodes, edges, len(nodes), total, "; ".join(notes))
+
+
+def room_details(
+    tables: Mapping[str, pd.DataFrame], channel_id: str, *, limit: int = 500
+) -> dict[str, pd.DataFrame]:
+    """Everything recorded about one room: ``members`` (first ``limit``, staff first),
+    ``admins``, ``invite_links``, ``forwards``, ``targets`` — each row with its ``source_ids``.
+
+    Examples
+    --------
+    >>> t = prepare_tables({"memberships": pd.DataFrame(
+    ...     {"account_id": ["A", "B"], "channel_id": ["X", "X"], "role": ["owner", "member"]})})
+    >>> d = room_details(t, "X")
+    >>> d["members"]["account_id"].tolist(), d["admins"]["role"].tolist()
+    (['A', 'B'], ['owner'])
+    """
+    acc = tables["accounts"]
+    m = tables["memberships"]
+    m = m[m["channel_id"] == channel_id].copy()
+    rank = m["role"].map({"owner": 0, "admin": 1}).fillna(2)
+    m = m.assign(_r=rank.to_numpy()).sort_values(["_r", "joined_at", "account_id"])
+    m["handle"] = account_labels(acc, m["account_id"]).to_numpy()
+    cols = ["account_id", "handle", "role", "joined_at", "left_at", "source_ids"]
+    members = m[cols].head(limit).reset_index(drop=True)
+    admins = m.loc[m["role"].isin(["admin", "owner"]), cols].reset_index(drop=True)
+    inv = tables["invites"]
+    inv = inv[(inv["channel_id"] == channel_id) & inv["invite_link"].notna()]
+    links = (
+        inv.groupby(["invite_link", "inviter_id"])
+        .agg(invites=("invitee_id", "size"), first=("invited_at", "min"),
+             last=("invited_at", "max"))
+        .reset_index()
+        .sort_values(["invites", "invite_link"], ascending=[False, True])
+    )
+    links.insert(2, "inviter", account_labels(acc, links["inviter_id"]).to_numpy())
+    f = tables["forwards"]
+    titles = tables["channels"].set_index("channel_id")["title"]
+    out_f = f[f["from_channel_id"] == channel_id].assign(direction="to", other=f["to_channel_id"])
+    in_f = f[f["to_channel_id"] == channel_id].assign(direction="from", other=f["from_channel_id"])
+    fw = pd.concat([out_f, in_f], ignore_index=True)
+    fw = (
+        fw.groupby(["direction", "other"])
+        .agg(forwards=("ts", "size"), first_ts=("ts", "min"), last_ts=("ts", "max"))
+        .reset_index()
+        .rename(columns={"other": "channel_id"})
+        .sort_values(["forwards", "channel_id"], ascending=[False, True])
+    )
+    fw.insert(2, "title", fw["channel_id"].map(titles).to_numpy())
+    tg = tables["targets"]
+    tg = tg[tg["channel_id"] == channel_id].merge(
+        tables["organizations"][["org_id", "name", "kind", "region"]], on="org_id", how="left"
+    )
+    tg = tg[["org_id", "name", "kind", "region", "first_reported", "note", "source_ids"]]
+    return {
+        "members": members,
+        "admins": admins,
+        "invite_links": links.reset_index(drop=True),
+        "forwards": fw.reset_index(drop=True),
+        "targets": tg.reset_index(drop=True),
+    }
+
+
+# -- referral -----------------------------------------------------------------------------------
+
+
+def referral_forest_frame(
+    tables: Mapping[str, pd.DataFrame], account_metrics: pd.DataFrame
+) -> pd.DataFrame:
+    """The stored referral forest (``account_metrics``) with ``referral_invited_at``: the time
+    of the earliest invite from the parent, as the analytics helpers expect.
+
+    Examples
+    --------
+    >>> am = pd.DataFrame({"account_id": ["A", "B"], "referral_parent": [None, "A"],
+    ...     "referral_root": ["A", "A"], "referral_depth": [0, 1],
+    ...     "referral_descendants": [1, 0], "direct_invites": [1, 0]})
+    >>> t = prepare_tables({"invites": pd.DataFrame({"inviter_id": ["A"], "invitee_id": ["B"],
+    ...                                               "invited_at": ["2024-01-01T00:00:00"]})})
+    >>> referral_forest_frame(t, am)["referral_invited_at"].tolist()
+    [None, '2024-01-01T00:00:00']
+    """
+    cols = list(_referral.FOREST_COLUMNS[:-1])
+    f = account_metrics[cols].copy()
+    f["referral_parent"] = f["referral_parent"].astype(object).where(
+        f["referral_parent"].notna(), None
+    )
+    inv = tables["invites"].dropna(subset=["invited_at"])
+    first = inv.groupby(["invitee_id", "inviter_id"])["invited_at"].min()
+    key = pd.MultiIndex.from_arrays([f["account_id"], f["referral_parent"].fillna("")])
+    at = first.reindex(key).to_numpy(dtype=object)
+    f["referral_invited_at"] = pd.Series(
+        [None if pd.isna(v) else str(v) for v in at], index=f.index, dtype=object
+    )
+    for c in ("referral_depth", "referral_descendants", "direct_invites"):
+        f[c] = pd.to_numeric(f[c], errors="coerce").fillna(0).astype(np.int64)
+    return f.reset_index(drop=True)
+
+
+def search_accounts(
+    tables: Mapping[str, pd.DataFrame], forest: pd.DataFrame, query: str, *, limit: int = 50
+) -> pd.DataFrame:
+    """Accounts whose id, handle or display name contains ``query`` (case-insensitive),
+    most referral descendants first: account_id, handle, display_name, referral_descendants.
+
+    An empty query lists the accounts with the most descendants.
+    """
+    acc = tables["accounts"][["account_id", "handle", "display_name"]]
+    f = forest[["account_id", "referral_descendants"]].merge(acc, on="account_id", how="left")
+    q = (query or "").strip().lower()
+    if q:
+        hit = np.zeros(len(f), dtype=bool)
+        for col in ("account_id", "handle", "display_name"):
+            hit |= f[col].fillna("").astype(str).str.lower().str.contains(q, regex=False)
+        f = f[hit]
+    f = f.sort_values(["referral_descendants", "account_id"], ascending=[False, True])
+    return f[["account_id", "handle", "display_name", "referral_descendants"]].head(limit)
+
+
+def referral_view(
+    tables: Mapping[str, pd.DataFrame],
+    forest: pd.DataFrame,
+    account_id: str,
+    *,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> NetworkView:
+    """The chain from ``account_id`` up to its root and its tree below, as a hierarchical view.
+
+    ``extra`` holds ``chain`` and ``subtree`` frames (see
+    :func:`graphintel.analytics.referral.referral_chain` / ``referral_subtree``). Nodes are
+    levelled by referral depth; the account is red, its ancestors grey, its recruits coloured by
+    generation below it.
+
+    Raises
+    ------
+    AnalyticsError
+        If ``account_id`` is not in the forest.
+    """
+    try:
+        chain = _referral.referral_chain(forest, account_id)
+        sub = _referral.referral_subtree(forest, account_id, max_nodes=max(max_nodes - len(chain), 1))
+    except KeyError as err:
+        raise AnalyticsError(
+            f"account {account_id!r} is not in the referral forest: pick one from the search"
+        ) from err
+    depth0 = int(chain["referral_depth"].iloc[0])
+    anc = chain.iloc[1:]
+    ids = [*anc["account_id"], *sub["account_id"]]
+    levels = [*anc["referral_depth"].astype(int), *(depth0 + sub["level"].astype(int))]
+    labels = account_labels(tables["accounts"], ids)
+    by_id = forest.set_index("account_id")
+    desc = by_id["referral_descendants"].reindex(ids).fillna(0).astype(int).to_numpy()
+    when = by_id["referral_invited_at"].reindex(ids).to_numpy()
+    gen = np.asarray(levels) - depth0
+    colors = np.where(gen < 0, "#9aa5b1", np.array(category_colors(np.maximum(gen, 0)),
+                                                   dtype=object))
+    colors[len(anc)] = "#d62728"
+    nodes = pd.DataFrame(
+        {
+            "id": ids,
+            "label": labels.to_numpy(),
+            "title": [
+                f"{lab}\n{i}\ndepth {lv} · descendants {d:,}\ninvited {w or '—'}"
+                for lab, i, lv, d, w in zip(labels, ids, levels, desc, when)
+            ],
+            "level": levels,
+            "color": colors,
+            "size": scale_sizes(desc, lo=10, hi=35),
+        }
+    )
+    edges = pd.DataFrame(
+        {
+            "source": [*anc["account_id"], *sub["referral_parent"].iloc[1:]],
+            "target": [*chain["account_id"].iloc[:-1], *sub["account_id"].iloc[1:]],
+        }
+    )
+    total_below = int(sub["referral_descendants"].iloc[0])
+    note = ""
+    if len(sub) - 1 < total_below:
+        note = (
+            f"{total_below - (len(sub) - 1)} of {total_below} accounts below the selected account "
+            f"not shown (cap {max_nodes}, nearest generations first)"
+        )
+    return NetworkView(
+        nodes, edges, len(nodes), len(anc) + 1 + total_below, note,
+        extra={"chain": chain.assign(handle=account_labels(tables["accounts"],
+                                                           chain["account_id"]).to_numpy()),
+               "subtree": sub},
+    )
+
+
+def cascade_table(
+    tables: Mapping[str, pd.DataFrame], forest: pd.DataFrame, n: int = 10
+) -> pd.DataFrame:
+    """The ``n`` largest cascades with the root's handle: root, handle, size, depth,
+    direct_invites."""
+    c = _referral.largest_cascades(forest, n)
+    c.insert(1, "handle", account_labels(tables["accounts"], c["root"]).to_numpy())
+    return c
+
+
+def referral_stats(forest: pd.DataFrame) -> dict[str, Any]:
+    """Cascade statistics (:func:`graphintel.analytics.referral.cascade_stats`)."""
+    return _referral.cascade_stats(forest)
+
+
+# -- operators ----------------------------------------------------------------------------------
+
+
+def priority_ranking(
+    tables: Mapping[str, pd.DataFrame],
+    account_metrics: pd.DataFrame,
+    components: pd.DataFrame,
+    *,
+    n: int = 50,
+) -> pd.DataFrame:
+    """The top ``n`` accounts by priority: priority_rank, account_id, handle, display_name,
+    priority_score, community, then one column per component contribution.
+
+    Examples
+    --------
+    >>> am = pd.DataFrame({"account_id": ["A", "B"], "priority_score": [0.2, 0.9],
+    ...                    "priority_rank": [2, 1], "community": [0, 0]})
+    >>> comp = pd.DataFrame({"account_id": ["B", "B"], "component": ["bot_use", "rooms"],
+    ...                      "value": [1, 2], "weight": [0.1, 0.2], "contribution": [0.1, 0.8]})
+    >>> t = prepare_tables({})
+    >>> r = priority_ranking(t, am, comp)
+    >>> r["account_id"].tolist(), float(r.loc[0, "rooms"])
+    (['B', 'A'], 0.8)
+    """
+    am = account_metrics.copy()
+    am["priority_score"] = pd.to_numeric(am["priority_score"], errors="coerce").fillna(0.0)
+    am = am[am["priority_score"] > 0]
+    am = am.sort_values(["priority_score", "account_id"], ascending=[False, True]).head(n)
+    acc = tables["accounts"][["account_id", "handle", "display_name"]]
+    out = am[["priority_rank", "account_id", "priority_score", "community"]].merge(
+        acc, on="account_id", how="left"
+    )
+    out = out[["priority_rank", "account_id", "handle", "display_name", "priority_score",
+               "community"]]
+    if not components.empty:
+        wide = components[components["account_id"].isin(out["account_id"])].pivot_table(
+            index="account_id", columns="component", values="contribution", aggfunc="sum"
+        )
+        out = out.merge(wide, left_on="account_id", right_index=True, how="left")
+        out[list(wide.columns)] = out[list(wide.columns)].fillna(0.0)
+    return out.reset_index(drop=True)
+
+
+def priority_long(ranking: pd.DataFrame) -> pd.DataFrame:
+    """Component contributions in long form for a stacked bar: ``account``, ``component``,
+    ``contribution`` (rank order kept)."""
+    fixed = {"priority_rank", "account_id", "handle", "display_name", "priority_score",
+             "community"}
+    comps = [c for c in ranking.columns if c not in fixed]
+    lab = ranking["handle"].fillna(ranking["account_id"]).astype(str)
+    label = ranking["priority_rank"].astype("Int64").astype(str) + ". " + lab
+    wide = ranking[comps].assign(account=label.to_numpy())
+    return wide.melt(id_vars="account", var_name="component", value_name="contribution")
+
+
+def operator_evidence(evidence: pd.DataFrame, account_id: str) -> pd.DataFrame:
+    """The evidence records behind one account's score: component, record_table, record_key,
+    detail, source_ids (``, ``-joined)."""
+    ev = evidence[evidence["account_id"] == account_id].copy()
+    ev["source_ids"] = [
+        ", ".join(map(str, s)) if isinstance(s, (list, tuple, np.ndarray)) else str(s)
+        for s in ev["source_ids"]
+    ]
+    return ev[["component", "record_table", "record_key", "detail", "source_ids"]].reset_index(
+        drop=True
+    )
+
+
+def shortlist_csv(ranking: pd.DataFrame) -> str:
+    """The ranking as CSV text; cells that a spreadsheet would run as a formula (starting with
+    ``=``, ``+``, ``-``, ``@``, tab or CR) are prefixed with ``'``.
+
+    Examples
+    --------
+    >>> shortlist_csv(pd.DataFrame({"handle": ["=HYPERLINK(1)", "@ok"], "s": [-1.0, 2.0]}))
+    "handle,s\\n'=HYPERLINK(1),-1.0\\n'@ok,2.0\\n"
+    """
+    out = ranking.copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].astype(object).map(
+                lambda v: "'" + v if isinstance(v, str) and v[:1] in _FORMULA else v
+            )
+    buf = io.StringIO()
+    out.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
+
+
+# -- credit flows -------------------------------------------------------------------------------
+
+
+def role_flow_frame(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Credits between roles (operator, admin, member, bot): source, target, credits,
+    transactions."""
+    return _flows.role_flows(tables, account_universe(tables))
+
+
+def community_flow_frame(
+    tables: Mapping[str, pd.DataFrame], account_metrics: pd.DataFrame, *, top: int = 10
+) -> pd.DataFrame:
+    """Credits between communities; communities outside the ``top`` by credits moved are
+    grouped as ``other``. Labels read ``community N``."""
+    lab = "community " + account_metrics["community"].astype("Int64").astype(str)
+    groups = pd.Series(lab.to_numpy(), index=account_metrics["account_id"].to_numpy())
+    fl = _flows.flows_between(tables["transactions"], groups)
+    vol = pd.concat([fl.groupby("source")["credits"].sum(), fl.groupby("target")["credits"].sum()])
+    keep = set(vol.groupby(level=0).sum().sort_values(ascending=False).index[:top])
+    fl["source"] = fl["source"].where(fl["source"].isin(keep), "other")
+    fl["target"] = fl["target"].where(fl["target"].isin(keep), "other")
+    out = fl.groupby(["source", "target"], as_index=False)[["credits", "transactions"]].sum()
+    return out.sort_values("credits", ascending=False).reset_index(drop=True)
+
+
+def sankey_data(flows: pd.DataFrame) -> dict[str, list[Any]]:
+    """Plotly Sankey arrays from flows: payers on the left (``label ▸``), payees on the right
+    (``▸ label``), so flows inside a group do not make loops.
+
+    Examples
+    --------
+    >>> fl = pd.DataFrame({"source": ["a", "a"], "target": ["a", "b"], "credits": [1.0, 2.0]})
+    >>> d = sankey_data(fl)
+    >>> d["label"], d["source"], d["target"], d["value"]
+    (['a ▸', '▸ a', '▸ b'], [0, 0], [1, 2], [1.0, 2.0])
+    """
+    left = [f"{s} ▸" for s in sorted(flows["source"].astype(str).unique())]
+    right = [f"▸ {t}" for t in sorted(flows["target"].astype(str).unique())]
+    labels = left + right
+    index = {lab: i for i, lab in enumerate(labels)}
+    return {
+        "label": labels,
+        "source": [index[f"{s} ▸"] for s in flows["source"].astype(str)],
+        "target": [index[f"▸ {t}"] for t in flows["target"].astype(str)],
+        "value": [float(v) for v in flows["credits"]],
+    }
+
+
+def top_earner_table(
+    tables: Mapping[str, pd.DataFrame], account_metrics: pd.DataFrame, *, n: int = 20
+) -> pd.DataFrame:
+    """The ``n`` accounts receiving the most credits: account_id, handle, credits_in,
+    referral_rewards, credits_out, net_credits, priority_rank."""
+    top = _flows.top_earners(account_metrics, n)
+    top.insert(1, "handle", account_labels(tables["accounts"], top["account_id"]).to_numpy())
+    cols = ["account_id", "handle", "credits_in", "referral_rewards", "credits_out",
+            "net_credits", "priority_rank"]
+    return top.reindex(columns=cols)
+
+
+def credits_timeline(tables: Mapping[str, pd.DataFrame], *, freq: str = "day") -> pd.DataFrame:
+    """Credits per period and transaction kind (see
+    :func:`graphintel.analytics.flows.credits_over_time`)."""
+    return _flows.credits_over_time(tables["transactions"], freq=freq, by="kind")
+
+
+# -- targets ------------------------------------------------------------------------------------
+
+
+def organisation_targets(
+    tables: Mapping[str, pd.DataFrame], rooms: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Organisations with the rooms reported as targeting them: org_id, name, kind, region,
+    lat, lon, rooms, members_reached (distinct members of those rooms), room_titles.
+
+    Examples
+    --------
+    >>> t = prepare_tables({
+    ...     "organizations": pd.DataFrame({"org_id": ["O1", "O2"], "name": ["x", "y"]}),
+    ...     "targets": pd.DataFrame({"channel_id": ["C1", "C2"], "org_id": ["O1", "O1"]}),
+    ...     "memberships": pd.DataFrame({"account_id": ["A", "A", "B"],
+    ...                                  "channel_id": ["C1", "C2", "C2"]})})
+    >>> organisation_targets(t)[["org_id", "rooms", "members_reached"]].values.tolist()
+    [['O1', 2, 2], ['O2', 0, 0]]
+    """
+    org = tables["organizations"][["org_id", "name", "kind", "region", "lat", "lon"]]
+    tg = tables["targets"][["channel_id", "org_id"]].drop_duplicates()
+    rooms_n = tg.groupby("org_id")["channel_id"].nunique()
+    reach = (
+        tg.merge(tables["memberships"][["channel_id", "account_id"]], on="channel_id")
+        .drop_duplicates(["org_id", "account_id"])
+        .groupby("org_id")
+        .size()
+    )
+    titles = tables["channels"].set_index("channel_id")["title"]
+    tt = tg.assign(title=_fill(tg["channel_id"].map(titles), tg["channel_id"]))
+    names = tt.groupby("org_id")["title"].agg(lambda s: "; ".join(sorted(map(str, s))))
+    out = org.copy()
+    out["rooms"] = out["org_id"].map(rooms_n).fillna(0).astype(int)
+    out["members_reached"] = out["org_id"].map(reach).fillna(0).astype(int)
+    out["room_titles"] = out["org_id"].map(names)
+    out = out.sort_values(["rooms", "members_reached", "org_id"], ascending=[False, False, True])
+    return out.reset_index(drop=True)
+
+
+def region_table(orgs: pd.DataFrame) -> pd.DataFrame:
+    """Per region: organisations, targeted (with at least one room), rooms, members_reached.
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"region": ["S", "S", None], "rooms": [2, 0, 1],
+    ...                   "members_reached": [5, 0, 1]})
+    >>> region_table(o).values.tolist()
+    [['S', 2, 1, 2, 5], ['(unknown)', 1, 1, 1, 1]]
+    """
+    o = orgs.assign(region=orgs["region"].fillna("(unknown)"), targeted=orgs["rooms"] > 0)
+    out = o.groupby("region").agg(
+        organisations=("region", "size"), targeted=("targeted", "sum"), rooms=("rooms", "sum"),
+        members_reached=("members_reached", "sum"),
+    )
+    out = out.reset_index().sort_values(["rooms", "region"], ascending=[False, True])
+    return out.astype({"targeted": int}).reset_index(drop=True)
+
+
+# -- trainer ------------------------------------------------------------------------------------
+
+
+def trainer_simulate(**params: Any) -> dict[str, pd.DataFrame]:
+    """Run :func:`graphintel.simulate.simulate` with ``params`` in a temporary folder and return
+    the prepared tables (nothing is written to any store).
+
+    Raises
+    ------
+    SimulationError
+        If an option is out of range.
+    """
+    from graphintel.simulate import SimulationParams, simulate
+
+    p = SimulationParams(**params)
+    with tempfile.TemporaryDirectory(prefix="graphintel-trainer-") as tmp:
+        simulate(Path(tmp), p)
+        frames = {}
+        for name in TABLE_ORDER:
+            path = Path(tmp) / f"{name}.csv"
+            if path.exists():
+                frames[name] = pd.read_csv(path, dtype=str, keep_default_na=False,
+                                           na_values=[""])
+    return prepare_tables(frames)
+
+
+def _first_join(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
+    m = tables["memberships"].dropna(subset=["joined_at"])
+    return m.groupby("account_id")["joined_at"].min()
+
+
+def spread_timeline(
+    tables: Mapping[str, pd.DataFrame], *, removed: Iterable[str] = (), cutoff: str | None = None
+) -> pd.DataFrame:
+    """Cumulative members and credits per day: ``day`` (datetime), ``members`` (accounts that
+    have joined a room), ``referral_credits`` (rewards paid), ``purchase_credits``.
+
+    ``removed`` accounts count only up to ``cutoff`` (their joins and transactions after it are
+    dropped) — used by :func:`intervention_compare`.
+    """
+    removed = set(removed)
+    fj = _first_join(tables)
+    if removed:
+        fj = fj[~(fj.index.isin(removed) & (cutoff is not None) & (fj > (cutoff or "")))]
+    tx = tables["transactions"].dropna(subset=["ts"])
+    if removed:
+        gone = tx["from_id"].isin(removed) | tx["to_id"].isin(removed)
+        tx = tx[~(gone & (tx["ts"] > (cutoff or "")))]
+    joins = _day(pd.Series(fj.to_numpy())).value_counts()
+    rew = tx[tx["kind"] == "referral_reward"].groupby(_day(tx["ts"]))["credits"].sum()
+    pur = tx[tx["kind"] == "purchase"].groupby(_day(tx["ts"]))["credits"].sum()
+    days = joins.index.union(rew.index).union(pur.index)
+    if len(days) == 0:
+        return pd.DataFrame(columns=["day", "members", "referral_credits", "purchase_credits"])
+    idx = pd.date_range(days.min(), days.max(), freq="D")
+    out = pd.DataFrame(
+        {
+            "day": idx,
+            "members": joins.reindex(idx, fill_value=0).cumsum().to_numpy(),
+            "referral_credits": rew.reindex(idx, fill_value=0.0).cumsum().to_numpy(),
+            "purchase_credits": pur.reindex(idx, fill_value=0.0).cumsum().to_numpy(),
+        }
+    )
+    return out
+
+
+def spread_network(
+    tables: Mapping[str, pd.DataFrame],
+    forest: pd.DataFrame,
+    day: pd.Timestamp | str,
+    *,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> NetworkView:
+    """Who recruited whom up to the end of ``day``: accounts that had joined, coloured by
+    referral generation (depth), arrows parent → recruit. The earliest ``max_nodes`` joiners
+    are shown."""
+    end = (pd.Timestamp(day).normalize() + pd.Timedelta(days=1)).strftime(_TS)
+    fj = _first_join(tables)
+    fj = fj[fj < end].sort_values(kind="stable")
+    total = len(fj)
+    keep = fj.index[:max_nodes]
+    f = forest.set_index("account_id").reindex(keep)
+    depth = f["referral_depth"].fillna(0).astype(int)
+    parent = f["referral_parent"]
+    shown = set(keep)
+    roots = depth.to_numpy() == 0
+    nodes = pd.DataFrame(
+        {
+            "id": list(keep),
+            "label": np.where(roots, account_labels(tables["accounts"], keep).to_numpy(), ""),
+            "title": [f"{a}\ngeneration {d}\njoined {j}" for a, d, j in
+                      zip(keep, depth, fj.iloc[:max_nodes])],
+            "color": category_colors(depth.to_numpy()),
+            "size": np.where(roots, 22.0, 9.0),
+        }
+    )
+    has = parent.notna() & parent.isin(shown)
+    edges = pd.DataFrame({"source": parent[has].to_numpy(), "target": parent[has].index})
+    note = ""
+    if total > len(keep):
+        note = f"{total - len(keep)} of {total} members not shown (cap {max_nodes}, earliest first)"
+    return NetworkView(nodes, edges, len(nodes), total, note,
+                       extra={"generations": int(depth.max()) if len(depth) else 0})
+
+
+def intervention_compare(
+    tables: Mapping[str, pd.DataFrame],
+    forest: pd.DataFrame,
+    removed_id: str,
+    day: pd.Timestamp | str,
+) -> pd.DataFrame:
+    """What the recorded spread would have looked like had ``removed_id`` been removed at the
+    end of ``day``.
+
+    The account stops (its later transactions are dropped); rooms it created or owns close (no
+    joins or transactions in them afterwards); every account it would have recruited afterwards,
+    every account left with no room, and all of their recruits never join.
+
+    Returns the :func:`spread_timeline` of that scenario plus ``removed`` (accounts pruned).
+
+    Notes
+    -----
+    A counterfactual pruning of one recorded run, not a re-run of the model: recruits who might
+    have joined through someone else are not re-routed, so the effect is an upper bound.
+
+    Examples
+    --------
+    >>> t = prepare_tables({"memberships": pd.DataFrame({
+    ...     "account_id": ["A", "B", "C"], "channel_id": ["X"] * 3,
+    ...     "joined_at": ["2024-01-01T00:00:00", "2024-01-01T09:00:00", "2024-01-03T09:00:00"]})})
+    >>> f = pd.DataFrame({"account_id": ["A", "B", "C"], "referral_parent": [None, "A", "B"],
+    ...     "referral_depth": [0, 1, 2], "referral_invited_at": [None,
+    ...     "2024-01-01T09:00:00", "2024-01-03T09:00:00"]})
+    >>> intervention_compare(t, f, "B", "2024-01-02")[["members", "removed"]].values.tolist()
+    [[2, 1]]
+    """
+    cutoff = (pd.Timestamp(day).normalize() + pd.Timedelta(days=1)).strftime(_TS)
+    later = forest["referral_invited_at"].fillna("9999").to_numpy() >= cutoff
+    pruned = set(forest.loc[(forest["referral_parent"] == removed_id).to_numpy() & later,
+                            "account_id"])
+    m = tables["memberships"]
+    ch = tables["channels"]
+    owned = set(ch.loc[ch["creator_id"] == removed_id, "channel_id"]) | set(
+        m.loc[(m["account_id"] == removed_id) & (m["role"] == "owner"), "channel_id"]
+    )
+    closed = m["channel_id"].isin(owned) & (m["joined_at"].fillna("9999") >= cutoff)
+    m = m[~closed]
+    pruned |= set(tables["memberships"]["account_id"]) - set(m["account_id"])
+    frontier = set(pruned)
+    children = forest.dropna(subset=["referral_parent"])
+    while frontier:
+        nxt = set(children.loc[children["referral_parent"].isin(frontier), "account_id"])
+        nxt -= pruned
+        pruned |= nxt
+        frontier = nxt
+    pruned.discard(removed_id)
+    t = dict(tables)
+    t["memberships"] = m[~m["account_id"].isin(pruned)]
+    tx = tables["transactions"]
+    in_closed = tx["channel_id"].isin(owned) & (tx["ts"].fillna("9999") >= cutoff)
+    t["transactions"] = tx[~(tx["from_id"].isin(pruned) | tx["to_id"].isin(pruned) | in_closed)]
+    out = spread_timeline(t, removed=[removed_id], cutoff=cutoff)
+    out["removed"] = len(pruned)
+    return out
+
+
+def channel_links_for(
+    tables: Mapping[str, pd.DataFrame], *, start: str | None = None, end: str | None = None
+) -> pd.DataFrame:
+    """Channel links (:func:`graphintel.analytics.channels.channel_links`) counting only
+    memberships present and forwards made between ``start`` and ``end`` (ISO timestamps,
+    inclusive; ``None`` = open)."""
+    return _window_links(tables, start, end)
+
+
+def md_text(value: Any) -> str:
+    """``value`` safe inside Streamlit markdown: HTML-escaped and markdown syntax characters
+    backslash-escaped.
+
+    Examples
+    --------
+    >>> md_text("<img src=x> *x* [a](b)")
+    '&lt;img src=x&gt; \\\\*x\\\\* \\\\[a\\\\]\\\\(b\\\\)'
+    """
+    text = html.escape("" if value is None else str(value), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>$])", r"\\\1", text)

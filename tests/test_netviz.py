@@ -1,0 +1,57 @@
+"""graphintel.netviz: pyvis HTML with inline resources and every data string escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+
+from graphintel.netviz import category_colors, escape_text, generate_html, scale_sizes
+
+PAYLOAD = "<img src=x onerror=alert(1)>"
+
+
+def _data(page: str, name: str) -> list[dict]:
+    m = re.search(rf"{name} = new vis\.DataSet\((.*?)\);\n", page, re.DOTALL)
+    assert m, name
+    return json.loads(m.group(1))
+
+
+def test_labels_and_titles_are_escaped_and_never_raw():
+    nodes = pd.DataFrame({"id": [PAYLOAD, "b"], "label": [PAYLOAD, "ok"],
+                          "title": [f"room {PAYLOAD}", None]})
+    edges = pd.DataFrame({"source": [PAYLOAD], "target": ["b"], "title": [PAYLOAD]})
+    page = generate_html(nodes, edges)
+    assert PAYLOAD not in page  # ids too travel only as escaped JSON
+    data = _data(page, "nodes")
+    assert data[0]["label"] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert data[0]["title"] == "room &lt;img src=x onerror=alert(1)&gt;"
+    assert data[0]["id"] == PAYLOAD  # an id is data, not markup
+    assert "title" not in data[1]
+    e = _data(page, "edges")
+    assert e == [{"from": PAYLOAD, "to": "b", "title": "&lt;img src=x onerror=alert(1)&gt;"}]
+
+
+def test_resources_inline_no_network():
+    page = generate_html(pd.DataFrame({"id": ["a"]}), pd.DataFrame(columns=["source", "target"]))
+    assert "vis.Network" in page and "vis-network" not in re.findall(r'src="([^"]+)"', page)
+    assert not re.findall(r'(?:src|href)="https?://', page)
+
+
+def test_edges_to_unknown_nodes_are_dropped_and_options_applied():
+    nodes = pd.DataFrame({"id": ["a", "b"], "level": [0, 1], "size": [10.0, float("nan")]})
+    edges = pd.DataFrame({"source": ["a", "a"], "target": ["b", "zz"]})
+    page = generate_html(nodes, edges, directed=True, hierarchical=True)
+    assert _data(page, "edges") == [{"from": "a", "to": "b", "arrows": "to"}]
+    n = _data(page, "nodes")
+    assert n[0] == {"id": "a", "label": "a", "level": 0, "size": 10.0}
+    assert "size" not in n[1]
+    assert '"hierarchical": {"enabled": true' in page
+
+
+def test_helpers():
+    assert escape_text("a & b's <c>") == "a &amp; b's &lt;c&gt;"
+    assert category_colors(["x", "y", "x", None]) == ["#1f77b4", "#ff7f0e", "#1f77b4", "#b0b0b0"]
+    assert scale_sizes([0, 0]).tolist() == [8.0, 8.0]
+    assert scale_sizes([1, 4], lo=0, hi=10).tolist() == [5.0, 10.0]
