@@ -212,6 +212,7 @@ def run_dashboard(settings: Settings, uri: str | None, *, port: int, host: str) 
         "--server.address", host,
         "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",
     ]
     print(f"Dashboard: http://{host}:{port}  (store {env['GRAPHINTEL_STORE']}; Ctrl-C stops it)",
           flush=True)
