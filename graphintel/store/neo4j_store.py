@@ -1,0 +1,532 @@
+"""The Neo4j store: a real Neo4j 5 server over Bolt, with the official ``neo4j`` driver.
+
+Same behaviour as :class:`graphintel.store.duckdb_store.DuckDBStore` (the contract suite runs on
+both); the graph shape is described in :mod:`graphintel.store.cypher`, where all Cypher lives.
+
+Writing a bundle
+----------------
+Every table is sent in batches of :attr:`Neo4jStore.batch_size` rows as ``UNWIND``-ed parameters
+and merged by its key: nodes first, then relationships, then the ``Source`` node last. Batches are
+grouped into transactions of at most :attr:`Neo4jStore.transaction_rows` rows, so a bundle of up
+to that size (every hand-made or single-export bundle) is written all or nothing. A larger one is
+written in several transactions, because one transaction holding a million changes exceeds the
+server's transaction memory (``dbms.memory.transaction.total.max``; 200k rows already did with a
+1 GB heap): every statement is an idempotent MERGE and the ``Source`` node (which records the
+files' sha256 digests) is written last, so a write interrupted half-way leaves the bundle "not
+ingested" and running the same ingest again completes it. Transient driver errors (leader
+switch, deadlock, lost connection) are retried by ``session.execute_write``; data errors are not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from graphintel.errors import ConfigError, StoreError, StoreUnavailable
+from graphintel.model import COUNT_KEYS, NODE_TABLES, TABLES, table_columns
+from graphintel.store import cypher
+from graphintel.store.base import OPTIONAL_KEY_COLUMNS, SOURCE_COLUMNS, Bundle
+from graphintel.store.duckdb_store import restore_optional_keys, result_columns
+
+__all__ = ["Neo4jStore"]
+
+_EDGE_ORDER = ("memberships", "invites", "transactions", "targets", "content")
+_METRIC_TABLES = ("account_metrics", "channel_metrics")
+
+Step = Callable[[Any], None]
+
+
+def _values(series: pd.Series) -> list[Any]:
+    """Python values of a column for Bolt: missing values (None/NaN/NA) become ``None``."""
+    out = series.to_numpy(dtype=object, copy=True)
+    mask = series.isna().to_numpy()
+    if mask.any():
+        out[mask] = None
+    return out.tolist()
+
+
+def _columnar(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[Any]]:
+    return {c: _values(frame[c]) if c in frame else [None] * len(frame) for c in columns}
+
+
+def _slices(n: int, size: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n, size):
+        yield start, min(n, start + size)
+
+
+class Neo4jStore:
+    """Graph store on a Neo4j 5 server.
+
+    Parameters
+    ----------
+    uri : str
+        ``bolt://host:port`` or ``neo4j://host:port`` (``+s``/``+ssc`` variants too).
+    username, password : str
+        Credentials (``NEO4J_USERNAME`` / ``NEO4J_PASSWORD`` via :mod:`graphintel.config`).
+    database : str, optional
+        Database name; default the server's home database.
+    batch_size : int, default 10000
+        Rows per ``UNWIND`` batch.
+    transaction_rows : int, default 50000
+        Bundles up to this many rows are written in one transaction.
+
+    Notes
+    -----
+    The constructor does no I/O: the driver is created on first use and closed by :meth:`close`.
+
+    Example
+    -------
+    >>> store = Neo4jStore("bolt://127.0.0.1:7687", "neo4j", "secret")
+    >>> store
+    Neo4jStore('bolt://127.0.0.1:7687')
+    >>> store.close()
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        username: str | None = "neo4j",
+        password: str | None = None,
+        *,
+        database: str | None = None,
+        batch_size: int = 10_000,
+        transaction_rows: int = 50_000,
+    ):
+        self.uri = uri
+        self.username = username or "neo4j"
+        self._password = password
+        self.database = database
+        self.batch_size = int(batch_size)
+        self.transaction_rows = int(transaction_rows)
+        self._driver: Any = None
+        self._verified = False
+
+    def __repr__(self) -> str:
+        return f"Neo4jStore({self.uri!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- connection ----------------------------------------------------------------------------
+    @property
+    def driver(self) -> Any:
+        """The driver, created on first use (no connection is opened until a query runs)."""
+        if self._driver is None:
+            import neo4j
+
+            auth = (self.username, self._password) if self._password is not None else None
+            try:
+                self._driver = neo4j.GraphDatabase.driver(
+                    self.uri, auth=auth, notifications_min_severity="OFF"
+                )
+            except (ValueError, neo4j.exceptions.ConfigurationError) as err:
+                raise ConfigError(
+                    f"cannot use the Neo4j URI {self.uri!r}: {err}. Use bolt://host:port or "
+                    "neo4j://host:port"
+                ) from err
+        return self._driver
+
+    def close(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
+            self._verified = False
+
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        """A session; driver errors are translated into graphintel errors here, once."""
+        from neo4j import exceptions as nx
+
+        try:
+            if not self._verified:  # fail fast (no 30 s of retries) when nothing listens
+                self.driver.verify_connectivity()
+                self._verified = True
+            with self.driver.session(database=self.database) as session:
+                yield session
+        except nx.AuthError as err:
+            raise StoreUnavailable(
+                f"Neo4j at {self.uri} refused the credentials of user {self.username!r}: check "
+                'NEO4J_USERNAME and NEO4J_PASSWORD (`eval "$(graphintel neo4j start)"` exports '
+                "the local server's)"
+            ) from err
+        except (nx.ServiceUnavailable, nx.SessionExpired) as err:
+            raise StoreUnavailable(
+                f"Neo4j is not reachable at {self.uri} ({err}): start the local server with "
+                '`eval "$(graphintel neo4j start)"` (it exports NEO4J_URI, NEO4J_USERNAME and '
+                "NEO4J_PASSWORD), or point --store/NEO4J_URI at a running one"
+            ) from err
+        except nx.Neo4jError as err:
+            raise StoreError(f"Neo4j at {self.uri} rejected the operation: {err}") from err
+
+    def _read(self, query: str, **params: Any) -> tuple[list[str], list[list[Any]]]:
+        def work(tx: Any) -> tuple[list[str], list[list[Any]]]:
+            result = tx.run(query, params)
+            keys = list(result.keys())
+            return keys, result.values()
+
+        with self._session() as session:
+            return session.execute_read(work)
+
+    def _auto(self, query: str, **params: Any) -> None:
+        """Run an auto-commit statement (``CALL {…} IN TRANSACTIONS`` needs one)."""
+        with self._session() as session:
+            session.run(query, params).consume()
+
+    # -- schema --------------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        """Create the uniqueness constraints and indexes if missing (idempotent)."""
+        with self._session() as session:
+            for stmt in cypher.schema_statements():
+                session.run(stmt).consume()
+
+    def clear(self) -> None:
+        """Delete every graphintel node and relationship (tests and ``--fresh`` only)."""
+        for label in cypher.STORE_LABELS:
+            self._auto(cypher.clear_label(label))
+
+    # -- writing -------------------------------------------------------------------------------
+    def known_file_hashes(self) -> set[str]:
+        _, rows = self._read(cypher.known_file_hashes())
+        return {r[0] for r in rows}
+
+    def write_bundle(self, bundle: Bundle, *, progress: bool = False) -> dict[str, int]:
+        """Merge a validated bundle (see the module notes on transactions)."""
+        sid = str(bundle.source["source_id"])
+        steps: list[tuple[int, Step]] = []
+        written: dict[str, int] = {}
+        for table in TABLES:
+            frame = bundle.tables.get(table)
+            written[table] = 0 if frame is None else len(frame)
+        for table in NODE_TABLES:
+            frame = bundle.tables.get(table)
+            if frame is not None and len(frame):
+                stmt, cols = cypher.merge_nodes(table)
+                steps += self._batches(stmt, frame, cols, sid, what=table)
+        content = bundle.tables.get("content")
+        if content is not None and len(content):
+            hashes = content[["content_hash"]].drop_duplicates()
+            stmt, cols = cypher.merge_content_nodes()
+            steps += self._batches(stmt, hashes, cols, sid, what="content")
+        channels = bundle.tables.get("channels")
+        if channels is not None and len(channels):
+            created = channels.loc[channels["creator_id"].notna(), ["channel_id", "creator_id"]]
+            stmt, cols = cypher.merge_created()
+            steps += self._batches(stmt, created, cols, sid, what="channels (creator_id)")
+        for table in _EDGE_ORDER:
+            frame = bundle.tables.get(table)
+            if frame is not None and len(frame):
+                stmt, cols = cypher.merge_relationships(table)
+                steps += self._batches(stmt, frame, cols, sid, what=table)
+        forwards = bundle.tables.get("forwards")
+        if forwards is not None and len(forwards):
+            steps += self._forward_steps(forwards, sid)
+        steps.append((1, lambda tx: self._merge_source(tx, bundle.source)))
+        written["sources"] = 1
+        self._run_steps(steps, progress=progress)
+        return written
+
+    def _batches(
+        self, stmt: str, frame: pd.DataFrame, cols: list[str], sid: str, *, what: str
+    ) -> list[tuple[int, Step]]:
+        data = _columnar(frame, cols)
+        steps: list[tuple[int, Step]] = []
+        for start, stop in _slices(len(frame), self.batch_size):
+            params = {
+                "c": {c: v[start:stop] for c, v in data.items()},
+                "n": stop - start,
+                "sid": sid,
+            }
+            steps.append((stop - start, _write_step(stmt, params, what)))
+        return steps
+
+    def _forward_steps(self, forwards: pd.DataFrame, sid: str) -> list[tuple[int, Step]]:
+        """Per channel pair: merge the stored events with the bundle's (in pandas), then SET."""
+        frame = forwards.reindex(columns=["from_channel_id", "to_channel_id", "ts", "evidence"])
+        frame = frame.assign(ts=frame["ts"].where(frame["ts"].notna(), ""))
+        pairs = frame[["from_channel_id", "to_channel_id"]].drop_duplicates()
+        steps: list[tuple[int, Step]] = []
+        for start, stop in _slices(len(pairs), self.batch_size):
+            part = pairs.iloc[start:stop]
+            events = frame.merge(part, on=["from_channel_id", "to_channel_id"])
+
+            def step(tx: Any, part: pd.DataFrame = part, events: pd.DataFrame = events) -> None:
+                self._merge_forwards(tx, part, events, sid)
+
+            steps.append((len(events), step))
+        return steps
+
+    def _merge_forwards(self, tx: Any, pairs: pd.DataFrame, events: pd.DataFrame, sid: str) -> None:
+        key = ["from_channel_id", "to_channel_id", "ts"]
+        stmt, cols = cypher.read_forwards_pairs()
+        result = tx.run(stmt, {"c": _columnar(pairs, cols), "n": len(pairs)})
+        stored = pd.DataFrame(result.values(), columns=list(result.keys()))
+        new = events.assign(source_ids=[[sid]] * len(events), _new=1)
+        if len(stored):
+            old = stored.explode(["ts_list", "ts_sources", "ts_evidence"]).rename(
+                columns={"ts_list": "ts"}
+            )
+            old = old.assign(
+                source_ids=[json.loads(s) for s in old["ts_sources"]],
+                evidence=[json.loads(e) for e in old["ts_evidence"]],
+                _new=0,
+            ).drop(columns=["ts_sources", "ts_evidence"])
+            allev = pd.concat([old, new], ignore_index=True)
+        else:
+            allev = new
+        allev = allev.sort_values([*key, "_new"], kind="stable")
+        # evidence: the newest non-null value wins; source ids: sorted union.
+        evidence = allev.dropna(subset=["evidence"]).groupby(key, sort=False)["evidence"].last()
+        sources = (
+            allev[[*key, "source_ids"]]
+            .explode("source_ids")
+            .drop_duplicates()
+            .sort_values([*key, "source_ids"], kind="stable")
+            .groupby(key, sort=False)["source_ids"]
+            .agg(list)
+        )
+        merged = sources.to_frame().join(evidence).reset_index()
+        merged = merged.sort_values(key, kind="stable")
+        merged["ts_sources"] = [json.dumps(s) for s in merged["source_ids"]]
+        merged["ts_evidence"] = [json.dumps(None if pd.isna(e) else e) for e in merged["evidence"]]
+        merged["_ts_real"] = merged["ts"].where(merged["ts"] != "", None)
+        grouped = merged.groupby(["from_channel_id", "to_channel_id"], sort=False)
+        out = grouped.agg(
+            ts_list=("ts", list),
+            ts_sources=("ts_sources", list),
+            ts_evidence=("ts_evidence", list),
+            count=("ts", "size"),
+            first_ts=("_ts_real", "min"),
+            last_ts=("_ts_real", "max"),
+        ).reset_index()
+        pair_sources = (
+            merged[["from_channel_id", "to_channel_id", "source_ids"]]
+            .explode("source_ids")
+            .drop_duplicates()
+            .sort_values(["from_channel_id", "to_channel_id", "source_ids"])
+            .groupby(["from_channel_id", "to_channel_id"], sort=False)["source_ids"]
+            .agg(list)
+        )
+        out = out.merge(pair_sources.reset_index(), on=["from_channel_id", "to_channel_id"])
+        out["count"] = out["count"].astype(int)
+        stmt, cols = cypher.write_forwards_pairs()
+        _write_step(stmt, {"c": _columnar(out, cols), "n": len(out)}, "forwards")(tx)
+
+    @staticmethod
+    def _merge_source(tx: Any, source: dict[str, Any]) -> None:
+        sid = str(source["source_id"])
+        existing = tx.run(cypher.read_source(), {"sid": sid}).values()
+        files = list(source.get("files") or [])
+        hashes = list(source.get("file_hashes") or [])
+        if existing:  # as the embedded store: a known source gets the sorted union
+            files = sorted(set(files) | set(existing[0][0] or []))
+            hashes = sorted(set(hashes) | set(existing[0][1] or []))
+        props = {c: source.get(c) for c in SOURCE_COLUMNS}
+        props.update(files=[str(f) for f in files], file_hashes=[str(h) for h in hashes])
+        props = {
+            k: (None if v is None else v if isinstance(v, list) else str(v))
+            for k, v in props.items()
+        }
+        tx.run(cypher.write_source(), {"sid": sid, "props": props}).consume()
+
+    def _run_steps(self, steps: list[tuple[int, Step]], *, progress: bool) -> None:
+        """Run ``steps`` in transactions of at most :attr:`transaction_rows` rows each."""
+        groups: list[list[tuple[int, Step]]] = [[]]
+        size = 0
+        for n, step in steps:
+            if groups[-1] and size + n > self.transaction_rows:
+                groups.append([])
+                size = 0
+            groups[-1].append((n, step))
+            size += n
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=sum(n for n, _ in steps), unit="rows", desc="neo4j write")
+        try:
+            with self._session() as session:
+                for group in groups:
+
+                    def work(tx: Any, group: list[tuple[int, Step]] = group) -> None:
+                        for _, step in group:
+                            step(tx)
+
+                    session.execute_write(work)
+                    if bar is not None:
+                        bar.update(sum(n for n, _ in group))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    # -- reading -------------------------------------------------------------------------------
+    def table(
+        self,
+        name: str,
+        *,
+        columns: list[str] | None = None,
+        where: dict[str, list[Any]] | None = None,
+    ) -> pd.DataFrame:
+        if name not in TABLES:
+            raise StoreError(f"unknown table {name!r}: expected one of {', '.join(TABLES)}")
+        allowed = table_columns(name)
+        cols = list(columns) if columns else allowed
+        bad = [c for c in cols + list(where or {}) if c not in allowed]
+        if bad:
+            raise StoreError(f"unknown column(s) {bad} for table {name!r}: allowed {allowed}")
+        key = list(TABLES[name].key)
+        fetch = cols + [k for k in key if k not in cols]
+        where = where or {}
+        params = {
+            f"w{k}": [None if v is None else str(v) for v in values]
+            for k, values in enumerate(where.values())
+        }
+        _, rows = self._read(cypher.read_table(name, fetch, list(where)), **params)
+        frame = pd.DataFrame(rows, columns=fetch) if rows else pd.DataFrame(columns=fetch)
+        if name == "forwards" and "source_ids" in frame:
+            frame["source_ids"] = [json.loads(s) for s in frame["source_ids"]]
+        if name == "forwards" and "evidence" in frame:
+            frame["evidence"] = [json.loads(e) for e in frame["evidence"]]
+        if len(frame):
+            frame = frame.sort_values(key, kind="stable", na_position="last")
+        frame = _typed(name, frame[cols].reset_index(drop=True))
+        return restore_optional_keys(name, frame)
+
+    def sources(self) -> pd.DataFrame:
+        _, rows = self._read(cypher.read_sources())
+        frame = pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
+        for c in SOURCE_COLUMNS:
+            if c not in ("files", "file_hashes") and len(frame):
+                frame[c] = frame[c].astype("str")
+            elif c not in ("files", "file_hashes"):
+                frame[c] = frame[c].astype(object)
+        return frame
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(COUNT_KEYS, 0)
+        for key in COUNT_KEYS:
+            _, rows = self._read(cypher.count_statement(key))
+            out[key] = int(rows[0][0] or 0) if rows else 0
+        return out
+
+    # -- analytics results -----------------------------------------------------------------------
+    def write_results(self, name: str, frame: pd.DataFrame) -> None:
+        """Replace result table ``name``; metrics become node properties (see module docs).
+
+        Raises
+        ------
+        StoreError
+            Unknown result name, or metrics for an account/channel the store does not hold.
+        """
+        cols = list(result_columns(name))
+        staged = _bolt_safe(frame.reindex(columns=cols))
+        dtypes = [str(staged[c].dtype) for c in cols]
+        if name in _METRIC_TABLES:
+            self._auto(cypher.clear_metrics(name))
+            stmt, _ = cypher.write_metrics(name)
+        else:
+            stmt, _ = cypher.write_result_rows(name)
+        self._auto(cypher.delete_results(), name=name)
+        data = _columnar(staged, cols)
+        steps: list[tuple[int, Step]] = []
+        for start, stop in _slices(len(staged), self.batch_size):
+            params = {
+                "c": {c: v[start:stop] for c, v in data.items()},
+                "n": stop - start,
+                "offset": start,
+                "name": name,
+            }
+            steps.append((stop - start, _write_step(stmt, params, name)))
+
+        def meta(tx: Any) -> None:
+            tx.run(
+                cypher.write_result_meta(), {"name": name, "columns": cols, "dtypes": dtypes}
+            ).consume()
+
+        steps.append((0, meta))
+        self._run_steps(steps, progress=False)
+
+    def results(self, name: str) -> pd.DataFrame:
+        cols = list(result_columns(name))
+        _, meta = self._read(cypher.read_result_meta(), name=name)
+        if not meta:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        dtypes = dict(zip(meta[0][0], meta[0][1]))
+        if name in _METRIC_TABLES:
+            _, rows = self._read(cypher.read_metrics(name))
+        else:
+            _, rows = self._read(cypher.read_result_rows(name), name=name)
+        frame = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
+        for c in cols:
+            want = dtypes.get(c)
+            if want and str(frame[c].dtype) != want:
+                try:
+                    frame[c] = frame[c].astype(want)
+                except (TypeError, ValueError):
+                    pass  # e.g. an int column that now holds nulls: keep what was read
+        return frame
+
+
+def _write_step(stmt: str, params: dict[str, Any], what: str) -> Step:
+    """A transaction step that runs one batch and checks every row was written."""
+
+    def step(tx: Any) -> None:
+        record = tx.run(stmt, params).single()
+        got = int(record["written"]) if record is not None else 0
+        if got != params["n"]:
+            raise StoreError(
+                f"only {got} of {params['n']} {what} records found the nodes they connect to; "
+                "the bundle's referenced accounts/channels/organisations must be in the store "
+                "(write bundles prepared by ingest.job.prepare_bundle, which adds inferred nodes)"
+            )
+
+    return step
+
+
+def _typed(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Give columns read from Neo4j the dtypes the embedded store returns."""
+    spec = TABLES[table]
+    kinds = {("phone_token" if c.pii else c.name): c.type for c in spec.columns}
+    kinds.update(inferred="inferred", evidence="str", source_ids="list")
+    optional = OPTIONAL_KEY_COLUMNS.get(table, ())
+    for col in frame.columns:
+        kind = kinds[col]
+        s = frame[col]
+        if kind == "float":
+            frame[col] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif kind == "bool":
+            frame[col] = s.astype("boolean")
+        elif kind == "inferred":
+            frame[col] = s.fillna(False).astype(bool) if len(s) else s.astype(bool)
+        elif kind == "list":
+            frame[col] = s.map(lambda v: list(v) if v is not None else [])
+        elif col in optional:
+            frame[col] = s.astype(object)
+        elif len(s) and s.notna().any():
+            frame[col] = s.astype("str")
+        else:
+            frame[col] = s.astype(object)
+    return frame
+
+
+def _bolt_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dicts become JSON text (as in the embedded store); arrays become lists."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object and len(s):
+            first = s.dropna()
+            if len(first) and isinstance(first.iloc[0], dict):
+                out[col] = s.map(
+                    lambda v: None if v is None else json.dumps(v, sort_keys=True)
+                ).astype("str")
+            elif len(first) and isinstance(first.iloc[0], (np.ndarray, tuple)):
+                out[col] = s.map(lambda v: list(v) if isinstance(v, (np.ndarray, tuple)) else v)
+    return out
