@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("start", "stop", "status"))
     p.add_argument("--home", type=Path, help="server folder (a fresh one is an empty database)")
     p.add_argument("--port", type=int, default=7687, help="Bolt port on 127.0.0.1 (7687)")
+    p.add_argument("--heap", default="1g", help="JVM heap (1g)")
+    p.add_argument("--pagecache", default="512m", help="page cache (512m)")
     return parser
 
 
@@ -257,7 +259,9 @@ def cmd_neo4j(args, settings: Settings) -> int:
 
     if args.action == "start":
         neo4j_server.ensure_jars(settings, quiet=False)  # Maven's output goes to stderr
-        info = neo4j_server.start(settings, home=args.home, port=args.port)
+        info = neo4j_server.start(
+            settings, home=args.home, port=args.port, heap=args.heap, pagecache=args.pagecache
+        )
         print(neo4j_server.shell_exports(info))
         print(f"# Neo4j {settings.neo4j_version} is up on {info.uri} (home {info.home})",
               file=sys.stderr)

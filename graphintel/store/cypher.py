@@ -49,6 +49,8 @@ __all__ = [
     "delete_results",
     "ident",
     "known_file_hashes",
+    "has_label",
+    "has_type",
     "merge_content_nodes",
     "merge_created",
     "merge_nodes",
@@ -167,8 +169,22 @@ def schema_statements() -> list[str]:
 
 
 # -- writes ------------------------------------------------------------------------------------
-def merge_nodes(table: str) -> tuple[str, list[str]]:
-    """MERGE a batch of ``table`` (a node table) rows; returns (statement, columns sent)."""
+def has_label(label: str) -> str:
+    """Whether any node with ``label`` exists (one row when it does)."""
+    return f"MATCH (n:{ident(label)}) RETURN 1 AS found LIMIT 1"
+
+
+def has_type(rel: str) -> str:
+    """Whether any relationship of type ``rel`` exists (one row when it does)."""
+    return f"MATCH ()-[r:{ident(rel)}]->() RETURN 1 AS found LIMIT 1"
+
+
+def merge_nodes(table: str, *, create: bool = False) -> tuple[str, list[str]]:
+    """MERGE a batch of ``table`` (a node table) rows; returns (statement, columns sent).
+
+    ``create=True`` (first load: no node of the label exists yet, and keys are unique within a
+    validated bundle) writes with ``CREATE``, which skips the lookup; the result is the same.
+    """
     spec = TABLES[table]
     key = spec.key[0]
     cols = [c for c in table_columns(table) if c != "source_ids"]
@@ -179,8 +195,9 @@ def merge_nodes(table: str) -> tuple[str, list[str]]:
         "ELSE n.`inferred` AND row.`inferred` END"
     )
     sets.append(_union_sid("n"))
+    verb = "CREATE" if create else "MERGE"
     stmt = (
-        f"{_row_map(cols)} MERGE (n:{label} {{{ident(key)}: row.{ident(key)}}}) "
+        f"{_row_map(cols)} {verb} (n:{label} {{{ident(key)}: row.{ident(key)}}}) "
         f"SET {', '.join(sets)} RETURN count(*) AS written"
     )
     return stmt, cols
@@ -205,8 +222,11 @@ def _end_match(table: str) -> str:
     )
 
 
-def merge_relationships(table: str) -> tuple[str, list[str]]:
+def merge_relationships(table: str, *, create: bool = False) -> tuple[str, list[str]]:
     """MERGE a batch of an edge table (not ``forwards``) keyed by the table key.
+
+    ``create=True`` (first load: no relationship of the type exists yet, and keys are unique
+    within a validated bundle) writes with ``CREATE``; the result is the same.
 
     Key columns that are not endpoints become identity properties in the MERGE pattern. For
     ``PAID`` (key ``txn_id`` only) a record whose endpoints changed is moved: the old
@@ -225,7 +245,7 @@ def merge_relationships(table: str) -> tuple[str, list[str]]:
     sets.append(_union_sid("r"))
     moved = ""
     on_create = ""
-    if not set(spec.key) >= end_cols:
+    if not create and not set(spec.key) >= end_cols:
         key_match = ", ".join(f"{ident(k)}: row.{ident(k)}" for k in spec.key)
         moved = (
             f"OPTIONAL MATCH (x)-[old:{rel} {{{key_match}}}]->(y) WHERE x <> a OR y <> b "
@@ -235,7 +255,7 @@ def merge_relationships(table: str) -> tuple[str, list[str]]:
         on_create = "ON CREATE SET r += prev "
     stmt = (
         f"{_row_map(cols)} {_end_match(table)}{moved}"
-        f"MERGE (a)-[r:{rel}{pattern}]->(b) {on_create}"
+        f"{'CREATE' if create else 'MERGE'} (a)-[r:{rel}{pattern}]->(b) {on_create}"
         f"SET {', '.join(sets)} RETURN count(*) AS written"
     )
     return stmt, cols

@@ -208,7 +208,8 @@ class Neo4jStore:
         for table in NODE_TABLES:
             frame = bundle.tables.get(table)
             if frame is not None and len(frame):
-                stmt, cols = cypher.merge_nodes(table)
+                first = not self._exists(cypher.has_label(TABLES[table].node or ""))
+                stmt, cols = cypher.merge_nodes(table, create=first)
                 steps += self._batches(stmt, frame, cols, sid, what=table)
         content = bundle.tables.get("content")
         if content is not None and len(content):
@@ -223,7 +224,8 @@ class Neo4jStore:
         for table in _EDGE_ORDER:
             frame = bundle.tables.get(table)
             if frame is not None and len(frame):
-                stmt, cols = cypher.merge_relationships(table)
+                first = not self._exists(cypher.has_type(TABLES[table].rel or ""))
+                stmt, cols = cypher.merge_relationships(table, create=first)
                 steps += self._batches(stmt, frame, cols, sid, what=table)
         forwards = bundle.tables.get("forwards")
         if forwards is not None and len(forwards):
@@ -232,6 +234,10 @@ class Neo4jStore:
         written["sources"] = 1
         self._run_steps(steps, progress=progress)
         return written
+
+    def _exists(self, statement: str) -> bool:
+        with self._session() as session:
+            return bool(session.execute_read(lambda tx: list(tx.run(statement))))
 
     def _batches(
         self, stmt: str, frame: pd.DataFrame, cols: list[str], sid: str, *, what: str
