@@ -6,7 +6,7 @@ from graphintel.config import Settings
 from graphintel.errors import ConfigError
 from graphintel.store.base import Bundle, GraphStore
 
-__all__ = ["GraphStore", "Bundle", "open_store"]
+__all__ = ["Bundle", "GraphStore", "open_store"]
 
 
 def open_store(uri: str, settings: Settings | None = None, *, read_only: bool = False) -> GraphStore:

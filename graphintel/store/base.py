@@ -27,7 +27,24 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-__all__ = ["GraphStore", "Bundle", "SOURCE_COLUMNS", "RESULT_TABLES", "OPTIONAL_KEY_COLUMNS"]
+from graphintel.errors import StoreError
+from graphintel.model import (
+    ACCOUNT_METRIC_COLUMNS,
+    CHANNEL_METRIC_COLUMNS,
+    TABLES,
+    table_columns,
+)
+
+__all__ = [
+    "OPTIONAL_KEY_COLUMNS",
+    "RESULT_TABLES",
+    "SOURCE_COLUMNS",
+    "Bundle",
+    "GraphStore",
+    "checked_columns",
+    "restore_optional_keys",
+    "result_columns",
+]
 
 SOURCE_COLUMNS = (
     "source_id",
@@ -64,6 +81,53 @@ RESULT_TABLES: dict[str, tuple[str, ...]] = {
     "cycles": ("account_id", "broken_parent", "cycle"),
     "summary": ("key", "value"),  # value is a JSON string
 }
+
+
+def result_columns(name: str) -> tuple[str, ...]:
+    """Columns of the analytics result table ``name``.
+
+    Raises
+    ------
+    StoreError
+        ``name`` is not a result table.
+    """
+    if name == "account_metrics":
+        return ACCOUNT_METRIC_COLUMNS
+    if name == "channel_metrics":
+        return CHANNEL_METRIC_COLUMNS
+    if name not in RESULT_TABLES:
+        raise StoreError(
+            f"unknown result table {name!r}: expected one of {', '.join(RESULT_TABLES)}"
+        )
+    return RESULT_TABLES[name]
+
+
+def checked_columns(
+    name: str, columns: list[str] | None, where: dict[str, list[Any]] | None
+) -> list[str]:
+    """The columns a ``table()`` call asks for, checked against the model's allow-list.
+
+    Raises
+    ------
+    StoreError
+        Unknown table or column.
+    """
+    if name not in TABLES:
+        raise StoreError(f"unknown table {name!r}: expected one of {', '.join(TABLES)}")
+    allowed = table_columns(name)
+    cols = list(columns) if columns else allowed
+    bad = [c for c in cols + list(where or {}) if c not in allowed]
+    if bad:
+        raise StoreError(f"unknown column(s) {bad} for table {name!r}: allowed {allowed}")
+    return cols
+
+
+def restore_optional_keys(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn the ``''`` placeholders of optional key columns back into ``None``."""
+    for col in OPTIONAL_KEY_COLUMNS.get(name, ()):
+        if col in frame.columns and len(frame):
+            frame[col] = frame[col].astype(object).where(frame[col] != "", None)
+    return frame
 
 
 @dataclass

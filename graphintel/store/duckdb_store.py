@@ -13,51 +13,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import duckdb
 import pandas as pd
 
-from graphintel.errors import StoreError, StoreUnavailable
+from graphintel.errors import StoreUnavailable
 from graphintel.model import (
-    ACCOUNT_METRIC_COLUMNS,
-    CHANNEL_METRIC_COLUMNS,
     COUNT_KEYS,
     NODE_TABLES,
     TABLES,
-    table_columns,
 )
 from graphintel.store.base import (
-    OPTIONAL_KEY_COLUMNS,
-    RESULT_TABLES,
     SOURCE_COLUMNS,
     Bundle,
+    checked_columns,
+    restore_optional_keys,
+    result_columns,
 )
 
-__all__ = ["DuckDBStore", "result_columns", "restore_optional_keys"]
+__all__ = ["DuckDBStore"]
 
 _SQL_TYPES = {"id": "VARCHAR", "str": "VARCHAR", "ts": "VARCHAR", "bool": "BOOLEAN", "float": "DOUBLE"}
-
-
-def result_columns(name: str) -> tuple[str, ...]:
-    """Columns of the analytics result table ``name``."""
-    if name == "account_metrics":
-        return ACCOUNT_METRIC_COLUMNS
-    if name == "channel_metrics":
-        return CHANNEL_METRIC_COLUMNS
-    if name not in RESULT_TABLES:
-        raise StoreError(
-            f"unknown result table {name!r}: expected one of {', '.join(RESULT_TABLES)}"
-        )
-    return RESULT_TABLES[name]
-
-
-def restore_optional_keys(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Turn the ``''`` placeholders of optional key columns back into ``None``."""
-    for col in OPTIONAL_KEY_COLUMNS.get(name, ()):
-        if col in frame.columns and len(frame):
-            frame[col] = frame[col].astype(object).where(frame[col] != "", None)
-    return frame
 
 
 def _column_types(table: str) -> dict[str, str]:
@@ -124,7 +101,7 @@ class DuckDBStore:
             self._con.close()
             self._con = None
 
-    def __enter__(self) -> "DuckDBStore":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -265,13 +242,7 @@ class DuckDBStore:
         columns: list[str] | None = None,
         where: dict[str, list[Any]] | None = None,
     ) -> pd.DataFrame:
-        if name not in TABLES:
-            raise StoreError(f"unknown table {name!r}: expected one of {', '.join(TABLES)}")
-        allowed = table_columns(name)
-        cols = list(columns) if columns else allowed
-        bad = [c for c in cols + list(where or {}) if c not in allowed]
-        if bad:
-            raise StoreError(f"unknown column(s) {bad} for table {name!r}: allowed {allowed}")
+        cols = checked_columns(name, columns, where)
         if not self._exists_or_empty(name):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
         sql = f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(name)}"

@@ -28,10 +28,16 @@ import numpy as np
 import pandas as pd
 
 from graphintel.errors import ConfigError, StoreError, StoreUnavailable
-from graphintel.model import COUNT_KEYS, NODE_TABLES, TABLES, table_columns
+from graphintel.model import COUNT_KEYS, NODE_TABLES, TABLES
 from graphintel.store import cypher
-from graphintel.store.base import OPTIONAL_KEY_COLUMNS, SOURCE_COLUMNS, Bundle
-from graphintel.store.duckdb_store import restore_optional_keys, result_columns
+from graphintel.store.base import (
+    OPTIONAL_KEY_COLUMNS,
+    SOURCE_COLUMNS,
+    Bundle,
+    checked_columns,
+    restore_optional_keys,
+    result_columns,
+)
 
 __all__ = ["Neo4jStore"]
 
@@ -380,13 +386,7 @@ class Neo4jStore:
         columns: list[str] | None = None,
         where: dict[str, list[Any]] | None = None,
     ) -> pd.DataFrame:
-        if name not in TABLES:
-            raise StoreError(f"unknown table {name!r}: expected one of {', '.join(TABLES)}")
-        allowed = table_columns(name)
-        cols = list(columns) if columns else allowed
-        bad = [c for c in cols + list(where or {}) if c not in allowed]
-        if bad:
-            raise StoreError(f"unknown column(s) {bad} for table {name!r}: allowed {allowed}")
+        cols = checked_columns(name, columns, where)
         key = list(TABLES[name].key)
         fetch = cols + [k for k in key if k not in cols]
         where = where or {}
