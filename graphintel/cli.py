@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from graphintel import __version__
 from graphintel.config import Settings, load_settings
 from graphintel.errors import ConfigError, GraphIntelError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_BUNDLE = REPO_ROOT / "sample_data" / "demo"
@@ -218,10 +217,9 @@ def run_dashboard(settings: Settings, uri: str | None, *, port: int, host: str) 
     ]
     print(f"Dashboard: http://{host}:{port}  (store {env['GRAPHINTEL_STORE']}; Ctrl-C stops it)",
           flush=True)
-    try:
-        return subprocess.call(cmd, env=env, cwd=os.getcwd())
-    except KeyboardInterrupt:
-        return 0
+    # Replace this process with Streamlit, so a signal to this pid stops the server itself.
+    os.execve(sys.executable, cmd, env)
+    return 0  # pragma: no cover - execve does not return
 
 
 def cmd_dashboard(args, settings: Settings) -> int:

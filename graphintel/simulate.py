@@ -34,7 +34,16 @@ The model
 Times within a day are phased so the ledger replays in order: rooms are created 00:00-02:00,
 invitations 02:00-17:00 (joins up to 30 min later, rewards up to 10 min after the join), top-ups
 19:00-20:00, purchases 20:00-22:00, commissions 22:30-23:00, payouts and leaving 23:00-24:00.
-Timestamps are naive (treat them as UTC). All randomness comes from one
+Timestamps are naive (treat them as UTC).
+
+**Interventions**: ``remove_account`` / ``remove_day`` take one account out at the start of a
+day (00:00), the same seed driving the rest of the run. From then on the account invites,
+posts, buys and is paid nothing and its memberships end; if it is an operator, its rooms are
+taken down (their memberships end, no joins, posts, forwards or trades in them, its rooms not yet
+created never are, and its bots' takings are no longer paid out). Up to that day the run is
+identical to the one without removal; with ``remove_account`` empty the model is untouched.
+
+All randomness comes from one
 ``numpy.random.Generator(PCG64(seed))`` and the manifest date is fixed, so the same options give
 byte-identical files.
 """
@@ -44,6 +53,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field, fields
@@ -211,6 +221,16 @@ class SimulationParams:
     )
     public_room_share: float = _p(0.2, "share of rooms that are public", 0.0, 1.0)
     phone_share: float = _p(0.4, "share of members with a (fictional) phone number", 0.0, 1.0)
+    remove_account: str = field(
+        default="",
+        metadata={
+            "help": "intervention: account removed at the start of --remove-day, e.g. A0000003 "
+            "(an operator's rooms are taken down); empty = nobody"
+        },
+    )
+    remove_day: int = _p(
+        0, "day of the removal, counted from --start-date (0 = the first day)", 0, 3649
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -223,6 +243,9 @@ class SimulationParams:
                     raise SimulationError(
                         f"{flag} {value!r} is not a date: give it as YYYY-MM-DD, e.g. 2024-06-01"
                     ) from err
+                continue
+            if f.name == "remove_account":
+                self._check_removal()
                 continue
             lo, hi = f.metadata["range"]
             want = int if f.type in ("int", int) else float
@@ -251,6 +274,57 @@ class SimulationParams:
             )
         if self.n_organizations < 1:
             raise SimulationError("--organizations must be at least 1 (or 0 for one per room)")
+        if self.remove_account and self.remove_day >= self.days:
+            raise SimulationError(
+                f"--remove-day {self.remove_day} is out of range: allowed is 0 to "
+                f"{self.days - 1} (days counted from --start-date; the run has --days {self.days})"
+            )
+        if not self.remove_account and self.remove_day:
+            raise SimulationError(
+                f"--remove-day {self.remove_day} needs --remove-account: name the account to "
+                "remove (e.g. A0000003), or leave both out"
+            )
+
+    def _check_removal(self) -> None:
+        value = self.remove_account
+        if not isinstance(value, str):
+            raise SimulationError(
+                f"--remove-account {value!r} is not an account id: give it as A followed by "
+                "digits, e.g. A0000003"
+            )
+        if not value:
+            return
+        match = re.fullmatch(r"A(\d{1,12})", value)
+        if match is None:
+            raise SimulationError(
+                f"--remove-account {value!r} is not an account id: give it as A followed by "
+                "digits, e.g. A0000003 (or leave it empty to remove nobody)"
+            )
+        num = int(match.group(1))
+        if not (1 <= num <= self.accounts):
+            raise SimulationError(
+                f"--remove-account {value} is out of range: allowed is A0000001 to "
+                f"A{self.accounts:07d} (the population of --accounts {self.accounts})"
+            )
+        if self.n_operators < num <= self.n_operators + self.n_bots:
+            raise SimulationError(
+                f"--remove-account {value} is a content bot (bots are "
+                f"A{self.n_operators + 1:07d} to A{self.n_operators + self.n_bots:07d}): remove "
+                "its operator or a member instead"
+            )
+
+    @property
+    def removed_index(self) -> int:
+        """Row of ``remove_account`` in the population (0-based), or -1 when nobody is removed.
+
+        Example
+        -------
+        >>> SimulationParams(remove_account="A0000003", remove_day=10).removed_index
+        2
+        >>> SimulationParams().removed_index
+        -1
+        """
+        return int(self.remove_account[1:]) - 1 if self.remove_account else -1
 
     @property
     def n_operators(self) -> int:
@@ -296,9 +370,14 @@ class SimulationReport:
     def summary(self) -> str:
         """One line for the terminal."""
         counts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
+        removal = ""
+        if self.params.remove_account:
+            removal = (
+                f"; {self.params.remove_account} removed from day {self.params.remove_day}"
+            )
         return (
             f"wrote {self.out_dir} in {self.elapsed_seconds:.1f} s: {counts}; "
-            f"max referral depth {self.max_referral_depth}"
+            f"max referral depth {self.max_referral_depth}{removal}"
         )
 
 
@@ -477,6 +556,29 @@ class _Model:
         self.fwd = _Chunks("src", "dst", "sec")
         self.n_hashes = 0
         self.last_hash = np.full(R, -1, dtype=np.int64)
+        # Intervention: the account removed (set on its day; -1 = nobody), rooms taken down,
+        # rooms never created (a removed operator's rooms due on or after the removal day).
+        self.gone = -1
+        self.room_down = np.zeros(R, dtype=bool)
+        self.room_never = np.zeros(R, dtype=bool)
+
+    def _remove(self, d: int) -> None:
+        """Take ``remove_account`` out at the start of day ``d`` (no randomness used)."""
+        r = self.gone = self.p.removed_index
+        day0 = d * _DAY
+        if r < self.O:  # an operator: all its rooms are taken down
+            mine = self.room_op == r
+            self.room_down |= mine
+            self.room_never |= mine & (self.room_day >= d)
+        self.room_seller[self.room_seller == r] = -1
+        a = self.act
+        end = (a["acc"] == r) | self.room_down[a["ch"]]
+        if end.any():
+            self.left_rows.append(a["row"][end])
+            self.left_secs.append(np.full(int(end.sum()), day0, dtype=np.int64))
+            self.room_count -= np.bincount(a["ch"][end], minlength=self.R)
+            for key in a:
+                a[key] = a[key][~end]
 
     # -- helpers ------------------------------------------------------------------------------
     def _pay(self, src, dst, cents, kind, sec, ch) -> None:
@@ -534,10 +636,14 @@ class _Model:
     # -- one day ------------------------------------------------------------------------------
     def step(self, d: int) -> None:
         p, rng = self.p, self.rng
+        if p.remove_account and d == p.remove_day:
+            self._remove(d)
+        down = self.room_down
         day0 = d * _DAY
         lo, hi = np.searchsorted(self.room_day, [d, d + 1])
-        n_exist = lo  # rooms created before today are 0..lo-1
+        n_exist = lo  # rooms created before today are 0..lo-1 (some may be taken down)
         new_rooms = np.arange(lo, hi, dtype=np.int64)
+        new_rooms = new_rooms[~down[new_rooms]]
 
         # 1. Rooms created today: owner, bot (invited by the operator), seed invitations.
         if len(new_rooms):
@@ -566,7 +672,7 @@ class _Model:
         n = len(inviter)
         sec = day0 + _uniform_int(rng, 2 * _HOUR, 17 * _HOUR, n)
         eligible = np.zeros(self.R, dtype=bool)
-        eligible[:n_exist] = self.room_count[:n_exist] < self.cap
+        eligible[:n_exist] = (self.room_count[:n_exist] < self.cap) & ~down[:n_exist]
         promo = rng.random(n) < p.cross_promotion
         if promo.any():
             alt = self._pick_sibling(ch[promo], eligible)
@@ -586,6 +692,8 @@ class _Model:
         bad = (invitee[ex_idx] == inviter[ex_idx]) | _isin_sorted(
             invitee[ex_idx] * self.R + ch[ex_idx], self.keys
         )
+        if self.gone >= 0:  # the removed account joins nothing more
+            bad |= invitee[ex_idx] == self.gone
         keep[ex_idx[bad]] = False
 
         # Seeds and member invitations together, in time order.
@@ -626,6 +734,12 @@ class _Model:
         n_new = int(new.sum())
         invitee[new] = self.next_free + np.arange(n_new)
         self.next_free += n_new
+        if self.gone >= 0:  # a removed account not yet drawn in never is: its turn is skipped
+            ok = invitee != self.gone
+            if not ok.all():
+                inviter, invitee, ch, sec, is_seed, new = (
+                    x[ok] for x in (inviter, invitee, ch, sec, is_seed, new)
+                )
         self.depth[invitee[new]] = self.depth[inviter[new]] + 1
 
         n = len(invitee)
@@ -704,6 +818,8 @@ class _Model:
         # 4. Payouts of bot takings to their operators.
         if (d + 1) % p.payout_interval_days == 0 or d == p.days - 1:
             bots = np.flatnonzero(self.takings > 0)
+            if self.gone >= 0:  # a removed operator is paid nothing more
+                bots = bots[self.bot_op[bots] != self.gone]
             if len(bots):
                 self._pay(
                     bots + self.O,
@@ -722,18 +838,19 @@ class _Model:
             nf = len(dst)
             same = rng.random(nf) < p.same_operator_forward
             exist_mask = np.zeros(self.R, dtype=bool)
-            exist_mask[:n_exist] = True
+            exist_mask[:n_exist] = ~down[:n_exist]
             src = _uniform_int(rng, 0, n_exist, nf)
             if same.any():
                 sib = self._pick_sibling(dst[same], exist_mask)
                 src[same] = np.where(sib >= 0, sib, src[same])
-            ok = (src != dst) & (self.last_hash[src] >= 0)
+            ok = (src != dst) & (self.last_hash[src] >= 0) & ~down[src] & ~down[dst]
             src, dst = src[ok], dst[ok]
             fsec = day0 + _uniform_int(rng, 0, _DAY, len(dst))
             self.fwd.add(src=src, dst=dst, sec=fsec)
             self.content.add(hash=self.last_hash[src], ch=dst, sec=fsec, poster=self.room_bot[dst])
             k = rng.poisson(p.posts_per_room_per_day, n_exist)
             ch = np.repeat(np.arange(n_exist, dtype=np.int64), k)
+            ch = ch[~down[ch]]
             psec = day0 + _uniform_int(rng, 0, _DAY, len(ch))
             order = np.argsort(psec, kind="stable")
             ch, psec = ch[order], psec[order]
@@ -958,7 +1075,11 @@ def simulate(
             "handle": handle,
             "display_name": display,
             "is_bot": pa.array(is_bot),
-            "first_seen": _ts(start, model.first_join[acc]),
+            "first_seen": pc.if_else(  # empty for an operator removed before its first room
+                pa.array(model.first_join[acc] >= 0),
+                _ts(start, np.maximum(model.first_join[acc], 0)),
+                pa.scalar(None, pa.string()),
+            ),
             "age_band": age,
             "phone": phone,
         },
@@ -975,15 +1096,16 @@ def simulate(
     R, n_org = model.R, p.n_organizations
     primary = np.arange(R) % n_org
     titles = [f"{org_names[o]} (fictional)" for o in primary]
+    made = np.flatnonzero(~model.room_never)  # all rooms, unless an operator was removed
     write(
         "channels",
         {
-            "channel_id": ch_ids(np.arange(R)),
-            "title": pa.array(titles),
-            "kind": pa.array(np.full(R, "supergroup")),
-            "created_at": _ts(start, model.room_created),
-            "is_public": pa.array(model.room_public),
-            "creator_id": acc_ids(model.room_op),
+            "channel_id": ch_ids(made),
+            "title": pa.array([titles[r] for r in made]),
+            "kind": pa.array(np.full(len(made), "supergroup")),
+            "created_at": _ts(start, model.room_created[made]),
+            "is_public": pa.array(model.room_public[made]),
+            "creator_id": acc_ids(model.room_op[made]),
         },
     )
     extra = np.flatnonzero(rng.random(R) < p.extra_target_probability)
@@ -1001,6 +1123,8 @@ def simulate(
     t_sec = np.minimum(
         model.room_created[t_room] + _uniform_int(rng, 3 * _DAY, 30 * _DAY, len(t_room)), end_sec
     )
+    real = ~model.room_never[t_room]
+    t_room, t_org, t_note, t_sec = t_room[real], t_org[real], t_note[real], t_sec[real]
     write(
         "targets",
         {
@@ -1110,6 +1234,10 @@ def simulate(
     start_date = dt.date.fromisoformat(p.start_date)
     collected = start_date + dt.timedelta(days=p.days)
     case_id, source_id = f"SIM-{p.seed}", f"SIM-{p.seed}-N{p.accounts}"
+    removal = ""
+    if p.remove_account:
+        source_id += f"-X{p.remove_account}D{p.remove_day}"
+        removal = f" --remove-account {p.remove_account} --remove-day {p.remove_day}"
     _write_manifest(
         out_dir / "manifest.yaml",
         case_id,
@@ -1117,7 +1245,7 @@ def simulate(
         collected,
         [(f"{t}.csv", t) for t in TABLES],
         f"Synthetic bundle: graphintel simulate --accounts {p.accounts} --seed {p.seed} "
-        f"--days {p.days} (see docs/simulate.md for every option).",
+        f"--days {p.days}{removal} (see docs/simulate.md for every option).",
     )
     paths.append(out_dir / "manifest.yaml")
 
@@ -1219,8 +1347,8 @@ def _write_telegram_export(
     c_hash, c_ch, c_sec, c_poster, hexes = content
     f_src, f_dst, f_sec = fwd
     members = np.bincount(m_ch, minlength=model.R)
-    private = np.flatnonzero(~model.room_public)
-    candidates = private if len(private) else np.arange(model.R)
+    private = np.flatnonzero(~model.room_public & ~model.room_never)
+    candidates = private if len(private) else np.flatnonzero(~model.room_never)
     room = int(candidates[np.argmax(members[candidates])])
     op = int(model.room_op[room])
     epoch0 = int((start - np.datetime64("1970-01-01T00:00:00", "s")).astype(np.int64))

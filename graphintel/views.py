@@ -52,6 +52,7 @@ __all__ = [
     "community_sizes",
     "credits_timeline",
     "intervention_compare",
+    "intervention_summary",
     "load_tables",
     "md_text",
     "operator_evidence",
@@ -73,7 +74,10 @@ __all__ = [
     "spread_network",
     "spread_timeline",
     "top_earner_table",
+    "trainer_days",
+    "trainer_random_member",
     "trainer_simulate",
+    "trainer_top_operator",
 ]
 
 DEFAULT_MAX_NODES = 500
@@ -858,23 +862,22 @@ def _first_join(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
     return m.groupby("account_id")["joined_at"].min()
 
 
-def spread_timeline(
-    tables: Mapping[str, pd.DataFrame], *, removed: Iterable[str] = (), cutoff: str | None = None
-) -> pd.DataFrame:
+def spread_timeline(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Cumulative members and credits per day: ``day`` (datetime), ``members`` (accounts that
     have joined a room), ``referral_credits`` (rewards paid), ``purchase_credits``.
 
-    ``removed`` accounts count only up to ``cutoff`` (their joins and transactions after it are
-    dropped) — used by :func:`intervention_compare`.
+    Examples
+    --------
+    >>> t = prepare_tables({"memberships": pd.DataFrame({
+    ...     "account_id": ["A", "B", "C"], "channel_id": ["X"] * 3,
+    ...     "joined_at": ["2024-01-01T00:00:00", "2024-01-01T09:00:00", "2024-01-03T09:00:00"]}),
+    ...     "transactions": pd.DataFrame({"txn_id": ["T1"], "from_id": ["A"], "to_id": ["B"],
+    ...     "credits": [1.0], "kind": ["referral_reward"], "ts": ["2024-01-01T09:10:00"]})})
+    >>> spread_timeline(t)[["members", "referral_credits"]].values.tolist()
+    [[2.0, 1.0], [2.0, 1.0], [3.0, 1.0]]
     """
-    removed = set(removed)
     fj = _first_join(tables)
-    if removed:
-        fj = fj[~(fj.index.isin(removed) & (cutoff is not None) & (fj > (cutoff or "")))]
     tx = tables["transactions"].dropna(subset=["ts"])
-    if removed:
-        gone = tx["from_id"].isin(removed) | tx["to_id"].isin(removed)
-        tx = tx[~(gone & (tx["ts"] > (cutoff or "")))]
     joins = _day(pd.Series(fj.to_numpy())).value_counts()
     rew = tx[tx["kind"] == "referral_reward"].groupby(_day(tx["ts"]))["credits"].sum()
     pur = tx[tx["kind"] == "purchase"].groupby(_day(tx["ts"]))["credits"].sum()
@@ -932,65 +935,124 @@ def spread_network(
                        extra={"generations": int(depth.max()) if len(depth) else 0})
 
 
-def intervention_compare(
-    tables: Mapping[str, pd.DataFrame],
-    forest: pd.DataFrame,
-    removed_id: str,
-    day: pd.Timestamp | str,
-) -> pd.DataFrame:
-    """What the recorded spread would have looked like had ``removed_id`` been removed at the
-    end of ``day``.
+def trainer_days(days: int, start_date: str | None = None) -> pd.DatetimeIndex:
+    """The simulated days of a trainer run (day 0 = ``start_date``, the simulator's default).
 
-    The account stops (its later transactions are dropped); rooms it created or owns close (no
-    joins or transactions in them afterwards); every account it would have recruited afterwards,
-    every account left with no room, and all of their recruits never join.
+    Examples
+    --------
+    >>> [str(d.date()) for d in trainer_days(3)]
+    ['2024-06-01', '2024-06-02', '2024-06-03']
+    """
+    if start_date is None:
+        from graphintel.simulate import SimulationParams
 
-    Returns the :func:`spread_timeline` of that scenario plus ``removed`` (accounts pruned).
+        start_date = SimulationParams().start_date
+    return pd.date_range(pd.Timestamp(start_date), periods=int(days), freq="D")
 
-    Notes
-    -----
-    A counterfactual pruning of one recorded run, not a re-run of the model: recruits who might
-    have joined through someone else are not re-routed, so the effect is an upper bound.
+
+def trainer_top_operator(metrics: pd.DataFrame, accounts: pd.DataFrame) -> str | None:
+    """The highest-priority account (``priority_rank``, ties by id) that is not a bot, or
+    ``None`` when there is none. Bots are the rooms' tooling; the simulator removes people.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"account_id": ["A4", "A1", "A2"], "priority_rank": [1, 2, 3]})
+    >>> a = pd.DataFrame({"account_id": ["A1", "A2", "A4"], "is_bot": [False, False, True]})
+    >>> trainer_top_operator(m, a)
+    'A1'
+    """
+    bots = set(accounts.loc[accounts["is_bot"].fillna(False).astype(bool), "account_id"])
+    ranked = metrics.dropna(subset=["priority_rank"]).sort_values(["priority_rank", "account_id"])
+    ranked = ranked[~ranked["account_id"].isin(bots)]
+    return None if ranked.empty else str(ranked.iloc[0]["account_id"])
+
+
+def trainer_random_member(
+    tables: Mapping[str, pd.DataFrame], day: pd.Timestamp | str, seed: int
+) -> str | None:
+    """A plain member (never an owner, admin or bot) who joined before the start of ``day``,
+    drawn with ``numpy.random.default_rng(seed)``; ``None`` when nobody qualifies.
 
     Examples
     --------
     >>> t = prepare_tables({"memberships": pd.DataFrame({
-    ...     "account_id": ["A", "B", "C"], "channel_id": ["X"] * 3,
-    ...     "joined_at": ["2024-01-01T00:00:00", "2024-01-01T09:00:00", "2024-01-03T09:00:00"]})})
-    >>> f = pd.DataFrame({"account_id": ["A", "B", "C"], "referral_parent": [None, "A", "B"],
-    ...     "referral_depth": [0, 1, 2], "referral_invited_at": [None,
-    ...     "2024-01-01T09:00:00", "2024-01-03T09:00:00"]})
-    >>> intervention_compare(t, f, "B", "2024-01-02")[["members", "removed"]].values.tolist()
-    [[2, 1]]
+    ...     "account_id": ["O", "S", "M"], "channel_id": ["X"] * 3,
+    ...     "role": ["owner", "admin", "member"],
+    ...     "joined_at": ["2024-01-01T00:00:00", "2024-01-01T01:00:00", "2024-01-01T09:00:00"]}),
+    ...     "accounts": pd.DataFrame({"account_id": ["O", "S", "M"], "is_bot": [False] * 3})})
+    >>> trainer_random_member(t, "2024-01-02", 7), trainer_random_member(t, "2024-01-01", 7)
+    ('M', None)
     """
-    cutoff = (pd.Timestamp(day).normalize() + pd.Timedelta(days=1)).strftime(_TS)
-    later = forest["referral_invited_at"].fillna("9999").to_numpy() >= cutoff
-    pruned = set(forest.loc[(forest["referral_parent"] == removed_id).to_numpy() & later,
-                            "account_id"])
-    m = tables["memberships"]
-    ch = tables["channels"]
-    owned = set(ch.loc[ch["creator_id"] == removed_id, "channel_id"]) | set(
-        m.loc[(m["account_id"] == removed_id) & (m["role"] == "owner"), "channel_id"]
+    m = tables["memberships"].dropna(subset=["joined_at"])
+    cut = pd.Timestamp(day).normalize().strftime(_TS)
+    acc = tables["accounts"]
+    staff = set(m.loc[m["role"].isin(["owner", "admin"]), "account_id"]) | set(
+        acc.loc[acc["is_bot"].fillna(False).astype(bool), "account_id"]
     )
-    closed = m["channel_id"].isin(owned) & (m["joined_at"].fillna("9999") >= cutoff)
-    m = m[~closed]
-    pruned |= set(tables["memberships"]["account_id"]) - set(m["account_id"])
-    frontier = set(pruned)
-    children = forest.dropna(subset=["referral_parent"])
-    while frontier:
-        nxt = set(children.loc[children["referral_parent"].isin(frontier), "account_id"])
-        nxt -= pruned
-        pruned |= nxt
-        frontier = nxt
-    pruned.discard(removed_id)
-    t = dict(tables)
-    t["memberships"] = m[~m["account_id"].isin(pruned)]
-    tx = tables["transactions"]
-    in_closed = tx["channel_id"].isin(owned) & (tx["ts"].fillna("9999") >= cutoff)
-    t["transactions"] = tx[~(tx["from_id"].isin(pruned) | tx["to_id"].isin(pruned) | in_closed)]
-    out = spread_timeline(t, removed=[removed_id], cutoff=cutoff)
-    out["removed"] = len(pruned)
-    return out
+    pool = sorted(set(m.loc[m["joined_at"] < cut, "account_id"]) - staff)
+    if not pool:
+        return None
+    return str(pool[np.random.default_rng(int(seed)).integers(len(pool))])
+
+
+_SERIES = ["members", "referral_credits", "purchase_credits"]
+
+
+def intervention_compare(
+    timelines: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex | None = None
+) -> pd.DataFrame:
+    """Scenario timelines (:func:`spread_timeline` of each simulated run, keyed by scenario name)
+    in one long frame over the same days: ``day``, ``scenario``, ``members``,
+    ``referral_credits``, ``purchase_credits`` (cumulative; 0 before a run's first activity,
+    carried forward after its last).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"day": pd.to_datetime(["2024-06-01", "2024-06-02"]),
+    ...     "members": [2, 5], "referral_credits": [1.0, 4.0], "purchase_credits": [0.0, 5.0]})
+    >>> b = a.iloc[:1]
+    >>> out = intervention_compare({"baseline": a, "removal": b})
+    >>> out[["scenario", "members"]].values.tolist()
+    [['baseline', 2], ['baseline', 5], ['removal', 2], ['removal', 2]]
+    """
+    frames = []
+    if days is None:
+        known = [t["day"] for t in timelines.values() if len(t)]
+        if not known:
+            return pd.DataFrame(columns=["day", "scenario", *_SERIES])
+        allday = pd.concat(known)
+        days = pd.date_range(allday.min(), allday.max(), freq="D")
+    for name, t in timelines.items():
+        f = t.set_index("day")[_SERIES].reindex(days).ffill().fillna(0)
+        f = f.astype({"members": int}).rename_axis("day").reset_index()
+        frames.append(f.assign(scenario=name)[["day", "scenario", *_SERIES]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def intervention_summary(compare: pd.DataFrame) -> pd.DataFrame:
+    """Final counts per scenario from :func:`intervention_compare` and the difference from the
+    first scenario (the baseline): ``members``, ``referral_credits``, ``purchase_credits``,
+    ``members_diff``, ``members_diff_pct``, ``purchase_credits_diff``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"day": [1, 2, 1, 2], "scenario": ["base", "base", "x", "x"],
+    ...     "members": [2, 10, 2, 8], "referral_credits": [0.0, 8.0, 0.0, 6.0],
+    ...     "purchase_credits": [0.0, 50.0, 0.0, 40.0]})
+    >>> intervention_summary(c)[["members_diff", "members_diff_pct"]].values.tolist()
+    [[0.0, 0.0], [-2.0, -20.0]]
+    """
+    order = list(dict.fromkeys(compare["scenario"]))
+    last = compare.sort_values("day", kind="stable").groupby("scenario", sort=False).last()
+    last = last.reindex(order)[_SERIES]
+    base = last.iloc[0]
+    out = last.copy()
+    out["members_diff"] = (last["members"] - base["members"]).astype(float)
+    out["members_diff_pct"] = np.where(
+        base["members"] > 0, 100.0 * out["members_diff"] / max(base["members"], 1), 0.0
+    ).round(1)
+    out["purchase_credits_diff"] = last["purchase_credits"] - base["purchase_credits"]
+    return out.rename_axis("scenario").reset_index()
 
 
 def channel_links_for(

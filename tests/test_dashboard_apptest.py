@@ -127,3 +127,21 @@ def test_trainer_compares_interventions(tiny_uri, monkeypatch):
     assert labels.count("Members at the end") == 2
     at.slider(key="tr_accounts").set_value(300).run()
     assert not at.exception
+
+
+def test_trainer_runs_three_real_simulations(tiny_uri, monkeypatch):
+    at = _run(tiny_uri, "trainer", monkeypatch)
+    labels = [m.label for m in at.metric]
+    assert labels.count("Members") == 1 and labels.count("Referral credits") == 3
+    summary = at.dataframe[-1].value
+    assert len(summary) == 3
+    assert summary["scenario"].iloc[0] == "no intervention"
+    assert summary["scenario"].iloc[1].startswith("remove top-priority A")
+    assert summary["scenario"].iloc[2].startswith("remove random member A")
+    assert summary["members_diff"].iloc[0] == 0
+    # Removing the top-priority operator at day X is a real re-run: it changes the outcome.
+    assert summary["purchase_credits_diff"].iloc[1] != 0
+    assert "upper bound" not in _texts(at)
+    assert "same seed" in _texts(at)
+    at.select_slider(key="tr_x").set_value(at.select_slider(key="tr_x").options[0]).run()
+    assert not at.exception

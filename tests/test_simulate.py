@@ -409,3 +409,198 @@ def test_bundle_passes_ingest_validation(run):
     bundle, _ = ingest_job.prepare_bundle(load_manifest(out / "manifest.yaml"), settings)
     assert len(bundle.tables["accounts"]) == report.counts["accounts"]
     assert not bundle.tables["accounts"]["inferred"].any()
+
+
+# ---------------------------------------------------------------------------------------------
+# interventions: remove one account at day X (a real re-run with the same seed)
+
+ROOT = Path(__file__).resolve().parents[1]
+REMOVAL = {"accounts": 5000, "days": 20, "operators": 3, "seed": 7}
+DAY_X = 6
+CUT = "2024-06-07T00:00:00"  # the start of day X (day 0 is 2024-06-01)
+
+
+def _read(folder: Path) -> dict[str, pd.DataFrame]:
+    return {
+        t: pd.read_csv(folder / f"{t}.csv", dtype=str, keep_default_na=False, na_filter=False)
+        for t in TABLES
+    }
+
+
+@pytest.fixture(scope="module")
+def removal_base(tmp_path_factory):
+    out = tmp_path_factory.mktemp("removal_base")
+    report = simulate(out, SimulationParams(**REMOVAL))
+    return out, report, _read(out)
+
+
+@pytest.fixture(scope="module")
+def top_operator(removal_base):
+    # The operator whose rooms hold the most memberships by day X.
+    _, _, t = removal_base
+    m = t["memberships"]
+    owners = m.loc[m["role"] == "owner", ["account_id", "channel_id"]]
+    before = m[m["joined_at"] < CUT].merge(owners.rename(columns={"account_id": "op"}))
+    return before.groupby("op").size().idxmax()
+
+
+@pytest.fixture(scope="module")
+def leaf_member(removal_base):
+    # A random plain member who joined before day X and never invited anyone.
+    _, _, t = removal_base
+    m, inv = t["memberships"], t["invites"]
+    staff = set(m.loc[m["role"] != "member", "account_id"])
+    early = set(m.loc[m["joined_at"] < CUT, "account_id"])
+    leaves = sorted(early - staff - set(inv["inviter_id"]))
+    return leaves[np.random.default_rng(7).integers(len(leaves))]
+
+
+def _removed(tmp_path_factory, account: str) -> tuple[Path, object, dict[str, pd.DataFrame]]:
+    out = tmp_path_factory.mktemp("removed")
+    report = simulate(out, SimulationParams(**REMOVAL, remove_account=account, remove_day=DAY_X))
+    return out, report, _read(out)
+
+
+@pytest.fixture(scope="module")
+def without_operator(tmp_path_factory, top_operator):
+    return _removed(tmp_path_factory, top_operator)
+
+
+@pytest.fixture(scope="module")
+def without_leaf(tmp_path_factory, leaf_member):
+    return _removed(tmp_path_factory, leaf_member)
+
+
+def test_default_run_still_equals_the_committed_demo(run):
+    # remove_account empty leaves the model untouched: the demo bundle is unchanged, byte for byte.
+    out, _ = run
+    demo = ROOT / "sample_data" / "demo"
+    if not (demo / "manifest.yaml").exists():
+        pytest.skip("sample_data/demo is not in this checkout")
+    assert _files(out) == _files(demo)
+
+
+def test_removing_the_top_operator_reduces_joined_accounts(removal_base, without_operator):
+    _, base, _ = removal_base
+    _, removed, t = without_operator
+    assert removed.counts["accounts"] < 0.85 * base.counts["accounts"]
+    assert removed.counts["memberships"] < base.counts["memberships"]
+    assert removed.counts["transactions"] < base.counts["transactions"]
+    assert removed.params.remove_account in set(t["accounts"]["account_id"])  # still on record
+
+
+def test_nothing_joins_the_removed_operators_rooms_after_day_x(without_operator, top_operator):
+    _, _, t = without_operator
+    rooms = set(t["channels"].loc[t["channels"]["creator_id"] == top_operator, "channel_id"])
+    assert rooms and (t["channels"].loc[t["channels"]["channel_id"].isin(rooms),
+                                        "created_at"] < CUT).all()
+    m = t["memberships"][t["memberships"]["channel_id"].isin(rooms)]
+    assert (m["joined_at"] < CUT).all()
+    assert (m["left_at"] != "").all() and (m["left_at"] <= CUT).all()  # the rooms are down
+    assert (t["invites"].loc[t["invites"]["channel_id"].isin(rooms), "invited_at"] < CUT).all()
+    assert (t["transactions"].loc[t["transactions"]["channel_id"].isin(rooms), "ts"] < CUT).all()
+    assert (t["content"].loc[t["content"]["channel_id"].isin(rooms), "posted_at"] < CUT).all()
+    f = t["forwards"]
+    assert (f.loc[f["from_channel_id"].isin(rooms) | f["to_channel_id"].isin(rooms), "ts"]
+            < CUT).all()
+    # Everybody else carries on after day X.
+    assert (t["memberships"]["joined_at"] >= CUT).sum() > 100
+
+
+def _silent_after_cut(t: dict[str, pd.DataFrame], account: str) -> None:
+    inv, tx, m = t["invites"], t["transactions"], t["memberships"]
+    assert (inv.loc[(inv["inviter_id"] == account) | (inv["invitee_id"] == account),
+                    "invited_at"] < CUT).all()
+    assert (tx.loc[(tx["from_id"] == account) | (tx["to_id"] == account), "ts"] < CUT).all()
+    assert (t["content"].loc[t["content"]["poster_id"] == account, "posted_at"] < CUT).all()
+    mine = m[m["account_id"] == account]
+    assert len(mine) and (mine["joined_at"] < CUT).all()
+    assert (mine["left_at"] != "").all() and (mine["left_at"] <= CUT).all()
+
+
+def test_removed_operator_is_silent_after_day_x(removal_base, without_operator, top_operator):
+    _, _, base = removal_base
+    _, _, t = without_operator
+    _silent_after_cut(t, top_operator)
+    # In the baseline the same operator was still being paid after day X.
+    tx = base["transactions"]
+    assert ((tx["to_id"] == top_operator) & (tx["kind"] == "payout") & (tx["ts"] >= CUT)).any()
+
+
+def test_removed_member_is_silent_after_day_x(without_leaf, leaf_member):
+    _, _, t = without_leaf
+    _silent_after_cut(t, leaf_member)
+
+
+def test_removing_a_leaf_member_changes_little(removal_base, without_leaf, without_operator):
+    _, base, b = removal_base
+    _, leaf, t = without_leaf
+    _, op, _ = without_operator
+    ratio = leaf.counts["accounts"] / base.counts["accounts"]
+    assert 0.9 < ratio < 1.1
+    assert abs(ratio - 1) < 1 - op.counts["accounts"] / base.counts["accounts"]
+    # Up to day X the two runs are the same run: every record before the cut is identical
+    # (content hashes, like handles and age bands, are drawn after the run, so they differ).
+    for table, col in (("invites", "invited_at"), ("transactions", "ts"), ("content", "posted_at"),
+                       ("forwards", "ts")):
+        before_b = b[table][b[table][col] < CUT].reset_index(drop=True)
+        before_t = t[table][t[table][col] < CUT].reset_index(drop=True)
+        if table == "content":
+            before_b, before_t = (x.drop(columns="content_hash") for x in (before_b, before_t))
+        pd.testing.assert_frame_equal(before_b, before_t, obj=table)
+    cols = ["account_id", "channel_id", "role", "joined_at"]
+    pd.testing.assert_frame_equal(
+        b["memberships"].loc[b["memberships"]["joined_at"] < CUT, cols].reset_index(drop=True),
+        t["memberships"].loc[t["memberships"]["joined_at"] < CUT, cols].reset_index(drop=True),
+    )
+    cols = ["channel_id", "created_at", "is_public", "creator_id"]  # titles are drawn after
+    assert t["channels"][cols].equals(b["channels"][cols])
+
+
+def test_removal_is_deterministic(without_operator, removal_base, top_operator, tmp_path):
+    out, _, _ = without_operator
+    again = simulate(
+        tmp_path, SimulationParams(**REMOVAL, remove_account=top_operator, remove_day=DAY_X)
+    )
+    assert _files(out) == _files(tmp_path)
+    assert _files(out) != _files(removal_base[0])
+    manifest = yaml.safe_load((tmp_path / "manifest.yaml").read_text(encoding="utf-8"))
+    assert manifest["source_id"] == f"SIM-7-N5000-X{top_operator}D{DAY_X}"
+    assert f"removed from day {DAY_X}" in again.summary()
+
+
+def test_operator_removed_on_day_0_creates_no_rooms(tmp_path):
+    r = simulate(tmp_path, SimulationParams(accounts=600, days=10, operators=3, seed=3,
+                                            remove_account="A0000002", remove_day=0))
+    t = _read(tmp_path)
+    assert "A0000002" not in set(t["channels"]["creator_id"])
+    assert not (t["memberships"]["account_id"] == "A0000002").any()
+    acc = t["accounts"].set_index("account_id")
+    assert acc.loc["A0000002", "first_seen"] == ""  # on record, never joined anything
+    assert r.counts["channels"] == len(t["channels"]) < SimulationParams(
+        accounts=600, operators=3).n_rooms
+    assert set(t["targets"]["channel_id"]) <= set(t["channels"]["channel_id"])
+
+
+def test_removal_options_and_validation():
+    ap = argparse.ArgumentParser()
+    add_arguments(ap)
+    args = ap.parse_args(["--out", "x", "--remove-account", "A0000003", "--remove-day", "10"])
+    p = params_from_args(args)
+    assert (p.remove_account, p.remove_day, p.removed_index) == ("A0000003", 10, 2)
+    assert params_from_args(ap.parse_args(["--out", "x"])).remove_account == ""
+    bad = [
+        ({"remove_account": "3"}, "--remove-account '3' is not an account id"),
+        ({"remove_account": "A12x"}, "give it as A followed by digits"),
+        ({"remove_account": 3}, "is not an account id"),
+        ({"remove_account": "A0009999"}, "allowed is A0000001 to A0003000"),
+        ({"remove_account": "A0000000"}, "allowed is A0000001 to A0003000"),
+        ({"remove_account": "A0000004"}, "is a content bot"),
+        ({"remove_account": "A0000003", "remove_day": 60}, "allowed is 0 to 59"),
+        ({"remove_account": "A0000003", "remove_day": -1}, "allowed is 0 to 3,649"),
+        ({"remove_day": 5}, "--remove-day 5 needs --remove-account"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(SimulationError) as info:
+            SimulationParams(**kwargs)
+        assert message in str(info.value), kwargs

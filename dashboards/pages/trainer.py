@@ -1,11 +1,12 @@
 """Trainer: simulate an invitation-credit scheme, step through the days, compare interventions.
 
 Synthetic data only (graphintel.simulate, fictional names); nothing is written to the store.
+Interventions are real re-runs of the simulator with the same seed and one account removed
+(``remove_account`` / ``remove_day``), side by side with the run without removal.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -15,7 +16,7 @@ from graphintel import views
 from graphintel.analytics.pipeline import analyze_tables
 
 
-@st.cache_resource(max_entries=8, show_spinner="Simulating …")
+@st.cache_data(max_entries=8, show_spinner="Simulating …")
 def _run(accounts: int, operators: int, reward: float, price: float, join_p: float, days: int,
          seed: int) -> dict:
     t = views.trainer_simulate(accounts=accounts, operators=operators, reward_credits=reward,
@@ -26,17 +27,26 @@ def _run(accounts: int, operators: int, reward: float, price: float, join_p: flo
             "timeline": views.spread_timeline(t)}
 
 
+@st.cache_data(max_entries=32, show_spinner="Simulating the intervention …")
+def _scenario(accounts: int, operators: int, reward: float, price: float, join_p: float,
+              days: int, seed: int, remove_account: str, remove_day: int) -> pd.DataFrame:
+    t = views.trainer_simulate(accounts=accounts, operators=operators, reward_credits=reward,
+                               price_credits=price, join_probability=join_p, days=days, seed=seed,
+                               remove_account=remove_account, remove_day=remove_day)
+    return views.spread_timeline(t)
+
+
 def render(uri: str) -> None:
     st.title("Trainer: how an invitation-credit scheme spreads")
     st.caption("Synthetic, fictional data from the simulator; nothing is written to the store.")
     c = st.columns(4)
-    accounts = c[0].slider("Accounts", 200, 1500, 800, step=100, key="tr_accounts")
+    accounts = c[0].slider("Accounts", 200, 1500, 1500, step=100, key="tr_accounts")
     operators = c[1].slider("Operators", 1, 10, 3, key="tr_operators")
     reward = c[2].slider("Invite reward (credits)", 0.0, 5.0, 1.0, step=0.5, key="tr_reward")
     price = c[3].slider("Price per purchase (credits)", 1.0, 20.0, 5.0, step=1.0, key="tr_price")
     c = st.columns(3)
     join_p = c[0].slider("Join probability", 0.05, 0.9, 0.4, step=0.05, key="tr_join")
-    days = c[1].slider("Days", 10, 90, 40, step=5, key="tr_days")
+    days = c[1].slider("Days", 10, 90, 30, step=5, key="tr_days")
     seed = c[2].number_input("Seed", 0, 10_000, 7, key="tr_seed")
     run = _run(accounts, operators, reward, price, join_p, days, int(seed))
     t, forest, timeline = run["tables"], run["forest"], run["timeline"]
@@ -65,41 +75,73 @@ def render(uri: str) -> None:
         st.plotly_chart(fig, key="tr_curves")
 
     st.subheader("Intervention: remove one account at day X")
-    x = st.select_slider("Day X", options=day_list, value=day_list[len(day_list) // 3],
+    run_days = views.trainer_days(days)
+    x_options = run_days.date.tolist()
+    x = st.select_slider("Day X", options=x_options, value=x_options[len(x_options) // 3],
                          key="tr_x")
-    metrics = run["metrics"]
-    top = metrics.sort_values(["priority_rank", "account_id"]).iloc[0]["account_id"]
-    joined = t["memberships"].dropna(subset=["joined_at"])
-    early = joined.loc[joined["joined_at"] < (pd.Timestamp(x) + pd.Timedelta(days=1)).isoformat(),
-                       "account_id"].unique()
-    staff = set(t["memberships"].loc[t["memberships"]["role"].isin(["owner", "admin"]),
-                                     "account_id"]) | set(
-        t["accounts"].loc[t["accounts"]["is_bot"], "account_id"])
-    pool = np.array(sorted(set(early) - staff), dtype=object)
-    rng = np.random.default_rng(int(seed))
-    rand = pool[rng.integers(len(pool))] if len(pool) else top
-    a = views.intervention_compare(t, forest, top, pd.Timestamp(x))
-    b = views.intervention_compare(t, forest, rand, pd.Timestamp(x))
-    cols = st.columns(2)
-    for col, frame, who in ((cols[0], a, f"top-priority operator {top}"),
-                            (cols[1], b, f"random member {rand}")):
+    x_day = x_options.index(x)
+    top = views.trainer_top_operator(run["metrics"], t["accounts"])
+    rand = views.trainer_random_member(t, pd.Timestamp(x), int(seed))
+    knobs = (accounts, operators, reward, price, join_p, days, int(seed))
+    timelines = {"no intervention": timeline}
+    labels = {}
+    if top is not None:
+        name = f"remove top-priority {top}"
+        timelines[name] = _scenario(*knobs, top, x_day)
+        owners = set(t["memberships"].loc[t["memberships"]["role"] == "owner", "account_id"])
+        labels[name] = f"top-priority {'operator' if top in owners else 'account'} {top}"
+    if rand is not None:
+        name = f"remove random member {rand}"
+        timelines[name] = _scenario(*knobs, rand, x_day)
+        labels[name] = f"random member {rand}"
+    else:
+        st.info(f"No plain member had joined before {x}: choose a later day X to compare "
+                "with a random member.")
+    comp = views.intervention_compare(timelines, run_days)
+    summary = views.intervention_summary(comp).set_index("scenario")
+    base = summary.iloc[0]
+
+    cols = st.columns(len(timelines))
+    with cols[0]:
+        st.markdown("**No intervention**")
+        k = st.columns(2)
+        k[0].metric("Members", f"{int(base['members']):,}")
+        k[1].metric("Referral credits", f"{base['referral_credits']:,.0f}")
+    for col, name in zip(cols[1:], list(timelines)[1:]):
+        row = summary.loc[name]
         with col:
-            st.markdown(f"**Remove the {views.md_text(who)}**")
-            last, base = frame.iloc[-1], timeline.iloc[-1]
+            st.markdown(f"**Remove the {views.md_text(labels[name])} at {x}**")
             k = st.columns(2)
-            k[0].metric("Members at the end", f"{int(last['members']):,}",
-                        delta=f"{int(last['members'] - base['members']):,}")
-            k[1].metric("Referral credits", f"{last['referral_credits']:,.0f}",
-                        delta=f"{last['referral_credits'] - base['referral_credits']:,.0f}")
-            comp = pd.concat([timeline.assign(run="no intervention"),
-                              frame.drop(columns="removed").assign(run="intervention")])
-            fig = px.line(comp, x="day", y="members", color="run", height=300)
-            fig.add_vline(x=pd.Timestamp(x), line_dash="dot")
-            st.plotly_chart(fig, key=f"tr_cmp_{'top' if frame is a else 'rand'}")
-            st.caption(f"{int(last['removed']):,} accounts never join in this scenario.")
-    st.caption("Counterfactual pruning of the recorded run: the removed account's rooms close, "
-               "and the recruits it (or its rooms) would have brought in after day X — with "
-               "their recruits — never join. Not a re-run of the model: an upper bound.")
+            k[0].metric("Members at the end", f"{int(row['members']):,}",
+                        delta=f"{int(row['members_diff']):,} ({row['members_diff_pct']:+.0f} %)")
+            k[1].metric("Referral credits", f"{row['referral_credits']:,.0f}",
+                        delta=f"{row['referral_credits'] - base['referral_credits']:,.0f}")
+
+    left, right = st.columns(2)
+    with left:
+        fig = px.line(comp, x="day", y="members", color="scenario", height=420,
+                      title="Members so far (cumulative)")
+        fig.add_vline(x=pd.Timestamp(x), line_dash="dot")
+        fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
+        st.plotly_chart(fig, key="tr_cmp_members")
+    with right:
+        credits = comp.melt(id_vars=["day", "scenario"],
+                            value_vars=["referral_credits", "purchase_credits"],
+                            var_name="credits", value_name="cumulative")
+        fig = px.line(credits, x="day", y="cumulative", color="scenario", line_dash="credits",
+                      height=420, title="Credits paid (cumulative)")
+        fig.add_vline(x=pd.Timestamp(x), line_dash="dot")
+        fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
+        st.plotly_chart(fig, key="tr_cmp_credits")
+    st.dataframe(summary.reset_index(), hide_index=True, key="tr_cmp_table")
+    st.caption(f"Three runs of the simulator with the same seed and options: identical up to the "
+               f"start of {x}; then the removed account stops inviting, buying and being paid, "
+               "and an operator's rooms are taken down (nobody joins them any more). After day X "
+               "the runs draw their random numbers differently, so part of any difference is "
+               "chance: the random member's run shows how large chance is. The account ranked "
+               "first by the priority analytics on the run without intervention is the "
+               "'top-priority' one; the random member is drawn from plain members who joined "
+               "before day X.")
 
 
 ui.run_page(render, needs_data=False)
