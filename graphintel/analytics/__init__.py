@@ -27,10 +27,13 @@ from graphintel.analytics.flows import (
 from graphintel.analytics.graph import (
     AccountGraph,
     EcosystemGraph,
+    IdCodes,
     account_graph,
     account_universe,
     channel_universe,
     ecosystem_graph,
+    encode_tables,
+    prepare_and_encode,
     prepare_tables,
 )
 from graphintel.analytics.pipeline import (
@@ -56,6 +59,7 @@ __all__ = [
     "AccountGraph",
     "CommunityResult",
     "EcosystemGraph",
+    "IdCodes",
     "account_credits",
     "account_graph",
     "account_roles",
@@ -73,6 +77,7 @@ __all__ = [
     "credits_over_time",
     "detect_communities",
     "ecosystem_graph",
+    "encode_tables",
     "flows_between",
     "flows_by_community",
     "flows_by_role",
@@ -82,6 +87,7 @@ __all__ = [
     "modularity",
     "normalize_labels",
     "pagerank",
+    "prepare_and_encode",
     "prepare_tables",
     "priority_scores",
     "referral_chain",

@@ -13,17 +13,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphintel.analytics.graph import encode
+from graphintel.analytics.graph import IdCodes, encode
 
 __all__ = ["LINK_COLUMNS", "channel_links", "channel_members", "channel_neighbours"]
 
 LINK_COLUMNS = ("channel_a", "channel_b", "forwards", "shared_members", "jaccard")
 
 
+def _membership_codes(
+    memberships: pd.DataFrame, channel_ids: np.ndarray, codes: IdCodes | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(account codes, channel codes) of the membership rows; any injective account coding
+    does, since only distinct pairs are counted."""
+    if codes is not None:
+        return codes("memberships", "account_id"), codes("memberships", "channel_id")
+    acc_codes, _ = pd.factorize(memberships["account_id"])
+    return acc_codes.astype(np.int64), encode(memberships["channel_id"], channel_ids)
+
+
 def channel_members(
-    memberships: pd.DataFrame, channel_ids: np.ndarray
+    memberships: pd.DataFrame, channel_ids: np.ndarray, *, codes: IdCodes | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct members and admins (role admin/owner) of every channel, in ``channel_ids`` order.
+
+    ``codes`` (optional): precomputed id codes of the prepared tables ``memberships`` comes from.
 
     Examples
     --------
@@ -33,8 +46,7 @@ def channel_members(
     [[2, 1, 0], [2, 0, 0]]
     """
     n = len(channel_ids)
-    acc_codes, _ = pd.factorize(memberships["account_id"])
-    chan = encode(memberships["channel_id"], channel_ids)
+    acc_codes, chan = _membership_codes(memberships, channel_ids, codes)
     ok = (chan >= 0) & (acc_codes >= 0)
     na = int(acc_codes.max()) + 1 if len(acc_codes) else 1
     pairs = np.unique(chan[ok] * np.int64(na) + acc_codes[ok])
@@ -47,7 +59,12 @@ def channel_members(
 
 
 def channel_links(
-    memberships: pd.DataFrame, forwards: pd.DataFrame, channel_ids: np.ndarray
+    memberships: pd.DataFrame,
+    forwards: pd.DataFrame,
+    channel_ids: np.ndarray,
+    *,
+    codes: IdCodes | None = None,
+    members: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Channel–channel links from forwards and shared members.
 
@@ -57,6 +74,10 @@ def channel_links(
         Prepared tables.
     channel_ids : numpy.ndarray
         Sorted unique channel ids.
+    codes : IdCodes, optional
+        Precomputed id codes of the prepared tables these come from.
+    members : numpy.ndarray, optional
+        :func:`channel_members` counts, if already computed.
 
     Returns
     -------
@@ -77,10 +98,10 @@ def channel_links(
     [['X', 'Y', 2, 2, 0.5], ['X', 'Z', 1, 0, 0.0]]
     """
     n = len(channel_ids)
-    members, _ = channel_members(memberships, channel_ids)
+    if members is None:
+        members, _ = channel_members(memberships, channel_ids, codes=codes)
     # shared members: distinct (account, channel) pairs self-joined on account
-    acc_codes, _ = pd.factorize(memberships["account_id"])
-    chan = encode(memberships["channel_id"], channel_ids)
+    acc_codes, chan = _membership_codes(memberships, channel_ids, codes)
     ok = (chan >= 0) & (acc_codes >= 0)
     na = int(acc_codes.max()) + 1 if len(acc_codes) else 1
     pairs = np.unique(acc_codes[ok].astype(np.int64) * np.int64(max(n, 1)) + chan[ok])
@@ -93,8 +114,11 @@ def channel_links(
     skey = joined["c_1"].to_numpy(np.int64) * big + joined["c_2"].to_numpy(np.int64)
     s_uniq, s_count = np.unique(skey, return_counts=True)
     # forwards, undirected
-    f1 = encode(forwards["from_channel_id"], channel_ids)
-    f2 = encode(forwards["to_channel_id"], channel_ids)
+    if codes is not None:
+        f1, f2 = codes("forwards", "from_channel_id"), codes("forwards", "to_channel_id")
+    else:
+        f1 = encode(forwards["from_channel_id"], channel_ids)
+        f2 = encode(forwards["to_channel_id"], channel_ids)
     okf = (f1 >= 0) & (f2 >= 0) & (f1 != f2)
     lo, hi = np.minimum(f1[okf], f2[okf]), np.maximum(f1[okf], f2[okf])
     f_uniq, f_count = np.unique(lo * big + hi, return_counts=True)

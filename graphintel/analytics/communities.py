@@ -69,18 +69,41 @@ def normalize_labels(labels: np.ndarray, keys: np.ndarray) -> np.ndarray:
     labels = np.asarray(labels)
     if len(labels) == 0:
         return np.array([], dtype=np.int64)
+    key_rank = np.empty(len(keys), dtype=np.int64)
+    key_rank[np.argsort(np.asarray(keys, dtype=str), kind="stable")] = np.arange(len(keys))
+    return _normalize_ranked(labels, key_rank)
+
+
+def _normalize_ranked(labels: np.ndarray, key_rank: np.ndarray) -> np.ndarray:
+    """:func:`normalize_labels` given the rank of each node's key."""
     _, inv = np.unique(labels, return_inverse=True)
     k = int(inv.max()) + 1
     size = np.bincount(inv, minlength=k)
-    # smallest key per community: rank keys, take min rank per community
-    key_rank = np.empty(len(keys), dtype=np.int64)
-    key_rank[np.argsort(np.asarray(keys, dtype=str), kind="stable")] = np.arange(len(keys))
-    min_rank = np.full(k, len(keys), dtype=np.int64)
+    # smallest key per community: min key rank per community
+    min_rank = np.full(k, len(key_rank), dtype=np.int64)
     np.minimum.at(min_rank, inv, key_rank)
     order = np.lexsort((min_rank, -size))
     new = np.empty(k, dtype=np.int64)
     new[order] = np.arange(k)
     return new[inv]
+
+
+def _increasing(ids: np.ndarray) -> bool:
+    return bool(len(ids) < 2 or np.all(ids[:-1] < ids[1:]))
+
+
+def _node_key_rank(graph: EcosystemGraph) -> np.ndarray:
+    """Rank of every node's key (``a:<id>``/``c:<id>``) among all keys.
+
+    Node order is sorted accounts then sorted channels, so the ranks are ``0..n-1`` whenever the
+    ids are indeed sorted (checked; ``"a:" < "c:"``); otherwise the keys are sorted.
+    """
+    if _increasing(graph.account_ids) and _increasing(graph.channel_ids):
+        return np.arange(graph.n_nodes, dtype=np.int64)
+    keys = graph.keys
+    key_rank = np.empty(len(keys), dtype=np.int64)
+    key_rank[np.argsort(np.asarray(keys, dtype=str), kind="stable")] = np.arange(len(keys))
+    return key_rank
 
 
 def modularity(graph: EcosystemGraph, labels: np.ndarray, *, resolution: float = 1.0) -> float:
@@ -96,7 +119,8 @@ def modularity(graph: EcosystemGraph, labels: np.ndarray, *, resolution: float =
     if graph.n_edges == 0 or graph.weight.sum() <= 0:
         return 0.0
     g = graph.to_igraph()
-    return float(g.modularity(list(map(int, labels)), weights="weight", resolution=resolution))
+    membership = np.asarray(labels).astype(np.int64).tolist()
+    return float(g.modularity(membership, weights="weight", resolution=resolution))
 
 
 def louvain_labels(graph: EcosystemGraph, *, seed: int = 0, resolution: float = 1.0) -> np.ndarray:
@@ -191,5 +215,9 @@ def detect_communities(
         raw = louvain_labels(graph, seed=seed, resolution=resolution)
     else:
         raw = leiden_labels(graph, seed=seed, resolution=resolution)
-    labels = normalize_labels(raw, graph.keys)
+    labels = (
+        _normalize_ranked(np.asarray(raw), _node_key_rank(graph))
+        if len(raw)
+        else np.array([], dtype=np.int64)
+    )
     return CommunityResult(labels, method, modularity(graph, labels, resolution=resolution))

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from graphintel.analytics.graph import encode
+from graphintel.analytics.graph import IdCodes, encode
 from graphintel.errors import AnalyticsError
 
 __all__ = [
@@ -46,7 +46,9 @@ CREDIT_COLUMNS = (
 )
 
 
-def account_credits(transactions: pd.DataFrame, account_ids: np.ndarray) -> pd.DataFrame:
+def account_credits(
+    transactions: pd.DataFrame, account_ids: np.ndarray, *, codes: IdCodes | None = None
+) -> pd.DataFrame:
     """Credits in/out, referral rewards, purchases and net balance of every account.
 
     Parameters
@@ -55,6 +57,8 @@ def account_credits(transactions: pd.DataFrame, account_ids: np.ndarray) -> pd.D
         Prepared ``transactions`` table.
     account_ids : numpy.ndarray
         Sorted unique account ids; the result has one row per id, in this order.
+    codes : IdCodes, optional
+        Precomputed id codes of the prepared tables ``transactions`` comes from.
 
     Returns
     -------
@@ -70,8 +74,11 @@ def account_credits(transactions: pd.DataFrame, account_ids: np.ndarray) -> pd.D
     [['A', 3.0, 12.5, 3.0, 10.0, -9.5], ['B', 10.0, 3.0, 0.0, 0.0, 7.0], ['C', 2.5, 0.0, 0.0, 0.0, 2.5]]
     """
     n = len(account_ids)
-    src = encode(transactions["from_id"], account_ids)
-    dst = encode(transactions["to_id"], account_ids)
+    if codes is not None:
+        src, dst = codes("transactions", "from_id"), codes("transactions", "to_id")
+    else:
+        src = encode(transactions["from_id"], account_ids)
+        dst = encode(transactions["to_id"], account_ids)
     credits = pd.to_numeric(transactions["credits"], errors="coerce").fillna(0.0).to_numpy(float)
     kind = transactions["kind"].to_numpy(dtype=object)
 

@@ -14,24 +14,29 @@ seeded community labels and float sums).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import igraph as ig
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphintel.model import TABLES, table_columns
 
 __all__ = [
     "AccountGraph",
     "EcosystemGraph",
+    "IdCodes",
     "account_graph",
     "account_universe",
     "channel_universe",
     "ecosystem_graph",
     "encode",
+    "encode_tables",
+    "prepare_and_encode",
     "prepare_tables",
 ]
 
@@ -57,6 +62,14 @@ CHANNEL_ID_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def _id_column(values: pd.Series) -> pd.Series:
     """Ids as an object column of ``str`` with ``None`` for missing or empty values."""
+    if isinstance(values.dtype, pd.StringDtype):
+        # the stores' string columns: find missing / empty values without leaving the string
+        # array (fast), then convert once
+        bad = (values.isna() | (values == "").fillna(False)).to_numpy(dtype=bool)
+        arr = values.to_numpy(dtype=object, na_value=None)
+        if bad.any():
+            arr[bad] = None
+        return pd.Series(arr, dtype=object)
     s = values.astype(object)
     missing = s.isna().to_numpy()
     if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
@@ -67,7 +80,11 @@ def _id_column(values: pd.Series) -> pd.Series:
     return s.astype(object)
 
 
-def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def prepare_tables(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    columns: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Normalise canonical tables for analytics.
 
     Every canonical table is present afterwards (missing ones empty, with the stored columns);
@@ -79,6 +96,9 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
     ----------
     tables : mapping of str to pandas.DataFrame
         Canonical tables in stored form; any may be absent or empty.
+    columns : mapping of str to sequence of str, optional
+        Only these columns of each table (stored column order kept; a table not named gets
+        none): callers that need a few columns skip normalising the rest.
 
     Returns
     -------
@@ -93,9 +113,35 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
     >>> len(t["accounts"])
     0
     """
+    return _prepare(tables, columns)[0]
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array | None:
+    """The Arrow string array behind a pyarrow-backed string column (no copy), else None."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        try:
+            arr = pa.array(values.array)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
+        return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+    return None
+
+
+def _prepare(
+    tables: Mapping[str, pd.DataFrame], columns: Mapping[str, Sequence[str]] | None
+) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], pa.Array]]:
+    """:func:`prepare_tables`, plus the Arrow arrays behind the account / channel id columns
+    that came in pyarrow-backed (row for row with the prepared table; ``''`` not yet missing)."""
+    id_cols = {(t, c) for spec in (ACCOUNT_ID_COLUMNS, CHANNEL_ID_COLUMNS) for t, cs in
+               spec.items() for c in cs}
+    arrow: dict[tuple[str, str], pa.Array] = {}
     out: dict[str, pd.DataFrame] = {}
     for name, spec in TABLES.items():
         cols = table_columns(name)
+        if columns is not None:
+            wanted = set(columns.get(name, ()))
+            cols = [c for c in cols if c in wanted]
         given = tables.get(name)
         frame = pd.DataFrame(columns=cols) if given is None else given
         data: dict[str, object] = {}
@@ -109,6 +155,10 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
             if col == "source_ids":
                 s = s.astype(object)  # converted to list[str] only where evidence is emitted
             elif kind in ("id", "ts") or col in ("role", "kind"):
+                if (name, col) in id_cols:
+                    arr = _arrow_strings(s)
+                    if arr is not None:
+                        arrow[(name, col)] = arr
                 s = _id_column(s)
             elif kind == "float":
                 s = pd.to_numeric(s, errors="coerce").astype("float64")
@@ -119,12 +169,24 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
                     s = s.astype(object).map(_as_bool).astype(bool)
             data[col] = s
         df = pd.DataFrame(data, columns=cols)
-        if n and name == "transactions":
+        if n and name == "transactions" and not _sorted_keys(df["txn_id"]):
             # float sums depend on the order of addition: fix it so stores agree bit for bit
             # (every other analytic aggregates order-independently or sorts by its own keys)
             df = df.sort_values("txn_id", kind="stable").reset_index(drop=True)
+            arrow = {k: v for k, v in arrow.items() if k[0] != name}  # rows moved
         out[name] = df
-    return out
+    return out, arrow
+
+
+def _sorted_keys(keys: pd.Series) -> bool:
+    """True when ``keys`` (str, no missing value) are already in ascending order, so a stable
+    sort would not move any row (stores return rows in key order)."""
+    if keys.isna().any():
+        return False
+    try:
+        return bool(keys.is_monotonic_increasing)
+    except TypeError:
+        return False
 
 
 def _missing(value: object) -> bool:
@@ -152,6 +214,11 @@ def source_list(value: object) -> list[str]:
     >>> source_list(np.array(["S1", "S2"])), source_list(None)
     (['S1', 'S2'], [])
     """
+    if type(value) is np.ndarray:  # the stores' form: an array of str
+        out = value.tolist()
+        if all(type(v) is str for v in out):
+            return out
+        return [str(v) for v in out]
     if _missing(value):
         return []
     if isinstance(value, str):
@@ -218,6 +285,163 @@ def _index_of(universe: np.ndarray) -> pd.Index:
     return index
 
 
+@dataclass(frozen=True)
+class IdCodes:
+    """Integer codes of every account and channel id column of prepared tables.
+
+    ``codes[(table, column)]`` holds, row for row, the position of each id in the sorted
+    ``account_ids`` (account columns of :data:`ACCOUNT_ID_COLUMNS`) or ``channel_ids`` (channel
+    columns of :data:`CHANNEL_ID_COLUMNS`), ``-1`` where the id is missing. Built once by
+    :func:`encode_tables`, so the analytics never hash the same id strings twice.
+    """
+
+    account_ids: np.ndarray
+    channel_ids: np.ndarray
+    codes: dict[tuple[str, str], np.ndarray]
+
+    def __call__(self, table: str, column: str) -> np.ndarray:
+        """The codes of ``table.column`` (an int64 array, one per row)."""
+        return self.codes[(table, column)]
+
+
+def _joint_codes(
+    tables: Mapping[str, pd.DataFrame],
+    spec: dict[str, tuple[str, ...]],
+    arrow: Mapping[tuple[str, str], pa.Array] | None = None,
+) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
+    keys: list[tuple[str, str]] = []
+    for table, cols in spec.items():
+        frame = tables.get(table)
+        if frame is None:
+            continue
+        keys.extend((table, col) for col in cols if col in frame.columns)
+    if not keys:
+        return np.array([], dtype=object), {}
+    lengths = [len(tables[t]) for t, _ in keys]
+    bounds = np.cumsum([0, *lengths])
+    try:
+        uniq, codes = _arrow_codes(tables, keys, arrow or {})
+    except (pa.ArrowException, TypeError, ValueError):  # e.g. unpaired surrogates: use pandas
+        uniq, codes = _pandas_codes(tables, keys)
+    return uniq, {k: codes[bounds[i] : bounds[i + 1]] for i, k in enumerate(keys)}
+
+
+def _arrow_codes(
+    tables: Mapping[str, pd.DataFrame],
+    keys: list[tuple[str, str]],
+    arrow: Mapping[tuple[str, str], pa.Array],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique ids (``''`` and missing left out) and the code of every value, in C++:
+    Arrow's dictionary encoding, its string sort is by UTF-8 bytes = code points = ``str``
+    order."""
+    parts = []
+    for table, col in keys:
+        arr = arrow.get((table, col))
+        if arr is None:
+            arr = pa.array(
+                tables[table][col].to_numpy(dtype=object), type=pa.large_string(), from_pandas=True
+            )
+        parts.append(arr.cast(pa.large_string()))
+    enc = pc.dictionary_encode(pa.concat_arrays(parts))
+    dictionary = enc.dictionary
+    order = pc.sort_indices(dictionary).to_numpy().astype(np.int64)
+    sorted_ids = dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False).astype(object)
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1  # nulls
+    empty = np.flatnonzero(sorted_ids == "")
+    if len(empty):  # '' is a missing id: drop it from the universe
+        drop = int(empty[0])
+        sorted_ids = np.delete(sorted_ids, drop)
+        rank = np.where(rank == drop, -1, np.where(rank > drop, rank - 1, rank))
+    idx = enc.indices.fill_null(-1).to_numpy().astype(np.int64)
+    return sorted_ids, rank[idx]
+
+
+def _pandas_codes(
+    tables: Mapping[str, pd.DataFrame], keys: list[tuple[str, str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    allv = np.concatenate([tables[t][c].to_numpy(dtype=object) for t, c in keys])
+    codes, uniq = pd.factorize(allv, sort=True, use_na_sentinel=True)
+    uniq = np.asarray(uniq, dtype=object)
+    codes = codes.astype(np.int64, copy=False)
+    empty = np.flatnonzero(uniq == "")
+    if len(empty):  # '' is a missing id (prepare_tables already turns it into None)
+        drop = int(empty[0])
+        uniq = np.delete(uniq, drop)
+        codes = np.where(codes == drop, -1, np.where(codes > drop, codes - 1, codes))
+    return uniq, codes
+
+
+def encode_tables(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    arrow: Mapping[tuple[str, str], pa.Array] | None = None,
+) -> IdCodes:
+    """Account and channel universes and the codes of every id column, in one hashing pass.
+
+    ``account_ids`` / ``channel_ids`` equal :func:`account_universe` / :func:`channel_universe`
+    and each code array equals :func:`encode` of its column on that universe.
+
+    Parameters
+    ----------
+    tables : mapping
+        Tables from :func:`prepare_tables`.
+    arrow : mapping, optional
+        Arrow string arrays of some id columns, row for row with ``tables`` (saves converting
+        those columns).
+
+    Returns
+    -------
+    IdCodes
+
+    Examples
+    --------
+    >>> t = prepare_tables({"invites": pd.DataFrame({"inviter_id": ["B", None],
+    ...                                              "invitee_id": ["A", "C"]})})
+    >>> c = encode_tables(t)
+    >>> c.account_ids.tolist(), c("invites", "inviter_id").tolist()
+    (['A', 'B', 'C'], [1, -1])
+    """
+    acc, acc_codes = _joint_codes(tables, ACCOUNT_ID_COLUMNS, arrow)
+    chan, chan_codes = _joint_codes(tables, CHANNEL_ID_COLUMNS, arrow)
+    return IdCodes(acc, chan, {**acc_codes, **chan_codes})
+
+
+def prepare_and_encode(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    columns: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[dict[str, pd.DataFrame], IdCodes]:
+    """:func:`prepare_tables` and :func:`encode_tables` in one go.
+
+    Id columns that come in as pyarrow-backed strings (the DuckDB store's) are encoded straight
+    from their Arrow arrays, without going through Python ``str`` objects.
+
+    Examples
+    --------
+    >>> t, codes = prepare_and_encode({"invites": pd.DataFrame({"inviter_id": ["B"],
+    ...                                                         "invitee_id": ["A"]})})
+    >>> codes.account_ids.tolist(), codes("invites", "invitee_id").tolist()
+    (['A', 'B'], [0])
+    """
+    prepared, arrow = _prepare(tables, columns)
+    return prepared, encode_tables(prepared, arrow=arrow)
+
+
+def _codes(
+    codes: IdCodes | None,
+    tables: Mapping[str, pd.DataFrame],
+    table: str,
+    column: str,
+    universe: np.ndarray,
+) -> np.ndarray:
+    """Codes of ``table.column`` from ``codes`` when given, else by :func:`encode`."""
+    if codes is not None:
+        return codes(table, column)
+    return encode(tables[table][column], universe)
+
+
 def _edges(src: np.ndarray, dst: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(src.tolist(), dst.tolist()))
 
@@ -239,8 +463,12 @@ def _aggregate(
         empty = np.array([], dtype=np.int64)
         return empty, empty.copy(), np.array([], dtype=np.float64)
     key = src.astype(np.int64) * np.int64(max(n, 1)) + dst.astype(np.int64)
-    uniq, inverse = np.unique(key, return_inverse=True)
-    w = np.bincount(inverse, weights=weight, minlength=len(uniq)).astype(np.float64)
+    if bool(np.all(weight == 1.0)):  # record counts: np.unique's counts (no inverse) suffice
+        uniq, counts = np.unique(key, return_counts=True)
+        w = counts.astype(np.float64)
+    else:
+        uniq, inverse = np.unique(key, return_inverse=True)
+        w = np.bincount(inverse, weights=weight, minlength=len(uniq)).astype(np.float64)
     return uniq // max(n, 1), uniq % max(n, 1), w
 
 
@@ -331,6 +559,8 @@ def ecosystem_graph(
     tables: Mapping[str, pd.DataFrame],
     account_ids: np.ndarray | None = None,
     channel_ids: np.ndarray | None = None,
+    *,
+    codes: IdCodes | None = None,
 ) -> EcosystemGraph:
     """Project prepared tables onto the undirected ecosystem graph.
 
@@ -340,6 +570,8 @@ def ecosystem_graph(
         Tables from :func:`prepare_tables`.
     account_ids, channel_ids : numpy.ndarray, optional
         Sorted universes (default: :func:`account_universe` / :func:`channel_universe`).
+    codes : IdCodes, optional
+        Precomputed id codes (:func:`encode_tables`) on these universes.
 
     Returns
     -------
@@ -357,34 +589,45 @@ def ecosystem_graph(
     >>> g.n_nodes, list(zip(g.src.tolist(), g.dst.tolist(), g.weight.tolist()))
     (3, [(0, 1, 2.0), (0, 2, 1.0), (1, 2, 1.0)])
     """
+    if codes is not None:
+        account_ids, channel_ids = codes.account_ids, codes.channel_ids
     acc = account_universe(tables) if account_ids is None else account_ids
     chan = channel_universe(tables) if channel_ids is None else channel_ids
     na = len(acc)
     n = na + len(chan)
-    srcs, dsts = [], []
-    m = tables["memberships"]
-    srcs.append(encode(m["account_id"], acc))
-    c = encode(m["channel_id"], chan)
-    dsts.append(np.where(c >= 0, c + na, -1))
-    inv = tables["invites"]
-    srcs.append(encode(inv["inviter_id"], acc))
-    dsts.append(encode(inv["invitee_id"], acc))
-    tx = tables["transactions"]
-    srcs.append(encode(tx["from_id"], acc))
-    dsts.append(encode(tx["to_id"], acc))
-    fw = tables["forwards"]
-    f1 = encode(fw["from_channel_id"], chan)
-    f2 = encode(fw["to_channel_id"], chan)
-    srcs.append(np.where(f1 >= 0, f1 + na, -1))
-    dsts.append(np.where(f2 >= 0, f2 + na, -1))
-    src = np.concatenate(srcs).astype(np.int64)
-    dst = np.concatenate(dsts).astype(np.int64)
+
+    def ac(table: str, col: str) -> np.ndarray:
+        return _codes(codes, tables, table, col, acc)
+
+    def ch(table: str, col: str) -> np.ndarray:
+        c = _codes(codes, tables, table, col, chan)
+        return np.where(c >= 0, c + na, -1)
+
+    src = np.concatenate(
+        [
+            ac("memberships", "account_id"),
+            ac("invites", "inviter_id"),
+            ac("transactions", "from_id"),
+            ch("forwards", "from_channel_id"),
+        ]
+    ).astype(np.int64)
+    dst = np.concatenate(
+        [
+            ch("memberships", "channel_id"),
+            ac("invites", "invitee_id"),
+            ac("transactions", "to_id"),
+            ch("forwards", "to_channel_id"),
+        ]
+    ).astype(np.int64)
     s, d, w = _aggregate_undirected(src, dst, np.ones(len(src)), n)
     return EcosystemGraph(acc, chan, s, d, w)
 
 
 def account_graph(
-    tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray | None = None
+    tables: Mapping[str, pd.DataFrame],
+    account_ids: np.ndarray | None = None,
+    *,
+    codes: IdCodes | None = None,
 ) -> AccountGraph:
     """Project prepared tables onto the directed account graph (see :class:`AccountGraph`).
 
@@ -397,11 +640,15 @@ def account_graph(
     >>> list(zip(g.src.tolist(), g.dst.tolist(), g.weight.tolist()))
     [(1, 0, 2.0)]
     """
+    if codes is not None:
+        account_ids = codes.account_ids
     acc = account_universe(tables) if account_ids is None else account_ids
-    inv = tables["invites"]
-    tx = tables["transactions"]
-    src = np.concatenate([encode(inv["invitee_id"], acc), encode(tx["from_id"], acc)])
-    dst = np.concatenate([encode(inv["inviter_id"], acc), encode(tx["to_id"], acc)])
+
+    def ac(table: str, col: str) -> np.ndarray:
+        return _codes(codes, tables, table, col, acc)
+
+    src = np.concatenate([ac("invites", "invitee_id"), ac("transactions", "from_id")])
+    dst = np.concatenate([ac("invites", "inviter_id"), ac("transactions", "to_id")])
     keep = (src >= 0) & (dst >= 0) & (src != dst)
     s, d, w = _aggregate(src[keep], dst[keep], np.ones(int(keep.sum())), len(acc))
     return AccountGraph(acc, s, d, w)

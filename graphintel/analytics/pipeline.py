@@ -37,8 +37,8 @@ from graphintel.analytics import centrality, channels, communities, flows, prior
 from graphintel.analytics.graph import (
     account_graph,
     account_universe,
-    channel_universe,
     ecosystem_graph,
+    prepare_and_encode,
     prepare_tables,
 )
 from graphintel.model import ACCOUNT_METRIC_COLUMNS, CHANNEL_METRIC_COLUMNS, TABLE_ORDER
@@ -58,6 +58,19 @@ __all__ = [
     "top_earners",
     "trace_payments",
 ]
+
+ANALYZE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accounts": ("account_id", "is_bot"),
+    "channels": ("channel_id", "creator_id", "kind", "source_ids"),
+    "memberships": ("account_id", "channel_id", "role", "source_ids"),
+    "invites": ("inviter_id", "invitee_id", "channel_id", "invited_at", "source_ids"),
+    "transactions": ("txn_id", "from_id", "to_id", "credits", "kind", "source_ids"),
+    "forwards": ("from_channel_id", "to_channel_id"),
+    "organizations": ("org_id", "name"),
+    "targets": ("channel_id", "org_id", "source_ids"),
+    "content": ("channel_id", "poster_id"),
+}
+"""The columns :func:`analyze_tables` reads (the others are not normalised)."""
 
 referral_chain = referral.referral_chain
 referral_subtree = referral.referral_subtree
@@ -125,23 +138,23 @@ def analyze_tables(
         timings[stage] = round(now - clock, 4)
         clock = now
 
-    t = prepare_tables(tables)
-    acc = account_universe(t)
-    chan = channel_universe(t)
+    # every id column is hashed once here; the stages share the integer codes
+    t, codes = prepare_and_encode(tables, columns=ANALYZE_COLUMNS)
+    acc, chan = codes.account_ids, codes.channel_ids
     lap("prepare")
 
-    forest, cycles = referral.referral_forest(t["invites"], acc)
+    forest, cycles = referral.referral_forest(t["invites"], acc, codes=codes)
     lap("referral")
 
-    credits = flows.account_credits(t["transactions"], acc)
+    credits = flows.account_credits(t["transactions"], acc, codes=codes)
     lap("credits")
 
-    eco = ecosystem_graph(t, acc, chan)
+    eco = ecosystem_graph(t, codes=codes)
     lap("projection")
     comm = communities.detect_communities(eco, engine=engine, seed=seed, resolution=resolution)
     lap("communities")
 
-    ag = account_graph(t, acc)
+    ag = account_graph(t, codes=codes)
     pr = centrality.pagerank(ag)
     lap("pagerank")
     bc = centrality.betweenness(ag, samples=betweenness_samples, seed=seed)
@@ -149,8 +162,10 @@ def analyze_tables(
     bridge = centrality.bridging(eco, comm.labels)[: len(acc)]
     lap("bridging")
 
-    members, admins = channels.channel_members(t["memberships"], chan)
-    links = channels.channel_links(t["memberships"], t["forwards"], chan)
+    members, admins = channels.channel_members(t["memberships"], chan, codes=codes)
+    links = channels.channel_links(
+        t["memberships"], t["forwards"], chan, codes=codes, members=members
+    )
     chan_comm = comm.labels[len(acc) :]
     lap("channels")
 
@@ -183,6 +198,7 @@ def analyze_tables(
         explain_top=explain_top,
         evidence_limit=evidence_limit,
         account_ids=acc,
+        codes=codes,
     )
     metrics["priority_score"] = prio.scores["priority_score"].to_numpy()
     metrics["priority_rank"] = prio.scores["priority_rank"].to_numpy(np.int64)
@@ -198,7 +214,8 @@ def analyze_tables(
         },
         columns=list(CHANNEL_METRIC_COLUMNS),
     )
-    ref = referral.referral_summary(forest)
+    casc = referral.all_cascades(forest)
+    ref = referral.referral_summary(forest, cascades=casc)
     ref["cycles_broken"] = len(cycles)
     summary: dict[str, Any] = {
         "communities": {
@@ -211,7 +228,7 @@ def analyze_tables(
             "edges": int(eco.n_edges),
         },
         "referral": ref,
-        "cascades": referral.cascade_stats(forest),
+        "cascades": referral.cascade_stats(forest, cascades=casc),
         "priority": {
             "weights": priority.resolve_weights(weights),
             "scaling": "log(1 + value) / log(1 + max value) per component",

@@ -39,8 +39,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from graphintel.analytics.graph import encode, source_list
+from graphintel.analytics.graph import IdCodes, _codes, source_list
 from graphintel.errors import AnalyticsError
 
 __all__ = [
@@ -113,11 +115,16 @@ def resolve_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
 
 
 def operated_rooms(
-    tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray, channel_ids: np.ndarray
+    tables: Mapping[str, pd.DataFrame],
+    account_ids: np.ndarray,
+    channel_ids: np.ndarray,
+    *,
+    codes: IdCodes | None = None,
 ) -> pd.DataFrame:
     """Rooms each account operates: ``acc``, ``chan`` (codes), ``role`` (owner/admin),
     ``role_weight``, ``record_table``, ``record_key``, ``source_ids``; one row per (account,
     room), the strongest role kept (creator counts as owner; ties prefer the membership record).
+    ``codes``: optional precomputed id codes of ``tables`` (:func:`graphintel.analytics.graph.encode_tables`).
 
     Examples
     --------
@@ -130,11 +137,12 @@ def operated_rooms(
     [[0, 'owner', 'channels'], [1, 'owner', 'memberships']]
     """
     m = tables["memberships"]
-    staff = m[m["role"].isin(["owner", "admin"])]
+    is_staff = m["role"].isin(["owner", "admin"]).to_numpy(dtype=bool)
+    staff = m[is_staff]
     a = pd.DataFrame(
         {
-            "acc": encode(staff["account_id"], account_ids),
-            "chan": encode(staff["channel_id"], channel_ids),
+            "acc": _codes(codes, tables, "memberships", "account_id", account_ids)[is_staff],
+            "chan": _codes(codes, tables, "memberships", "channel_id", channel_ids)[is_staff],
             "role": staff["role"].to_numpy(dtype=object),
             "record_table": "memberships",
             "record_key": (staff["account_id"] + "|" + staff["channel_id"]).to_numpy(dtype=object),
@@ -143,11 +151,12 @@ def operated_rooms(
         }
     )
     c = tables["channels"]
-    created = c[c["creator_id"].notna()]
+    has_creator = c["creator_id"].notna().to_numpy(dtype=bool)
+    created = c[has_creator]
     b = pd.DataFrame(
         {
-            "acc": encode(created["creator_id"], account_ids),
-            "chan": encode(created["channel_id"], channel_ids),
+            "acc": _codes(codes, tables, "channels", "creator_id", account_ids)[has_creator],
+            "chan": _codes(codes, tables, "channels", "channel_id", channel_ids)[has_creator],
             "role": "owner",
             "record_table": "channels",
             "record_key": created["channel_id"].to_numpy(dtype=object),
@@ -193,6 +202,7 @@ def priority_scores(
     explain_top: int = 1000,
     evidence_limit: int = 10,
     account_ids: np.ndarray | None = None,
+    codes: IdCodes | None = None,
 ) -> PriorityResult:
     """Score, rank and explain every account.
 
@@ -215,6 +225,9 @@ def priority_scores(
     account_ids : numpy.ndarray, optional
         The sorted account universe, equal to ``metrics["account_id"]`` (passing the same array
         object the other analytics used lets id lookups reuse its hash index).
+    codes : IdCodes, optional
+        Precomputed id codes of ``tables`` (:func:`graphintel.analytics.graph.encode_tables`) on
+        the same account and channel universes; ids are hashed here when not given.
 
     Returns
     -------
@@ -228,7 +241,7 @@ def priority_scores(
     w = resolve_weights(weights)
     acc = metrics["account_id"].to_numpy(dtype=object) if account_ids is None else account_ids
     n = len(acc)
-    rooms = operated_rooms(tables, acc, channel_ids)
+    rooms = operated_rooms(tables, acc, channel_ids, codes=codes)
     r_acc = rooms["acc"].to_numpy(np.int64)
     r_chan = rooms["chan"].to_numpy(np.int64)
     raw: dict[str, np.ndarray] = {}
@@ -239,12 +252,12 @@ def priority_scores(
     raw["credits_received"] = metrics["credits_in"].to_numpy(np.float64)
 
     # bots: bot members of operated rooms + operated rooms of kind bot
-    bot_links = _bot_links(tables, rooms, acc, channel_ids)
+    bot_links = _bot_links(tables, rooms, acc, channel_ids, codes)
     raw["bot_use"] = np.bincount(
         bot_links["acc"].to_numpy(np.int64), minlength=n
     ).astype(np.float64)
     raw["bridging"] = metrics["bridging"].to_numpy(np.float64)
-    org_links = _org_links(tables, rooms, channel_ids)
+    org_links = _org_links(tables, rooms, channel_ids, codes)
     raw["organizations_targeted"] = np.bincount(
         org_links["acc"].to_numpy(np.int64), minlength=n
     ).astype(np.float64)
@@ -289,21 +302,30 @@ def priority_scores(
         channel_members,
         channel_community,
         max(int(evidence_limit), 0),
+        codes,
     )
     return PriorityResult(scores, comp_frame, evidence)
 
 
 def _bot_links(
-    tables: Mapping[str, pd.DataFrame], rooms: pd.DataFrame, acc: np.ndarray, chan_ids: np.ndarray
+    tables: Mapping[str, pd.DataFrame],
+    rooms: pd.DataFrame,
+    acc: np.ndarray,
+    chan_ids: np.ndarray,
+    codes: IdCodes | None = None,
 ) -> pd.DataFrame:
     """Distinct (operator, bot) links with the record behind each."""
     a = tables["accounts"]
-    bot_ids = a.loc[a["is_bot"].astype(bool), "account_id"]
+    is_bot = a["is_bot"].astype(bool).to_numpy()
+    botmask = np.zeros(len(acc) + 1, dtype=bool)  # last slot: missing / unknown ids (code -1)
+    botmask[_codes(codes, tables, "accounts", "account_id", acc)[is_bot]] = True
+    botmask[-1] = False
     m = tables["memberships"]
-    bm = m[m["account_id"].isin(bot_ids)]
+    sel = botmask[_codes(codes, tables, "memberships", "account_id", acc)]
+    bm = m[sel]
     bots = pd.DataFrame(
         {
-            "chan": encode(bm["channel_id"], chan_ids),
+            "chan": _codes(codes, tables, "memberships", "channel_id", chan_ids)[sel],
             "bot": bm["account_id"].to_numpy(dtype=object),
             "record_table": "memberships",
             "record_key": (bm["account_id"] + "|" + bm["channel_id"]).to_numpy(dtype=object),
@@ -333,14 +355,17 @@ def _bot_links(
 
 
 def _org_links(
-    tables: Mapping[str, pd.DataFrame], rooms: pd.DataFrame, chan_ids: np.ndarray
+    tables: Mapping[str, pd.DataFrame],
+    rooms: pd.DataFrame,
+    chan_ids: np.ndarray,
+    codes: IdCodes | None = None,
 ) -> pd.DataFrame:
     """Distinct (operator, organisation) links via targets of operated rooms."""
     t = tables["targets"]
     orgs = tables["organizations"][["org_id", "name"]]
     tt = pd.DataFrame(
         {
-            "chan": encode(t["channel_id"], chan_ids),
+            "chan": _codes(codes, tables, "targets", "channel_id", chan_ids),
             "org_id": t["org_id"].to_numpy(dtype=object),
             "channel_id": t["channel_id"].to_numpy(dtype=object),
             "source_ids": t["source_ids"].to_numpy(dtype=object),
@@ -358,10 +383,75 @@ def _org_links(
     return links.reset_index(drop=True)
 
 
-def _limit(frame: pd.DataFrame, sort: list[str], ascending: list[bool], limit: int) -> pd.DataFrame:
-    """The first ``limit`` rows per account_id in ``sort`` order (before any string building)."""
-    f = frame.sort_values(["account_id", *sort], ascending=[True, *ascending], kind="stable")
-    return f.groupby("account_id", sort=False).head(limit)
+def _dense_rank(values: pd.Series) -> np.ndarray:
+    """Dense ranks of str values in ``str`` order, missing values last (pandas' sort order)."""
+    arr = values.to_numpy(dtype=object)
+    missing = pd.isna(arr)
+    if not missing.any() and len(arr) > 1:
+        try:
+            if values.is_monotonic_increasing:  # e.g. txn_id, the order transactions come in
+                return np.concatenate([[0], np.cumsum(arr[1:] != arr[:-1])]).astype(np.int64)
+        except TypeError:
+            pass
+    try:
+        ranks = pc.rank(
+            pa.array(arr, type=pa.large_string(), from_pandas=True),
+            sort_keys="ascending",
+            tiebreaker="dense",
+        )
+        return ranks.to_numpy(zero_copy_only=False).astype(np.int64)
+    except (pa.ArrowException, TypeError, ValueError):
+        codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        codes[codes < 0] = len(uniques)
+        return codes
+
+
+def _sort_key(values: pd.Series, ascending: bool) -> np.ndarray:
+    """A numeric key ordering like ``sort_values`` on ``values`` (missing values last)."""
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
+        v = values.to_numpy(dtype=np.int64)
+        return v if ascending else -v
+    if pd.api.types.is_float_dtype(values.dtype):
+        f = values.to_numpy(dtype=np.float64)
+        return f if ascending else -f  # NaN stays NaN: np.lexsort puts it last
+    r = _dense_rank(values)
+    return r if ascending else np.where(pd.isna(values.to_numpy(dtype=object)), r, -r)
+
+
+def _limit(
+    frame: pd.DataFrame,
+    sort: list[str],
+    ascending: list[bool],
+    limit: int,
+    account: np.ndarray,
+    rows: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The first ``limit`` rows per account in ``sort`` order (before any string building).
+
+    ``account`` holds each row's account code (positions in the sorted account universe, so
+    code order is account_id order). Same rows and order as a stable
+    ``sort_values(["account_id", *sort])`` followed by ``groupby("account_id").head(limit)``,
+    but sorted with numpy on numeric keys. With ``rows`` (positions), only those rows of
+    ``frame`` are considered (``account`` then goes with ``rows``) and only the kept ones are
+    taken from ``frame``.
+    """
+    n = len(frame) if rows is None else len(rows)
+    if n == 0:
+        return frame if rows is None else frame.iloc[:0]
+    keys = [np.arange(n)]  # stable: input order breaks the remaining ties
+    for col, asc in reversed(list(zip(sort, ascending))):
+        values = frame[col] if rows is None else frame[col].iloc[rows].reset_index(drop=True)
+        keys.append(_sort_key(values, asc))
+    account = np.asarray(account, dtype=np.int64)
+    keys.append(account)
+    order = np.lexsort(keys)
+    a = account[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = a[1:] != a[:-1]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    keep = (np.arange(n) - group_start) < limit
+    return frame.iloc[order[keep] if rows is None else rows[order[keep]]]
 
 
 def _text(values: pd.Series | np.ndarray, index: pd.Index) -> pd.Series:
@@ -380,12 +470,16 @@ def _evidence(
     members: np.ndarray,
     chan_comm: np.ndarray,
     limit: int,
+    codes: IdCodes | None = None,
 ) -> pd.DataFrame:
     cols = list(EVIDENCE_COLUMNS)
     parts: list[pd.DataFrame] = []
     top_set = pd.Index(acc[top])
-    topmask = np.zeros(len(acc), dtype=bool)
+    topmask = np.zeros(len(acc) + 1, dtype=bool)  # last slot: missing / unknown ids (code -1)
     topmask[top] = True
+
+    def ac(table: str, col: str) -> np.ndarray:
+        return _codes(codes, tables, table, col, acc)
 
     def add(frame: pd.DataFrame, component: str) -> None:
         if len(frame):
@@ -397,7 +491,7 @@ def _evidence(
         ch = r["chan"].to_numpy(np.int64)
         r = r.assign(account_id=acc[r["acc"].to_numpy(np.int64)], members=members[ch],
                      channel_id=chan_ids[ch])
-        r = _limit(r, ["members", "record_key"], [False, True], limit)
+        r = _limit(r, ["members", "record_key"], [False, True], limit, r["acc"].to_numpy())
         add(
             r.assign(
                 detail=r["role"] + " of room " + _text(r["channel_id"], r.index)
@@ -407,11 +501,13 @@ def _evidence(
         )
     # referral descendants: the account's invite records, earliest first
     inv = tables["invites"]
-    inv = inv[inv["inviter_id"].isin(top_set) & (inv["inviter_id"] != inv["invitee_id"])]
+    inviter, invitee = ac("invites", "inviter_id"), ac("invites", "invitee_id")
+    sel = topmask[inviter] & (inviter != invitee)
+    inv = inv[sel]
     if len(inv):
         when = inv["invited_at"].astype(object).where(inv["invited_at"].notna(), "")
         inv = inv.assign(account_id=inv["inviter_id"], t=when.where(when != "", "~"), when=when)
-        inv = _limit(inv, ["t", "invitee_id"], [True, True], limit)
+        inv = _limit(inv, ["t", "invitee_id"], [True, True], limit, inviter[sel])
         chan = inv["channel_id"].astype(object).where(inv["channel_id"].notna(), "")
         add(
             inv.assign(
@@ -425,9 +521,11 @@ def _evidence(
         )
     # credits received: largest transactions first
     tx = tables["transactions"]
-    rx = tx[tx["to_id"].isin(top_set)]
-    if len(rx):
-        rx = _limit(rx.assign(account_id=rx["to_id"]), ["credits", "txn_id"], [False, True], limit)
+    to = ac("transactions", "to_id")
+    rows = np.flatnonzero(topmask[to])
+    if len(rows):
+        rx = _limit(tx, ["credits", "txn_id"], [False, True], limit, to[rows], rows)
+        rx = rx.assign(account_id=rx["to_id"])
         kind = rx["kind"].astype(object).where(rx["kind"].notna(), "unspecified")
         add(
             rx.assign(
@@ -442,16 +540,17 @@ def _evidence(
     b = bot_links[topmask[bot_links["acc"].to_numpy(np.int64)]] if len(bot_links) else bot_links
     if len(b):
         b = b.assign(account_id=acc[b["acc"].to_numpy(np.int64)])
-        add(_limit(b, ["record_key"], [True], limit), "bot_use")
+        add(_limit(b, ["record_key"], [True], limit, b["acc"].to_numpy()), "bot_use")
     # organisations targeted
     o = org_links[topmask[org_links["acc"].to_numpy(np.int64)]] if len(org_links) else org_links
     if len(o):
         o = o.assign(account_id=acc[o["acc"].to_numpy(np.int64)])
-        add(_limit(o, ["record_key"], [True], limit), "organizations_targeted")
+        add(_limit(o, ["record_key"], [True], limit, o["acc"].to_numpy()), "organizations_targeted")
     # bridging: records reaching another community
-    br = _bridging_records(tables, top_set, acc, community, chan_ids, chan_comm, limit)
+    br = _bridging_records(tables, topmask, acc, community, chan_ids, chan_comm, limit, codes)
     if len(br):
-        add(_limit(br, ["record_table", "record_key"], [True, True], limit), "bridging")
+        br = _limit(br, ["record_table", "record_key"], [True, True], limit, br["_acc"].to_numpy())
+        add(br, "bridging")
 
     if not parts:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
@@ -471,32 +570,36 @@ def _evidence(
 
 def _bridging_records(
     tables: Mapping[str, pd.DataFrame],
-    top_set: pd.Index,
+    topmask: np.ndarray,
     acc: np.ndarray,
     community: np.ndarray,
     chan_ids: np.ndarray,
     chan_comm: np.ndarray,
     limit: int,
+    codes: IdCodes | None = None,
 ) -> pd.DataFrame:
-    def comm_of(values: pd.Series) -> np.ndarray:
-        codes = encode(values, acc)
-        return np.where(codes >= 0, community[codes], -1)
+    """Records of the top accounts (``topmask``: one flag per account code, plus a last False
+    slot for code -1) that reach another community."""
+    comm = np.append(np.asarray(community, dtype=np.int64), -1)  # code -1 → community -1
+    ccomm = np.append(np.asarray(chan_comm, dtype=np.int64), -1)
 
-    def chan_of(values: pd.Series) -> np.ndarray:
-        codes = encode(values, chan_ids)
-        return np.where(codes >= 0, chan_comm[codes] if len(chan_comm) else -1, -1)
+    def ac(table: str, col: str) -> np.ndarray:
+        return _codes(codes, tables, table, col, acc)
 
     frames = []
     m = tables["memberships"]
-    mm = m[m["account_id"].isin(top_set)]
-    if len(mm):
-        own = comm_of(mm["account_id"])
-        other = chan_of(mm["channel_id"])
-        mm = mm.assign(account_id=mm["account_id"], other=other)[own != other]
-        mm = _limit(mm, ["channel_id"], [True], limit)
+    m_acc = ac("memberships", "account_id")
+    rows = np.flatnonzero(topmask[m_acc])
+    other = ccomm[_codes(codes, tables, "memberships", "channel_id", chan_ids)[rows]]
+    cross = comm[m_acc[rows]] != other
+    rows, other = rows[cross], other[cross]
+    if len(rows):
+        mm = m.iloc[rows].assign(other=other, _acc=m_acc[rows])
+        mm = _limit(mm, ["channel_id"], [True], limit, mm["_acc"].to_numpy())
         frames.append(
             pd.DataFrame(
                 {
+                    "_acc": mm["_acc"].to_numpy(dtype=np.int64),
                     "account_id": mm["account_id"].to_numpy(dtype=object),
                     "record_table": "memberships",
                     "record_key": (mm["account_id"] + "|" + mm["channel_id"]).to_numpy(dtype=object),
@@ -512,25 +615,26 @@ def _bridging_records(
         ("transactions", "from_id", "to_id", "payment with"),
         ("transactions", "to_id", "from_id", "payment with"),
     ):
-        t = tables[table]
-        t = t[t[a_col].isin(top_set) & (t[a_col] != t[b_col])]
-        if t.empty:
+        a_codes, b_codes = ac(table, a_col), ac(table, b_col)
+        rows = np.flatnonzero(topmask[a_codes] & (a_codes != b_codes))
+        other = comm[b_codes[rows]]
+        cross = comm[a_codes[rows]] != other
+        rows, other = rows[cross], other[cross]
+        if len(rows) == 0:
             continue
-        own = comm_of(t[a_col])
-        other = comm_of(t[b_col])
-        t = t.assign(account_id=t[a_col], other=other)[own != other]
-        if t.empty:
-            continue
+        t = tables[table].iloc[rows]
+        t = t.assign(account_id=t[a_col], other=other, _acc=a_codes[rows])
         if table == "invites":
             chan = t["channel_id"].astype(object).where(t["channel_id"].notna(), "")
             when = t["invited_at"].astype(object).where(t["invited_at"].notna(), "")
             t = t.assign(key=t["inviter_id"] + "|" + t["invitee_id"] + "|" + chan + "|" + when)
         else:
             t = t.assign(key=t["txn_id"])
-        t = _limit(t, ["key"], [True], limit)
+        t = _limit(t, ["key"], [True], limit, t["_acc"].to_numpy())
         frames.append(
             pd.DataFrame(
                 {
+                    "_acc": t["_acc"].to_numpy(dtype=np.int64),
                     "account_id": t["account_id"].to_numpy(dtype=object),
                     "record_table": table,
                     "record_key": t["key"].to_numpy(dtype=object),
@@ -541,5 +645,5 @@ def _bridging_records(
             )
         )
     if not frames:
-        return pd.DataFrame(columns=list(EVIDENCE_COLUMNS[:1] + EVIDENCE_COLUMNS[2:]))
+        return pd.DataFrame(columns=["_acc", *EVIDENCE_COLUMNS[:1], *EVIDENCE_COLUMNS[2:]])
     return pd.concat(frames, ignore_index=True)

@@ -24,11 +24,14 @@ from __future__ import annotations
 import igraph as ig
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from graphintel.analytics.graph import encode
+from graphintel.analytics.graph import IdCodes, encode
 
 __all__ = [
     "FOREST_COLUMNS",
+    "all_cascades",
     "cascade_stats",
     "largest_cascades",
     "referral_chain",
@@ -50,7 +53,17 @@ CYCLE_COLUMNS = ("account_id", "broken_parent", "cycle")
 
 
 def _time_rank(times: pd.Series) -> np.ndarray:
-    """Rank of ISO timestamps (lexicographic); missing ones rank after every timestamp."""
+    """Rank of ISO timestamps (lexicographic); missing ones rank after every timestamp.
+
+    Dense ranks (equal strings share a rank, ranks are consecutive from 0): Arrow's string rank
+    (UTF-8 byte order = code point order, nulls last), or pandas when Arrow refuses the values.
+    """
+    try:
+        arr = pa.array(np.asarray(times, dtype=object), type=pa.string(), from_pandas=True)
+        ranks = pc.rank(arr, sort_keys="ascending", tiebreaker="dense")
+        return ranks.to_numpy(zero_copy_only=False).astype(np.int64) - 1
+    except (pa.ArrowException, TypeError, ValueError):
+        pass
     codes, uniques = pd.factorize(times, sort=True, use_na_sentinel=True)
     codes = codes.astype(np.int64)
     codes[codes < 0] = len(uniques)
@@ -58,7 +71,7 @@ def _time_rank(times: pd.Series) -> np.ndarray:
 
 
 def referral_forest(
-    invites: pd.DataFrame, account_ids: np.ndarray
+    invites: pd.DataFrame, account_ids: np.ndarray, *, codes: IdCodes | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Referral parent, root, depth, descendants and direct invites of every account.
 
@@ -68,6 +81,8 @@ def referral_forest(
         The prepared ``invites`` table (``inviter_id``, ``invitee_id``, ``invited_at``).
     account_ids : numpy.ndarray
         Sorted unique account ids (the universe); every inviter and invitee must be in it.
+    codes : IdCodes, optional
+        Precomputed id codes of the prepared tables ``invites`` comes from, on ``account_ids``.
 
     Returns
     -------
@@ -97,8 +112,11 @@ def referral_forest(
     """
     ids = np.asarray(account_ids, dtype=object)
     n = len(ids)
-    inviter = encode(invites["inviter_id"], ids)
-    invitee = encode(invites["invitee_id"], ids)
+    if codes is not None:
+        inviter, invitee = codes("invites", "inviter_id"), codes("invites", "invitee_id")
+    else:
+        inviter = encode(invites["inviter_id"], ids)
+        invitee = encode(invites["invitee_id"], ids)
     ok = (inviter >= 0) & (invitee >= 0) & (inviter != invitee)
     inviter, invitee = inviter[ok], invitee[ok]
     times = invites["invited_at"].to_numpy(dtype=object)[ok]
@@ -125,19 +143,15 @@ def referral_forest(
         prank[invitee[sel]] = trank[sel]
         ptime[invitee[sel]] = times[sel]
 
-    cycles = _break_cycles(ids, parent, prank, ptime)
-
-    # roots and depths by pointer doubling
+    # roots and depths by pointer doubling; a parent cycle never reaches a root, so when every
+    # chain ends at a root there is no cycle to break (the common case: no SCC pass needed)
+    root, depth = _roots(parent)
+    if n and (parent[root] >= 0).any():
+        cycles = _break_cycles(ids, parent, prank, ptime)
+        root, depth = _roots(parent)
+    else:
+        cycles = _no_cycles()
     has = parent >= 0
-    anc = np.where(has, parent, np.arange(n))
-    dist = has.astype(np.int64)
-    while n:
-        nxt = anc[anc]
-        if np.array_equal(nxt, anc):
-            break
-        dist = dist + dist[anc]
-        anc = nxt
-    root, depth = anc, dist
 
     # subtree sizes: one pass per depth level, deepest first
     size = np.ones(n, dtype=np.int64)
@@ -167,13 +181,36 @@ def referral_forest(
     return forest, cycles
 
 
+def _roots(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Top ancestor and distance to it by pointer doubling (``parent`` -1 = root).
+
+    Stops after ``ceil(log2(n)) + 1`` doublings at most: with parent cycles the result is then
+    not a root for the nodes on or above a cycle (callers check ``parent[root] >= 0``).
+    """
+    n = len(parent)
+    has = parent >= 0
+    anc = np.where(has, parent, np.arange(n))
+    dist = has.astype(np.int64)
+    for _ in range(max(n, 1).bit_length() + 1):
+        nxt = anc[anc]
+        if np.array_equal(nxt, anc):
+            break
+        dist = dist + dist[anc]
+        anc = nxt
+    return anc, dist
+
+
+def _no_cycles() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in CYCLE_COLUMNS})
+
+
 def _break_cycles(
     ids: np.ndarray, parent: np.ndarray, prank: np.ndarray, ptime: np.ndarray
 ) -> pd.DataFrame:
     """Find parent cycles (strongly connected components > 1), cut each at its latest edge."""
     n = len(ids)
     has = np.flatnonzero(parent >= 0)
-    empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in CYCLE_COLUMNS})
+    empty = _no_cycles()
     if len(has) == 0:
         return empty
     g = ig.Graph(n=n, edges=np.column_stack([has, parent[has]]), directed=True)
@@ -208,6 +245,12 @@ def _break_cycles(
     )
 
 
+def all_cascades(forest: pd.DataFrame) -> pd.DataFrame:
+    """Every cascade: ``root``, ``size`` (root included), ``depth``, ``direct_invites`` of the
+    root; by size descending, ties by root id (:func:`largest_cascades` without the cut)."""
+    return _cascades(forest)
+
+
 def _cascades(forest: pd.DataFrame) -> pd.DataFrame:
     roots = forest[forest["referral_parent"].isna() & (forest["referral_descendants"] > 0)]
     depth = forest.groupby("referral_root", sort=True)["referral_depth"].max()
@@ -222,12 +265,15 @@ def _cascades(forest: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["size", "root"], ascending=[False, True]).reset_index(drop=True)
 
 
-def referral_summary(forest: pd.DataFrame) -> dict[str, int]:
+def referral_summary(
+    forest: pd.DataFrame, *, cascades: pd.DataFrame | None = None
+) -> dict[str, int]:
     """The ``referral`` summary the report shows.
 
     ``roots`` = accounts that are their own root and have at least one descendant (cascades);
     ``max_depth`` = largest ``referral_depth``; ``largest_cascade`` = size of the largest cascade,
-    its root included (0 when there is none).
+    its root included (0 when there is none). ``cascades``: :func:`all_cascades` of ``forest``
+    if already computed.
 
     Examples
     --------
@@ -237,7 +283,7 @@ def referral_summary(forest: pd.DataFrame) -> dict[str, int]:
     >>> referral_summary(forest)
     {'roots': 1, 'max_depth': 2, 'largest_cascade': 3}
     """
-    casc = _cascades(forest)
+    casc = _cascades(forest) if cascades is None else cascades
     return {
         "roots": len(casc),
         "max_depth": int(forest["referral_depth"].max()) if len(forest) else 0,
@@ -260,14 +306,17 @@ def largest_cascades(forest: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     return _cascades(forest).head(n).reset_index(drop=True)
 
 
-def cascade_stats(forest: pd.DataFrame) -> dict[str, float | int]:
+def cascade_stats(
+    forest: pd.DataFrame, *, cascades: pd.DataFrame | None = None
+) -> dict[str, float | int]:
     """Statistics of the cascades (roots with at least one descendant).
 
     Returns a dict: ``cascades`` (count), ``accounts_in_cascades``, ``size_max``, ``size_mean``,
     ``size_median``, ``depth_max``, ``depth_mean`` (per cascade), ``branching_mean`` (mean number
     of children over accounts that have children), ``generation_gap_hours_median`` and
     ``generation_gap_hours_mean``: time from an account's own parent invite to the parent invite of
-    each of its children (``None`` when no such pair has both timestamps).
+    each of its children (``None`` when no such pair has both timestamps). ``cascades``:
+    :func:`all_cascades` of ``forest`` if already computed.
 
     Examples
     --------
@@ -279,7 +328,7 @@ def cascade_stats(forest: pd.DataFrame) -> dict[str, float | int]:
     >>> s["cascades"], s["size_max"], s["branching_mean"], s["generation_gap_hours_median"]
     (1, 4, 1.5, 18.0)
     """
-    casc = _cascades(forest)
+    casc = _cascades(forest) if cascades is None else cascades
     has_parent = forest["referral_parent"].notna()
     children = forest.loc[has_parent, "referral_parent"].value_counts()
     stats: dict[str, float | int | None] = {
