@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="simulate: reuse (or keep) the simulated bundle in this folder")
     ap.add_argument("--repeat", type=int, default=3, help="analyze runs (best and median shown)")
     ap.add_argument("--no-louvain", action="store_true", help="skip the python-louvain reference")
-    ap.add_argument("--betweenness-samples", type=int, default=64)
+    ap.add_argument("--betweenness-samples", type=int, default=32)
     args = ap.parse_args(argv)
 
     out: dict = {"accounts": args.accounts, "source": args.source, "seed": args.seed}

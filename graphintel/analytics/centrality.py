@@ -86,7 +86,7 @@ def pagerank(graph: AccountGraph, *, damping: float = 0.85) -> np.ndarray:
     return np.asarray(pr, dtype=np.float64)
 
 
-def betweenness(graph: AccountGraph, *, samples: int = 64, seed: int = 0) -> np.ndarray:
+def betweenness(graph: AccountGraph, *, samples: int = 32, seed: int = 0) -> np.ndarray:
     """Normalised (sampled) betweenness of every account on the undirected account graph.
 
     Parameters

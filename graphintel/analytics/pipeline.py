@@ -86,7 +86,7 @@ def analyze_tables(
     resolution: float = 1.0,
     engine: str = "auto",
     weights: Mapping[str, float] | None = None,
-    betweenness_samples: int = 64,
+    betweenness_samples: int = 32,
     explain_top: int = 1000,
     evidence_limit: int = 10,
 ) -> dict[str, pd.DataFrame]:
