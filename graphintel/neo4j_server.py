@@ -736,7 +736,7 @@ def start(
     Notes
     -----
     Idempotent: if this home's server is running, its info is returned. The password is generated
-    on the first start (``secrets.token_urlsafe``, 24 characters), set with ``neo4j-admin dbms
+    on the first start (``gi`` + 24 hex digits), set with ``neo4j-admin dbms
     set-initial-password`` before the database exists, and kept in ``<home>/graphintel-neo4j.json``
     (mode 0600) for restarts. The server runs in its own session and outlives the caller; stop it
     with :func:`stop`.
@@ -771,7 +771,9 @@ def start(
                 "Delete that home directory (its data is lost) or start with another --home."
             )
         if not password:
-            password = secrets.token_urlsafe(18)
+            # Letters and digits only, starting with a letter: picocli's @argfile reads a line
+            # starting with '#' as a comment and one starting with '-' as an option.
+            password = "gi" + secrets.token_hex(12)
         state = {
             "password": password,
             "port": port,
