@@ -1,6 +1,8 @@
 """graphintel dashboard: `graphintel dashboard [--store URI] [--port 8501]` serves this app.
 
-Routing only: each page in ``pages/`` renders with functions from :mod:`graphintel.views`.
+Routing only: each page in ``sections/`` (not ``pages/``: Streamlit would also serve a
+``pages/`` folder as old-style pages, and a deep link such as /referrals would then bypass this
+router) renders with functions from :mod:`graphintel.views`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from dashboards import components as ui
 st.set_page_config(page_title="graphintel", page_icon=":material/hub:", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/channels.py", title="Channel network", icon=":material/hub:"),
-    st.Page("pages/referrals.py", title="Referral chains", icon=":material/account_tree:"),
-    st.Page("pages/operators.py", title="Operators", icon=":material/format_list_numbered:"),
-    st.Page("pages/flows.py", title="Credit flows", icon=":material/payments:"),
-    st.Page("pages/targets.py", title="Targets map", icon=":material/map:"),
-    st.Page("pages/trainer.py", title="Trainer", icon=":material/school:"),
+    st.Page("sections/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("sections/channels.py", title="Channel network", icon=":material/hub:"),
+    st.Page("sections/referrals.py", title="Referral chains", icon=":material/account_tree:"),
+    st.Page("sections/operators.py", title="Operators", icon=":material/format_list_numbered:"),
+    st.Page("sections/flows.py", title="Credit flows", icon=":material/payments:"),
+    st.Page("sections/targets.py", title="Targets map", icon=":material/map:"),
+    st.Page("sections/trainer.py", title="Trainer", icon=":material/school:"),
 ]
 
 nav = st.navigation(PAGES)

@@ -46,7 +46,7 @@ def _run(uri: str, page: str, monkeypatch) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"sections/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

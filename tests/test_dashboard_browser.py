@@ -145,6 +145,9 @@ def test_page_renders_without_exception(path, dashboard, browser):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Traceback" not in body
     assert dialogs == []
+    # a deep link goes through the router (app.py): its sidebar, with the pages' titles
+    assert "Max nodes in network views" in body
+    assert "Referral chains" in body and "Credit flows" in body
     page.close()
 
 
