@@ -205,13 +205,25 @@ def generate_html(
         },
     }
     if hierarchical:
+        # Space a level's nodes so the widest level spans ~2,000 px: a wide generation then
+        # stays a readable tree instead of a strip; labels only where they fit (tooltips always).
+        # Rows are then pulled apart so the picture keeps roughly the canvas's proportions.
+        per_level = nodes["level"].value_counts() if "level" in nodes and len(nodes) else None
+        widest = int(per_level.max()) if per_level is not None else 1
+        levels = len(per_level) if per_level is not None else 1
+        spacing = int(min(90, max(18, 2000 / max(widest, 1))))
+        separation = int(min(400, max(90, widest * spacing * height / 1400 / max(levels, 1))))
         options["layout"]["hierarchical"] = {
             "enabled": True,
             "direction": "UD",
             "sortMethod": "directed",
-            "levelSeparation": 110,
-            "nodeSpacing": 90,
+            "shakeTowards": "roots",
+            "levelSeparation": separation,
+            "nodeSpacing": spacing,
+            "treeSpacing": spacing * 2,
         }
+        if spacing < 60:
+            options["nodes"]["font"] = {"size": 0}
         options["physics"] = {"enabled": False}
     net.options = options
     page = net.generate_html()
