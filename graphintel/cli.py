@@ -294,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, settings)
     except GraphIntelError as err:
-        print(f"graphintel {args.command}: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one paragraph, whatever a library said
+        print(f"graphintel {args.command}: {message}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
