@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 
 from graphintel.analytics.graph import IdCodes, _codes, source_list
 from graphintel.errors import AnalyticsError
+from graphintel.store.base import RESULT_TABLES
 
 __all__ = [
     "COMPONENTS",
@@ -71,15 +72,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "organizations_targeted": 0.15,
 }
 ROLE_WEIGHT = {"owner": 1.0, "admin": 0.5}
-EVIDENCE_COLUMNS = (
-    "account_id",
-    "component",
-    "record_table",
-    "record_key",
-    "detail",
-    "source_ids",
-)
-COMPONENT_COLUMNS = ("account_id", "component", "value", "weight", "contribution")
+EVIDENCE_COLUMNS = RESULT_TABLES["priority_evidence"]
+COMPONENT_COLUMNS = RESULT_TABLES["priority_components"]
 
 
 def resolve_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
