@@ -310,7 +310,8 @@ def analyze_store(store: GraphStore, **options: Any) -> dict[str, pd.DataFrame]:
     AnalyticsError
         On invalid options. Store errors propagate as :class:`graphintel.errors.StoreError`.
     """
-    tables = {name: store.table(name) for name in TABLE_ORDER}
+    # Only the columns analytics read: names, handles and evidence stay in the store.
+    tables = {name: store.table(name, columns=list(ANALYZE_COLUMNS[name])) for name in TABLE_ORDER}
     results = analyze_tables(tables, **options)
     for name, frame in results.items():
         store.write_results(name, frame)
