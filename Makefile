@@ -38,7 +38,7 @@ neo4j-jars: install
 	$(BIN)/python -c "from graphintel.config import load_settings; from graphintel.neo4j_server import ensure_jars; print(ensure_jars(load_settings()))"
 
 ## make test: everything the tests need from nothing, a real Neo4j, the whole suite, Neo4j stopped
-test: install chromium neo4j-jars
+test: install chromium neo4j-jars lint
 	@rm -rf $(NEO4J_TEST_HOME); mkdir -p $(dir $(NEO4J_TEST_HOME))
 	$(BIN)/graphintel neo4j start --home $(NEO4J_TEST_HOME) --port $(NEO4J_TEST_PORT) > $(dir $(NEO4J_TEST_HOME))test-env.sh
 	@set -a; source $(dir $(NEO4J_TEST_HOME))test-env.sh; set +a; \
@@ -52,6 +52,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check graphintel ingest dashboards tests benchmarks
+	$(BIN)/ruff format --check graphintel ingest dashboards tests benchmarks
 
 bench: install
 	$(BIN)/python benchmarks/simulate.py

@@ -148,8 +148,10 @@ def synthetic_tables(accounts: int, *, seed: int = 0, room_size: int = 1000) -> 
     tx_from = np.concatenate([buyers, parent[rewarded] * 0 + owners[home[rewarded]]])
     tx_to = np.concatenate([owners[home[buyers]], parent[rewarded]])
     kinds = np.concatenate(
-        [np.full(len(buyers), "purchase", dtype=object),
-         np.full(len(rewarded), "referral_reward", dtype=object)]
+        [
+            np.full(len(buyers), "purchase", dtype=object),
+            np.full(len(rewarded), "referral_reward", dtype=object),
+        ]
     )
     nt = len(tx_from)
     transactions = pd.DataFrame(
@@ -188,13 +190,19 @@ def synthetic_tables(accounts: int, *, seed: int = 0, room_size: int = 1000) -> 
     orgs = 50
     org_ids = _ids("ORG", orgs)
     organizations = pd.DataFrame(
-        {"org_id": org_ids, "name": np.char.add("Fictional School ", np.arange(orgs).astype(str))
-         .astype(object), "source_ids": [["SRC-BENCH"]] * orgs}
+        {
+            "org_id": org_ids,
+            "name": np.char.add("Fictional School ", np.arange(orgs).astype(str)).astype(object),
+            "source_ids": [["SRC-BENCH"]] * orgs,
+        }
     )
     t_room = rng.integers(0, rooms, rooms)
     targets = pd.DataFrame(
-        {"channel_id": room_ids[t_room], "org_id": org_ids[rng.integers(0, orgs, rooms)],
-         "source_ids": [["SRC-BENCH"]] * rooms}
+        {
+            "channel_id": room_ids[t_room],
+            "org_id": org_ids[rng.integers(0, orgs, rooms)],
+            "source_ids": [["SRC-BENCH"]] * rooms,
+        }
     ).drop_duplicates(["channel_id", "org_id"])
     return {
         "accounts": accounts_t,
@@ -213,8 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--accounts", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=7, help="simulation / synthetic data seed")
     ap.add_argument("--source", choices=("simulate", "synthetic"), default="simulate")
-    ap.add_argument("--bundle", type=Path, default=None,
-                    help="simulate: reuse (or keep) the simulated bundle in this folder")
+    ap.add_argument(
+        "--bundle",
+        type=Path,
+        default=None,
+        help="simulate: reuse (or keep) the simulated bundle in this folder",
+    )
     ap.add_argument("--repeat", type=int, default=3, help="analyze runs (best and median shown)")
     ap.add_argument("--no-louvain", action="store_true", help="skip the python-louvain reference")
     ap.add_argument("--betweenness-samples", type=int, default=32)

@@ -27,9 +27,15 @@ nav = st.navigation(PAGES)
 with st.sidebar:
     st.caption(f"Store: `{ui.store_uri()}`")
     st.number_input(
-        "Max nodes in network views", min_value=20, max_value=5000, value=500, step=50,
+        "Max nodes in network views",
+        min_value=20,
+        max_value=5000,
+        value=500,
+        step=50,
         key="max_nodes",
         help="Network views keep the most relevant nodes up to this cap and say what was left out.",
     )
-    st.caption("Ranks and explains; it never labels anyone guilty. Check every record at its source.")
+    st.caption(
+        "Ranks and explains; it never labels anyone guilty. Check every record at its source."
+    )
 nav.run()

@@ -207,16 +207,28 @@ def run_dashboard(settings: Settings, uri: str | None, *, port: int, host: str) 
     env = dict(os.environ)
     env["GRAPHINTEL_STORE"] = uri or settings.store_uri
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", host,
-        "--browser.gatherUsageStats", "false",
-        "--global.developmentMode", "false",
-        "--client.toolbarMode", "minimal",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
     ]
-    print(f"Dashboard: http://{host}:{port}  (store {env['GRAPHINTEL_STORE']}; Ctrl-C stops it)",
-          flush=True)
+    print(
+        f"Dashboard: http://{host}:{port}  (store {env['GRAPHINTEL_STORE']}; Ctrl-C stops it)",
+        flush=True,
+    )
     # Replace this process with Streamlit, so a signal to this pid stops the server itself.
     os.execve(sys.executable, cmd, env)
     return 0  # pragma: no cover - execve does not return
@@ -261,8 +273,10 @@ def cmd_neo4j(args, settings: Settings) -> int:
             settings, home=args.home, port=args.port, heap=args.heap, pagecache=args.pagecache
         )
         print(neo4j_server.shell_exports(info))
-        print(f"# Neo4j {settings.neo4j_version} is up on {info.uri} (home {info.home})",
-              file=sys.stderr)
+        print(
+            f"# Neo4j {settings.neo4j_version} is up on {info.uri} (home {info.home})",
+            file=sys.stderr,
+        )
     elif args.action == "stop":
         was = neo4j_server.stop(settings, home=args.home)
         print("stopped" if was else "not running")

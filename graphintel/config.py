@@ -7,11 +7,11 @@ the dashboard's cached factory, a test) and pass the settings on.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
-__all__ = ["Settings", "load_settings", "DEFAULT_STORE_URI"]
+__all__ = ["DEFAULT_STORE_URI", "Settings", "load_settings"]
 
 DEFAULT_STORE_URI = "duckdb:workspace/graph.duckdb"
 
@@ -33,7 +33,7 @@ class Settings:
     neo4j_version: str = "5.26.31"
     java_home: str | None = None
 
-    def with_store(self, uri: str | None) -> "Settings":
+    def with_store(self, uri: str | None) -> Settings:
         """A copy with another store URI (``None`` keeps the current one)."""
         if not uri:
             return self

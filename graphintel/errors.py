@@ -10,17 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "GraphIntelError",
+    "AnalyticsError",
     "ConfigError",
-    "ManifestError",
+    "GraphIntelError",
     "InputFormatError",
-    "ValidationFailure",
-    "ValidationError",
-    "StoreError",
-    "StoreUnavailable",
+    "ManifestError",
     "Neo4jSetupError",
     "SimulationError",
-    "AnalyticsError",
+    "StoreError",
+    "StoreUnavailable",
+    "ValidationError",
+    "ValidationFailure",
 ]
 
 

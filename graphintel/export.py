@@ -18,13 +18,13 @@ from graphintel.model import ACCOUNT_METRIC_COLUMNS, CHANNEL_METRIC_COLUMNS
 from graphintel.store.base import GraphStore
 
 __all__ = [
-    "EXPORT_FORMATS",
     "ACCOUNT_EXPORT_COLUMNS",
     "CHANNEL_EXPORT_COLUMNS",
+    "EXPORT_FORMATS",
     "account_export_frame",
     "channel_export_frame",
-    "export_store",
     "export_graph",
+    "export_store",
     "guard_spreadsheet_text",
 ]
 
@@ -65,16 +65,18 @@ def guard_spreadsheet_text(values: pd.Series) -> pd.Series:
 def account_export_frame(store: GraphStore) -> pd.DataFrame:
     """One row per account: the design's export columns, then handle, name, flags, sources."""
     accounts = store.table(
-        "accounts", columns=["account_id", "handle", "display_name", "is_bot", "inferred",
-                             "source_ids"]
+        "accounts",
+        columns=["account_id", "handle", "display_name", "is_bot", "inferred", "source_ids"],
     )
     metrics = store.results("account_metrics")
     if metrics.empty:
         metrics = pd.DataFrame({c: pd.Series(dtype=object) for c in ACCOUNT_METRIC_COLUMNS})
     merged = accounts.merge(metrics, on="account_id", how="left")
-    cols = list(ACCOUNT_EXPORT_COLUMNS) + [
-        c for c in ACCOUNT_METRIC_COLUMNS if c not in ACCOUNT_EXPORT_COLUMNS
-    ] + ["handle", "display_name", "is_bot", "inferred", "source_ids"]
+    cols = (
+        list(ACCOUNT_EXPORT_COLUMNS)
+        + [c for c in ACCOUNT_METRIC_COLUMNS if c not in ACCOUNT_EXPORT_COLUMNS]
+        + ["handle", "display_name", "is_bot", "inferred", "source_ids"]
+    )
     return merged.reindex(columns=cols)
 
 
@@ -143,26 +145,44 @@ def export_graph(store: GraphStore) -> nx.MultiDiGraph:
     def add_edges(frame, src, src_kind, dst, dst_kind, rel, attrs):
         for rec in frame.to_dict("records"):
             data = {k: _plain(rec[k]) for k in attrs if _plain(rec.get(k)) is not None}
-            g.add_edge(f"{src_kind}:{rec[src]}", f"{dst_kind}:{rec[dst]}", key=rel, type=rel,
-                       **data)
+            g.add_edge(
+                f"{src_kind}:{rec[src]}", f"{dst_kind}:{rec[dst]}", key=rel, type=rel, **data
+            )
 
     m = store.table("memberships", columns=["account_id", "channel_id", "role", "joined_at"])
-    add_edges(m, "account_id", "account", "channel_id", "channel", "MEMBER_OF",
-              ("role", "joined_at"))
+    add_edges(
+        m, "account_id", "account", "channel_id", "channel", "MEMBER_OF", ("role", "joined_at")
+    )
     inv = store.table("invites", columns=["inviter_id", "invitee_id", "channel_id", "invited_at"])
-    add_edges(inv.drop_duplicates(["inviter_id", "invitee_id"]), "inviter_id", "account",
-              "invitee_id", "account", "INVITED", ("channel_id", "invited_at"))
+    add_edges(
+        inv.drop_duplicates(["inviter_id", "invitee_id"]),
+        "inviter_id",
+        "account",
+        "invitee_id",
+        "account",
+        "INVITED",
+        ("channel_id", "invited_at"),
+    )
     tx = store.table("transactions", columns=["from_id", "to_id", "credits"])
     if len(tx):
         paid = tx.groupby(["from_id", "to_id"], as_index=False).agg(
-            credits=("credits", "sum"), count=("credits", "size"))
+            credits=("credits", "sum"), count=("credits", "size")
+        )
         add_edges(paid, "from_id", "account", "to_id", "account", "PAID", ("credits", "count"))
     fw = store.table("forwards", columns=["from_channel_id", "to_channel_id", "ts"])
     if len(fw):
         agg = fw.groupby(["from_channel_id", "to_channel_id"], as_index=False).agg(
-            count=("ts", "size"))
-        add_edges(agg, "from_channel_id", "channel", "to_channel_id", "channel", "FORWARDED_TO",
-                  ("count",))
+            count=("ts", "size")
+        )
+        add_edges(
+            agg,
+            "from_channel_id",
+            "channel",
+            "to_channel_id",
+            "channel",
+            "FORWARDED_TO",
+            ("count",),
+        )
     tg = store.table("targets", columns=["channel_id", "org_id", "first_reported"])
     add_edges(tg, "channel_id", "channel", "org_id", "organization", "TARGETS", ("first_reported",))
     return g

@@ -17,16 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
-    "Column",
-    "TableSpec",
-    "TABLES",
-    "TABLE_ORDER",
-    "NODE_TABLES",
-    "METHODS",
-    "MANIFEST_REQUIRED",
     "ACCOUNT_METRIC_COLUMNS",
     "CHANNEL_METRIC_COLUMNS",
     "COUNT_KEYS",
+    "MANIFEST_REQUIRED",
+    "METHODS",
+    "NODE_TABLES",
+    "TABLES",
+    "TABLE_ORDER",
+    "Column",
+    "TableSpec",
     "table_columns",
 ]
 

@@ -87,8 +87,9 @@ def category_colors(values: pd.Series | list[Any]) -> list[str]:
     return out.tolist()
 
 
-def scale_sizes(values: pd.Series | np.ndarray | list[float], *, lo: float = 8.0,
-                hi: float = 45.0) -> np.ndarray:
+def scale_sizes(
+    values: pd.Series | np.ndarray | list[float], *, lo: float = 8.0, hi: float = 45.0
+) -> np.ndarray:
     """Node sizes from ``lo`` to ``hi`` by the square root of ``values`` (area ∝ value).
 
     Examples
@@ -232,4 +233,3 @@ def generate_html(
     page = page.replace("<center>\n<h1></h1>\n</center>", "")
     page = re.sub(r"<center>\s*<h1></h1>\s*</center>", "", page)
     return page
-

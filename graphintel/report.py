@@ -72,8 +72,13 @@ def top_operators(store: GraphStore, *, top: int = 10) -> list[dict[str, Any]]:
             str(c): round(float(v), 6)
             for c, v in sorted(zip(mine.get("component", []), mine.get("contribution", [])))
         }
-        out.append({"account_id": str(account_id), "score": round(float(score), 6),
-                    "components": components})
+        out.append(
+            {
+                "account_id": str(account_id),
+                "score": round(float(score), 6),
+                "components": components,
+            }
+        )
     return out
 
 
@@ -85,7 +90,9 @@ def format_report_table(report: dict[str, Any]) -> str:
     c, r = report["communities"], report["referral"]
     lines += ["", "Communities"]
     if c["method"]:
-        lines.append(f"  {c['count']:,} communities ({c['method']}), modularity {c['modularity']:.4f}")
+        lines.append(
+            f"  {c['count']:,} communities ({c['method']}), modularity {c['modularity']:.4f}"
+        )
     else:
         lines.append("  not computed yet: run `graphintel analyze`")
     lines += ["", "Referral cascades"]

@@ -372,9 +372,7 @@ class SimulationReport:
         counts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
         removal = ""
         if self.params.remove_account:
-            removal = (
-                f"; {self.params.remove_account} removed from day {self.params.remove_day}"
-            )
+            removal = f"; {self.params.remove_account} removed from day {self.params.remove_day}"
         return (
             f"wrote {self.out_dir} in {self.elapsed_seconds:.1f} s: {counts}; "
             f"max referral depth {self.max_referral_depth}{removal}"

@@ -163,8 +163,16 @@ def sources_table(store: GraphStore) -> pd.DataFrame:
     collected_by, files (count), ingested_at."""
     s = store.sources().copy()
     s["files"] = [len(f) if isinstance(f, (list, tuple, np.ndarray)) else 0 for f in s["files"]]
-    cols = ["source_id", "case_id", "method", "legal_basis", "collected_at", "collected_by",
-            "files", "ingested_at"]
+    cols = [
+        "source_id",
+        "case_id",
+        "method",
+        "legal_basis",
+        "collected_at",
+        "collected_by",
+        "files",
+        "ingested_at",
+    ]
     return s.reindex(columns=cols)
 
 
@@ -186,17 +194,16 @@ def activity_timeline(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     parts = [
         pd.DataFrame({"day": _day(tables["memberships"]["joined_at"]), "activity": "joins"}),
         pd.DataFrame({"day": _day(tables["invites"]["invited_at"]), "activity": "invites"}),
-        pd.DataFrame({"day": _day(tx.loc[tx["kind"] == "purchase", "ts"]),
-                      "activity": "purchases"}),
+        pd.DataFrame(
+            {"day": _day(tx.loc[tx["kind"] == "purchase", "ts"]), "activity": "purchases"}
+        ),
     ]
     frame = pd.concat(parts, ignore_index=True).dropna(subset=["day"])
     out = frame.groupby(["day", "activity"]).size().rename("count").reset_index()
     return out.sort_values(["day", "activity"]).reset_index(drop=True)
 
 
-def room_table(
-    tables: Mapping[str, pd.DataFrame], channel_metrics: pd.DataFrame
-) -> pd.DataFrame:
+def room_table(tables: Mapping[str, pd.DataFrame], channel_metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per room: channel_id, title, kind, is_public, creator_id, creator, members,
     admins, community, targets (organisation names, ``; ``-joined), target_ids (list),
     forwards_out, forwards_in, first_join, last_join; by members descending.
@@ -384,8 +391,14 @@ def channel_network(
                 f"members {mem:,} · admins {adm}\ncommunity {c}\n"
                 f"targets: {tg if isinstance(tg, str) else '—'}"
                 for cid, t, k, mem, adm, c, tg in zip(
-                    r["channel_id"], r["title"], r["kind"], r["members"], r["admins"],
-                    r["community"], r["targets"])
+                    r["channel_id"],
+                    r["title"],
+                    r["kind"],
+                    r["members"],
+                    r["admins"],
+                    r["community"],
+                    r["targets"],
+                )
             ],
             "size": scale_sizes(r["members"]),
             "color": category_colors(r["community"]),
@@ -443,8 +456,9 @@ def room_details(
     inv = inv[(inv["channel_id"] == channel_id) & inv["invite_link"].notna()]
     links = (
         inv.groupby(["invite_link", "inviter_id"])
-        .agg(invites=("invitee_id", "size"), first=("invited_at", "min"),
-             last=("invited_at", "max"))
+        .agg(
+            invites=("invitee_id", "size"), first=("invited_at", "min"), last=("invited_at", "max")
+        )
         .reset_index()
         .sort_values(["invites", "invite_link"], ascending=[False, True])
     )
@@ -497,8 +511,8 @@ def referral_forest_frame(
     """
     cols = list(_referral.FOREST_COLUMNS[:-1])
     f = account_metrics[cols].copy()
-    f["referral_parent"] = f["referral_parent"].astype(object).where(
-        f["referral_parent"].notna(), None
+    f["referral_parent"] = (
+        f["referral_parent"].astype(object).where(f["referral_parent"].notna(), None)
     )
     inv = tables["invites"].dropna(subset=["invited_at"])
     first = inv.groupby(["invitee_id", "inviter_id"])["invited_at"].min()
@@ -553,7 +567,9 @@ def referral_view(
     """
     try:
         chain = _referral.referral_chain(forest, account_id)
-        sub = _referral.referral_subtree(forest, account_id, max_nodes=max(max_nodes - len(chain), 1))
+        sub = _referral.referral_subtree(
+            forest, account_id, max_nodes=max(max_nodes - len(chain), 1)
+        )
     except KeyError as err:
         raise AnalyticsError(
             f"account {account_id!r} is not in the referral forest: pick one from the search"
@@ -567,8 +583,9 @@ def referral_view(
     desc = by_id["referral_descendants"].reindex(ids).fillna(0).astype(int).to_numpy()
     when = by_id["referral_invited_at"].reindex(ids).to_numpy()
     gen = np.asarray(levels) - depth0
-    colors = np.where(gen < 0, "#9aa5b1", np.array(category_colors(np.maximum(gen, 0)),
-                                                   dtype=object))
+    colors = np.where(
+        gen < 0, "#9aa5b1", np.array(category_colors(np.maximum(gen, 0)), dtype=object)
+    )
     colors[len(anc)] = "#d62728"
     nodes = pd.DataFrame(
         {
@@ -597,10 +614,17 @@ def referral_view(
             f"not shown (cap {max_nodes}, nearest generations first)"
         )
     return NetworkView(
-        nodes, edges, len(nodes), len(anc) + 1 + total_below, note,
-        extra={"chain": chain.assign(handle=account_labels(tables["accounts"],
-                                                           chain["account_id"]).to_numpy()),
-               "subtree": sub},
+        nodes,
+        edges,
+        len(nodes),
+        len(anc) + 1 + total_below,
+        note,
+        extra={
+            "chain": chain.assign(
+                handle=account_labels(tables["accounts"], chain["account_id"]).to_numpy()
+            ),
+            "subtree": sub,
+        },
     )
 
 
@@ -651,8 +675,9 @@ def priority_ranking(
     out = am[["priority_rank", "account_id", "priority_score", "community"]].merge(
         acc, on="account_id", how="left"
     )
-    out = out[["priority_rank", "account_id", "handle", "display_name", "priority_score",
-               "community"]]
+    out = out[
+        ["priority_rank", "account_id", "handle", "display_name", "priority_score", "community"]
+    ]
     if not components.empty:
         wide = components[components["account_id"].isin(out["account_id"])].pivot_table(
             index="account_id", columns="component", values="contribution", aggfunc="sum"
@@ -665,8 +690,7 @@ def priority_ranking(
 def priority_long(ranking: pd.DataFrame) -> pd.DataFrame:
     """Component contributions in long form for a stacked bar: ``account``, ``component``,
     ``contribution`` (rank order kept)."""
-    fixed = {"priority_rank", "account_id", "handle", "display_name", "priority_score",
-             "community"}
+    fixed = {"priority_rank", "account_id", "handle", "display_name", "priority_score", "community"}
     comps = [c for c in ranking.columns if c not in fixed]
     lab = ranking["handle"].fillna(ranking["account_id"]).astype(str)
     label = ranking["priority_rank"].astype("Int64").astype(str) + ". " + lab
@@ -699,8 +723,10 @@ def shortlist_csv(ranking: pd.DataFrame) -> str:
     out = ranking.copy()
     for col in out.columns:
         if not pd.api.types.is_numeric_dtype(out[col]):
-            out[col] = out[col].astype(object).map(
-                lambda v: "'" + v if isinstance(v, str) and v[:1] in _FORMULA else v
+            out[col] = (
+                out[col]
+                .astype(object)
+                .map(lambda v: "'" + v if isinstance(v, str) and v[:1] in _FORMULA else v)
             )
     buf = io.StringIO()
     out.to_csv(buf, index=False, lineterminator="\n")
@@ -762,8 +788,15 @@ def top_earner_table(
     referral_rewards, credits_out, net_credits, priority_rank."""
     top = _flows.top_earners(account_metrics, n)
     top.insert(1, "handle", account_labels(tables["accounts"], top["account_id"]).to_numpy())
-    cols = ["account_id", "handle", "credits_in", "referral_rewards", "credits_out",
-            "net_credits", "priority_rank"]
+    cols = [
+        "account_id",
+        "handle",
+        "credits_in",
+        "referral_rewards",
+        "credits_out",
+        "net_credits",
+        "priority_rank",
+    ]
     return top.reindex(columns=cols)
 
 
@@ -824,7 +857,9 @@ def region_table(orgs: pd.DataFrame) -> pd.DataFrame:
     """
     o = orgs.assign(region=orgs["region"].fillna("(unknown)"), targeted=orgs["rooms"] > 0)
     out = o.groupby("region").agg(
-        organisations=("region", "size"), targeted=("targeted", "sum"), rooms=("rooms", "sum"),
+        organisations=("region", "size"),
+        targeted=("targeted", "sum"),
+        rooms=("rooms", "sum"),
         members_reached=("members_reached", "sum"),
     )
     out = out.reset_index().sort_values(["rooms", "region"], ascending=[False, True])
@@ -852,8 +887,7 @@ def trainer_simulate(**params: Any) -> dict[str, pd.DataFrame]:
         for name in TABLE_ORDER:
             path = Path(tmp) / f"{name}.csv"
             if path.exists():
-                frames[name] = pd.read_csv(path, dtype=str, keep_default_na=False,
-                                           na_values=[""])
+                frames[name] = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     return prepare_tables(frames)
 
 
@@ -920,8 +954,10 @@ def spread_network(
         {
             "id": list(keep),
             "label": np.where(roots, account_labels(tables["accounts"], keep).to_numpy(), ""),
-            "title": [f"{a}\ngeneration {d}\njoined {j}" for a, d, j in
-                      zip(keep, depth, fj.iloc[:max_nodes])],
+            "title": [
+                f"{a}\ngeneration {d}\njoined {j}"
+                for a, d, j in zip(keep, depth, fj.iloc[:max_nodes])
+            ],
             "color": category_colors(depth.to_numpy()),
             "size": np.where(roots, 22.0, 9.0),
         }
@@ -931,8 +967,14 @@ def spread_network(
     note = ""
     if total > len(keep):
         note = f"{total - len(keep)} of {total} members not shown (cap {max_nodes}, earliest first)"
-    return NetworkView(nodes, edges, len(nodes), total, note,
-                       extra={"generations": int(depth.max()) if len(depth) else 0})
+    return NetworkView(
+        nodes,
+        edges,
+        len(nodes),
+        total,
+        note,
+        extra={"generations": int(depth.max()) if len(depth) else 0},
+    )
 
 
 def trainer_days(days: int, start_date: str | None = None) -> pd.DatetimeIndex:

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from graphintel.errors import InputFormatError, ValidationFailure
 from graphintel.model import TABLES
 
-__all__ = ["read_csv_table", "LINE"]
+__all__ = ["LINE", "read_csv_table"]
 
 LINE = "_line"
 _CHUNK_ROWS = 500_000
@@ -181,6 +181,6 @@ def _not_utf8(path: Path, label: str, offset: int) -> InputFormatError:
         prefix = fh.read(offset + 1)
     line = prefix[:offset].count(b"\n") + 1
     return InputFormatError(
-        f"{label} line {line}: not UTF-8 text (byte {prefix[offset:offset + 1]!r} at offset "
+        f"{label} line {line}: not UTF-8 text (byte {prefix[offset : offset + 1]!r} at offset "
         f"{offset}). Save the file as UTF-8 (with or without BOM) and ingest again"
     )

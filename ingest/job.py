@@ -132,7 +132,7 @@ def prepare_bundle(manifest: Manifest, settings: Settings, *, progress: bool = F
         )
     for node in NODE_TABLES:
         tables[node], report.inferred[node] = _add_inferred_nodes(node, tables)
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     source = {
         "source_id": manifest.source_id,
         "case_id": manifest.case_id,
@@ -195,7 +195,9 @@ def ingest_manifest(
     store.ensure_schema()
     hashes = {f.sha256 for f in manifest.files}
     if hashes <= store.known_file_hashes():
-        report = IngestReport(str(manifest.path), manifest.source_id, manifest.case_id, skipped=True)
+        report = IngestReport(
+            str(manifest.path), manifest.source_id, manifest.case_id, skipped=True
+        )
         report.seconds = time.perf_counter() - started
         return report
     bundle, report = prepare_bundle(manifest, settings, progress=progress)

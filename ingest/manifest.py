@@ -16,7 +16,7 @@ import yaml
 from graphintel.errors import ManifestError
 from graphintel.model import MANIFEST_REQUIRED, METHODS, TABLES
 
-__all__ = ["Manifest", "ManifestFile", "load_manifest", "file_sha256", "SOURCE_TABLES"]
+__all__ = ["SOURCE_TABLES", "Manifest", "ManifestFile", "file_sha256", "load_manifest"]
 
 SOURCE_TABLES = (*TABLES, "telegram_export")
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from graphintel.config import Settings
 
-__all__ = ["pii_key", "phone_tokens"]
+__all__ = ["phone_tokens", "pii_key"]
 
 _NON_DIGITS = re.compile(r"[^0-9]")
 
@@ -45,8 +45,11 @@ def phone_tokens(phones: pd.Series, key: bytes) -> pd.Series:
     >>> t[0] == t[1], t[0].startswith("pii:"), t[2], t[3]
     (True, True, None, None)
     """
-    digits = phones.astype(object).where(phones.notna(), "").astype(str).str.replace(
-        _NON_DIGITS, "", regex=True
+    digits = (
+        phones.astype(object)
+        .where(phones.notna(), "")
+        .astype(str)
+        .str.replace(_NON_DIGITS, "", regex=True)
     )
     out = pd.Series([None] * len(phones), index=phones.index, dtype=object)
     mask = (digits != "").to_numpy()

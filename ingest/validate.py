@@ -21,14 +21,19 @@ from graphintel.errors import ValidationFailure
 from graphintel.model import NODE_TABLES, TABLES
 from graphintel.store.base import OPTIONAL_KEY_COLUMNS
 
-__all__ = ["validate_table", "FILE", "MAX_FAILURES"]
+__all__ = ["FILE", "MAX_FAILURES", "validate_table"]
 
 FILE = "_file"
 LINE = "_line"
 MAX_FAILURES = 10_000
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
-_RANGES = {"credits": (0.0, None), "amount_krw": (0.0, None), "lat": (-90.0, 90.0), "lon": (-180.0, 180.0)}
+_RANGES = {
+    "credits": (0.0, None),
+    "amount_krw": (0.0, None),
+    "lat": (-90.0, 90.0),
+    "lon": (-180.0, 180.0),
+}
 
 
 _CANONICAL_TS = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"

@@ -50,4 +50,10 @@ def test_empty():
     t = prepare_tables({})
     links = channel_links(t["memberships"], t["forwards"], np.array([], dtype=object))
     assert links.empty
-    assert list(links.columns) == ["channel_a", "channel_b", "forwards", "shared_members", "jaccard"]
+    assert list(links.columns) == [
+        "channel_a",
+        "channel_b",
+        "forwards",
+        "shared_members",
+        "jaccard",
+    ]

@@ -97,8 +97,9 @@ def test_resolution_changes_granularity():
 
 
 def test_normalize_and_errors_and_empty():
-    assert normalize_labels(np.array([5, 5, 1, 2, 2]), np.array(["e", "d", "a", "c", "b"])).tolist() \
-        == [1, 1, 2, 0, 0]
+    assert normalize_labels(
+        np.array([5, 5, 1, 2, 2]), np.array(["e", "d", "a", "c", "b"])
+    ).tolist() == [1, 1, 2, 0, 0]
     empty = ecosystem_graph(prepare_tables({}))
     r = detect_communities(empty)
     assert r.count == 0 and r.modularity == 0.0

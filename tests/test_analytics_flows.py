@@ -65,8 +65,13 @@ def test_credit_sums_by_kind():
 def test_roles_and_flows_between_roles():
     t = tables()
     roles = account_roles(t, account_universe(t))
-    assert roles.to_dict() == {"A": "operator", "B": "admin", "C": "member", "D": "bot",
-                               "E": "member"}
+    assert roles.to_dict() == {
+        "A": "operator",
+        "B": "admin",
+        "C": "member",
+        "D": "bot",
+        "E": "member",
+    }
     f = flows_by_role(t)
     got = {(s, d): (c, n) for s, d, c, n in f.itertuples(index=False, name=None)}
     assert got == {
@@ -83,15 +88,24 @@ def test_roles_and_flows_between_roles():
 def test_flows_between_communities_with_unknown_accounts():
     f = flows_between(TX, pd.Series({"A": 0, "B": 0, "C": 1}))
     got = {(s, d): c for s, d, c, _ in f.itertuples(index=False, name=None)}
-    assert got == {("0", "0"): 12.0, ("1", "0"): 5.5, ("0", "unknown"): 1.0,
-                   ("unknown", "0"): 4.0, ("0", "1"): 3.0}
+    assert got == {
+        ("0", "0"): 12.0,
+        ("1", "0"): 5.5,
+        ("0", "unknown"): 1.0,
+        ("unknown", "0"): 4.0,
+        ("0", "1"): 3.0,
+    }
 
 
 def test_trace_forward_backward_window():
     t = tables()["transactions"]
     fwd = trace_payments(t, "B", hops=2)
     assert sorted(zip(fwd["txn_id"], fwd["hop"])) == [
-        ("T1", 1), ("T2", 2), ("T3", 2), ("T4", 2), ("T6", 1)
+        ("T1", 1),
+        ("T2", 2),
+        ("T3", 2),
+        ("T4", 2),
+        ("T6", 1),
     ]
     back = trace_payments(t, "D", direction="backward", hops=1)
     assert back["txn_id"].tolist() == ["T4"]

@@ -25,9 +25,20 @@ def expected_columns(name: str) -> list[str]:
 
 
 def test_empty_store_gives_every_result_table():
-    empty = {name: pd.DataFrame(columns=table_columns(name)) for name in
-             ("accounts", "channels", "memberships", "invites", "transactions", "forwards",
-              "organizations", "targets", "content")}
+    empty = {
+        name: pd.DataFrame(columns=table_columns(name))
+        for name in (
+            "accounts",
+            "channels",
+            "memberships",
+            "invites",
+            "transactions",
+            "forwards",
+            "organizations",
+            "targets",
+            "content",
+        )
+    }
     res = analyze_tables(empty)
     assert set(res) == set(RESULT_TABLES)
     for name, frame in res.items():
@@ -91,9 +102,13 @@ def generated_tables(n: int = 400, seed: int = 5) -> dict[str, pd.DataFrame]:
             "kind": rng.choice(["purchase", "referral_reward", "transfer"], 3 * n),
         }
     )
-    fw = pd.DataFrame({"from_channel_id": rooms[rng.integers(0, 12, 30)],
-                       "to_channel_id": rooms[rng.integers(0, 12, 30)],
-                       "ts": [f"2024-02-{1 + i % 28:02d}T00:00:00" for i in range(30)]})
+    fw = pd.DataFrame(
+        {
+            "from_channel_id": rooms[rng.integers(0, 12, 30)],
+            "to_channel_id": rooms[rng.integers(0, 12, 30)],
+            "ts": [f"2024-02-{1 + i % 28:02d}T00:00:00" for i in range(30)],
+        }
+    )
     return {"invites": inv, "memberships": mem, "transactions": tx, "forwards": fw}
 
 

@@ -77,8 +77,13 @@ def test_components_contributions_ranks():
     assert a.loc["organizations_targeted", "value"] == 1
     assert a.loc["bridging", "weight"] == 0.0
     # A has the maximum of every component, so each scales to 1 and contributes its weight
-    for name in ("rooms_operated", "referral_descendants", "credits_received", "bot_use",
-                 "organizations_targeted"):
+    for name in (
+        "rooms_operated",
+        "referral_descendants",
+        "credits_received",
+        "bot_use",
+        "organizations_targeted",
+    ):
         assert a.loc[name, "contribution"] == pytest.approx(DEFAULT_WEIGHTS[name])
     assert m.loc["A", "priority_score"] == pytest.approx(0.9)
     assert m["priority_rank"].to_dict() == {"A": 1, "B": 2, "C": 3, "D": 4}  # ties by id
@@ -97,16 +102,28 @@ def test_evidence_rows_with_sources():
     assert rows >= {
         ("rooms_operated", "memberships", "A|R1", "owner of room R1 (4 members)"),
         ("rooms_operated", "memberships", "A|R2", "owner of room R2 (1 members)"),
-        ("referral_descendants", "invites", "A|B|R1|2024-01-01T00:00:00",
-         "invited B at 2024-01-01T00:00:00"),
-        ("referral_descendants", "invites", "A|C||2024-01-02T00:00:00",
-         "invited C at 2024-01-02T00:00:00"),
+        (
+            "referral_descendants",
+            "invites",
+            "A|B|R1|2024-01-01T00:00:00",
+            "invited B at 2024-01-01T00:00:00",
+        ),
+        (
+            "referral_descendants",
+            "invites",
+            "A|C||2024-01-02T00:00:00",
+            "invited C at 2024-01-02T00:00:00",
+        ),
         ("credits_received", "transactions", "T2", "30 credits from C (purchase)"),
         ("credits_received", "transactions", "T1", "10 credits from B (purchase)"),
         ("bot_use", "memberships", "D|R1", "bot account D is a member of operated room R1"),
         ("bot_use", "channels", "R2", "operates bot room R2"),
-        ("organizations_targeted", "targets", "R1|O1",
-         "operated room R1 targets O1 (Fictional Test School)"),
+        (
+            "organizations_targeted",
+            "targets",
+            "R1|O1",
+            "operated room R1 targets O1 (Fictional Test School)",
+        ),
     }
     assert set(ev["account_id"]) == {"A"}
     assert all(list(s) == S for s in ev["source_ids"])

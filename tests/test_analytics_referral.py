@@ -137,7 +137,11 @@ def test_chain_subtree_and_cascades():
         referral_chain(f, "nobody")
     sub = referral_subtree(f, "A")
     assert sub[["account_id", "level"]].values.tolist() == [
-        ["A", 0], ["B", 1], ["C", 1], ["D", 2], ["E", 3]
+        ["A", 0],
+        ["B", 1],
+        ["C", 1],
+        ["D", 2],
+        ["E", 3],
     ]
     assert len(referral_subtree(f, "A", max_nodes=3)) == 3
     assert largest_cascades(f).values.tolist() == [["A", 5, 3, 2], ["G", 2, 1, 1]]

@@ -39,8 +39,13 @@ def test_report_after_analyze(analysed):
     top = report["top_operators"][0]
     assert top["account_id"] in {"A01", "A02"}
     assert set(top["components"]) == {
-        "rooms_operated", "referral_descendants", "credits_received", "bot_use", "bridging",
-        "organizations_targeted"}
+        "rooms_operated",
+        "referral_descendants",
+        "credits_received",
+        "bot_use",
+        "bridging",
+        "organizations_targeted",
+    }
     assert top["score"] == pytest.approx(sum(top["components"].values()), abs=1e-5)
 
 
@@ -48,7 +53,8 @@ def test_export_carries_analytics(analysed):
     r = run_cli("export", "--format", "csv", "--out", "out", cwd=analysed)
     assert r.returncode == 0, r.stderr
     acc = pd.read_csv(analysed / "out" / "accounts.csv", keep_default_na=False).set_index(
-        "account_id")
+        "account_id"
+    )
     assert acc.loc["A06", "referral_parent"] == "A04"
     assert acc.loc["A06", "referral_root"] == "A01"
     assert acc.loc["A06", "referral_depth"] == 3

@@ -39,8 +39,15 @@ PAGES = {
     "targets": "Targets map",
     "trainer": "Trainer",
 }
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _free_port() -> int:
@@ -52,8 +59,10 @@ def _free_port() -> int:
 def _hostile_bundle(dst: Path) -> Path:
     """The tiny bundle with room C1's title and account A01's handle set to an XSS payload."""
     shutil.copytree(TINY, dst)
-    for name, key, value, col in (("channels.csv", "channel_id", "C1", "title"),
-                                  ("accounts.csv", "account_id", "A01", "handle")):
+    for name, key, value, col in (
+        ("channels.csv", "channel_id", "C1", "title"),
+        ("accounts.csv", "account_id", "A01", "handle"),
+    ):
         path = dst / name
         with path.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
@@ -84,9 +93,11 @@ def dashboard(tmp_path_factory):
     env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key")
     log = (tmp / "dashboard.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "graphintel.cli", "dashboard", "--store", uri, "--port",
-         str(port)],
-        cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "graphintel.cli", "dashboard", "--store", uri, "--port", str(port)],
+        cwd=tmp,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

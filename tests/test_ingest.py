@@ -12,7 +12,7 @@ import pytest
 
 from graphintel.errors import InputFormatError, ManifestError, ValidationError
 from ingest.csv_reader import read_csv_table
-from ingest.job import ingest_manifest, prepare_bundle
+from ingest.job import prepare_bundle
 from ingest.manifest import load_manifest
 from ingest.pseudonymise import phone_tokens
 
@@ -34,7 +34,9 @@ def make_bundle(tmp_path: Path, files: dict[str, tuple[str, str | bytes]], **ove
     entries = []
     for name, (table, content) in files.items():
         mode = "wb" if isinstance(content, bytes) else "w"
-        with open(folder / name, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as fh:
+        with open(
+            folder / name, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})
+        ) as fh:
             fh.write(content)
         entries.append(f"  - {{path: {name}, table: {table}}}")
     text = MANIFEST.format(files="\n".join(entries))
@@ -54,6 +56,7 @@ def failures_of(folder: Path, settings) -> list[str]:
 
 
 # -- manifest ---------------------------------------------------------------------------------
+
 
 def test_manifest_needs_legal_basis(tmp_path):
     folder = make_bundle(tmp_path, {"a.csv": ("accounts", "account_id\nA1\n")}, legal_basis='""')
@@ -91,6 +94,7 @@ def test_manifest_records_sha256(tmp_path):
 
 # -- reading ----------------------------------------------------------------------------------
 
+
 def test_bom_crlf_quoted_newlines_and_korean(tmp_path):
     content = (
         "\ufeffaccount_id,handle,display_name\r\n"
@@ -118,8 +122,10 @@ def test_other_encoding_is_a_clear_error(tmp_path):
 def test_missing_required_column(tmp_path, settings):
     folder = make_bundle(tmp_path, {"m.csv": ("memberships", "account_id,role\nA1,member\n")})
     assert failures_of(folder, settings) == [
-        "m.csv line 1, column channel_id: required column missing from the header "
-        "(have: account_id, role)"
+        (
+            "m.csv line 1, column channel_id: required column missing from the header "
+            "(have: account_id, role)"
+        )
     ]
 
 
@@ -132,6 +138,7 @@ def test_empty_file(tmp_path):
 
 # -- validation rules ---------------------------------------------------------------------------
 
+
 def test_every_value_rule_names_file_line_column(tmp_path, settings):
     folder = make_bundle(
         tmp_path,
@@ -139,8 +146,7 @@ def test_every_value_rule_names_file_line_column(tmp_path, settings):
             "a.csv": ("accounts", "account_id,is_bot,first_seen\nA1,maybe,2024-13-01\n,true,\n"),
             "t.csv": (
                 "transactions",
-                "txn_id,from_id,to_id,credits,kind\nT1,A1,A2,five,purchase\n"
-                "T2,A1,A2,-3,gift\n",
+                ("txn_id,from_id,to_id,credits,kind\nT1,A1,A2,five,purchase\nT2,A1,A2,-3,gift\n"),
             ),
             "o.csv": ("organizations", "org_id,lat,lon\nO1,95,127\n"),
         },
@@ -149,12 +155,16 @@ def test_every_value_rule_names_file_line_column(tmp_path, settings):
     assert got == [
         "a.csv line 3, column account_id: required value is empty (value '')",
         "a.csv line 2, column is_bot: not a boolean (use true or false) (value 'maybe')",
-        "a.csv line 2, column first_seen: not an ISO-8601 timestamp (e.g. 2024-08-20 or "
-        "2024-08-20T13:05:00) (value '2024-13-01')",
+        (
+            "a.csv line 2, column first_seen: not an ISO-8601 timestamp (e.g. 2024-08-20 or "
+            "2024-08-20T13:05:00) (value '2024-13-01')"
+        ),
         "t.csv line 2, column credits: not a number (value 'five')",
         "t.csv line 3, column credits: out of range (allowed 0.0 to ∞) (value '-3')",
-        "t.csv line 3, column kind: not one of purchase, referral_reward, commission, topup, "
-        "transfer, payout (value 'gift')",
+        (
+            "t.csv line 3, column kind: not one of purchase, referral_reward, commission, topup, "
+            "transfer, payout (value 'gift')"
+        ),
         "o.csv line 2, column lat: out of range (allowed -90.0 to 90.0) (value '95')",
     ]
 
@@ -165,20 +175,32 @@ def test_duplicates_identical_collapse_conflicting_fail(tmp_path, settings):
     assert bundle.tables["accounts"]["account_id"].tolist() == ["A1", "A2"]
     bad = make_bundle(tmp_path, {"a.csv": ("accounts", "account_id,handle\nA1,@x\nA2,@y\nA1,@z\n")})
     assert failures_of(bad, settings) == [
-        "a.csv line 4, column handle: conflicting duplicate of a.csv line 2 for key account_id: "
-        "records with the same key must agree (value 'A1')"
+        (
+            "a.csv line 4, column handle: conflicting duplicate of a.csv line 2 for key account_id: "
+            "records with the same key must agree (value 'A1')"
+        )
     ]
 
 
 def test_timestamps_normalised(tmp_path, settings):
     folder = make_bundle(
         tmp_path,
-        {"i.csv": ("invites", "inviter_id,invitee_id,invited_at\nA1,A2,2024-08-20T10:00:00+09:00\n"
-                              "A1,A3,2024-08-20\nA1,A4,\n")},
+        {
+            "i.csv": (
+                "invites",
+                (
+                    "inviter_id,invitee_id,invited_at\nA1,A2,2024-08-20T10:00:00+09:00\n"
+                    "A1,A3,2024-08-20\nA1,A4,\n"
+                ),
+            )
+        },
     )
     bundle, _ = prepare_bundle(load_manifest(folder), settings)
     assert bundle.tables["invites"]["invited_at"].tolist() == [
-        "2024-08-20T01:00:00", "2024-08-20T00:00:00", ""]
+        "2024-08-20T01:00:00",
+        "2024-08-20T00:00:00",
+        "",
+    ]
 
 
 def test_many_failures_are_summarised(tmp_path, settings):
@@ -192,6 +214,7 @@ def test_many_failures_are_summarised(tmp_path, settings):
 
 
 # -- pseudonymisation -------------------------------------------------------------------------
+
 
 def test_phone_is_keyed_hmac(tmp_path, settings):
     a = phone_tokens(pd.Series(["+82 10-1234-5678"]), b"key-one")[0]
@@ -218,6 +241,7 @@ def test_workspace_key_file_created_once(tmp_path):
 
 # -- the CLI, as a user runs it -----------------------------------------------------------------
 
+
 def run_cli(*args, cwd, env_extra=None):
     import os
 
@@ -225,8 +249,13 @@ def run_cli(*args, cwd, env_extra=None):
     env.pop("GRAPHINTEL_STORE", None)
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, "-m", "graphintel.cli", *args], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-m", "graphintel.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -258,9 +287,18 @@ def test_cli_ingest_report_export(tmp_path, tiny_bundle):
     assert r.returncode == 0, r.stderr
     accounts = pd.read_csv(tmp_path / "out" / "accounts.csv")
     assert list(accounts.columns[:11]) == [
-        "account_id", "community", "referral_parent", "referral_root", "referral_depth",
-        "referral_descendants", "direct_invites", "credits_in", "credits_out", "referral_rewards",
-        "priority_score"]
+        "account_id",
+        "community",
+        "referral_parent",
+        "referral_root",
+        "referral_depth",
+        "referral_descendants",
+        "direct_invites",
+        "credits_in",
+        "credits_out",
+        "referral_rewards",
+        "priority_score",
+    ]
     channels = pd.read_csv(tmp_path / "out" / "channels.csv")
     assert list(channels.columns[:4]) == ["channel_id", "community", "members", "admins"]
     assert channels.set_index("channel_id").loc["C1", "members"] == 6

@@ -19,8 +19,9 @@ def _data(page: str, name: str) -> list[dict]:
 
 
 def test_labels_and_titles_are_escaped_and_never_raw():
-    nodes = pd.DataFrame({"id": [PAYLOAD, "b"], "label": [PAYLOAD, "ok"],
-                          "title": [f"room {PAYLOAD}", None]})
+    nodes = pd.DataFrame(
+        {"id": [PAYLOAD, "b"], "label": [PAYLOAD, "ok"], "title": [f"room {PAYLOAD}", None]}
+    )
     edges = pd.DataFrame({"source": [PAYLOAD], "target": ["b"], "title": [PAYLOAD]})
     page = generate_html(nodes, edges)
     assert PAYLOAD not in page  # ids too travel only as escaped JSON

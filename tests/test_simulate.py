@@ -492,8 +492,10 @@ def test_removing_the_top_operator_reduces_joined_accounts(removal_base, without
 def test_nothing_joins_the_removed_operators_rooms_after_day_x(without_operator, top_operator):
     _, _, t = without_operator
     rooms = set(t["channels"].loc[t["channels"]["creator_id"] == top_operator, "channel_id"])
-    assert rooms and (t["channels"].loc[t["channels"]["channel_id"].isin(rooms),
-                                        "created_at"] < CUT).all()
+    assert (
+        rooms
+        and (t["channels"].loc[t["channels"]["channel_id"].isin(rooms), "created_at"] < CUT).all()
+    )
     m = t["memberships"][t["memberships"]["channel_id"].isin(rooms)]
     assert (m["joined_at"] < CUT).all()
     assert (m["left_at"] != "").all() and (m["left_at"] <= CUT).all()  # the rooms are down
@@ -501,16 +503,18 @@ def test_nothing_joins_the_removed_operators_rooms_after_day_x(without_operator,
     assert (t["transactions"].loc[t["transactions"]["channel_id"].isin(rooms), "ts"] < CUT).all()
     assert (t["content"].loc[t["content"]["channel_id"].isin(rooms), "posted_at"] < CUT).all()
     f = t["forwards"]
-    assert (f.loc[f["from_channel_id"].isin(rooms) | f["to_channel_id"].isin(rooms), "ts"]
-            < CUT).all()
+    assert (
+        f.loc[f["from_channel_id"].isin(rooms) | f["to_channel_id"].isin(rooms), "ts"] < CUT
+    ).all()
     # Everybody else carries on after day X.
     assert (t["memberships"]["joined_at"] >= CUT).sum() > 100
 
 
 def _silent_after_cut(t: dict[str, pd.DataFrame], account: str) -> None:
     inv, tx, m = t["invites"], t["transactions"], t["memberships"]
-    assert (inv.loc[(inv["inviter_id"] == account) | (inv["invitee_id"] == account),
-                    "invited_at"] < CUT).all()
+    assert (
+        inv.loc[(inv["inviter_id"] == account) | (inv["invitee_id"] == account), "invited_at"] < CUT
+    ).all()
     assert (tx.loc[(tx["from_id"] == account) | (tx["to_id"] == account), "ts"] < CUT).all()
     assert (t["content"].loc[t["content"]["poster_id"] == account, "posted_at"] < CUT).all()
     mine = m[m["account_id"] == account]
@@ -541,8 +545,12 @@ def test_removing_a_leaf_member_changes_little(removal_base, without_leaf, witho
     assert abs(ratio - 1) < 1 - op.counts["accounts"] / base.counts["accounts"]
     # Up to day X the two runs are the same run: every record before the cut is identical
     # (content hashes, like handles and age bands, are drawn after the run, so they differ).
-    for table, col in (("invites", "invited_at"), ("transactions", "ts"), ("content", "posted_at"),
-                       ("forwards", "ts")):
+    for table, col in (
+        ("invites", "invited_at"),
+        ("transactions", "ts"),
+        ("content", "posted_at"),
+        ("forwards", "ts"),
+    ):
         before_b = b[table][b[table][col] < CUT].reset_index(drop=True)
         before_t = t[table][t[table][col] < CUT].reset_index(drop=True)
         if table == "content":
@@ -570,15 +578,22 @@ def test_removal_is_deterministic(without_operator, removal_base, top_operator, 
 
 
 def test_operator_removed_on_day_0_creates_no_rooms(tmp_path):
-    r = simulate(tmp_path, SimulationParams(accounts=600, days=10, operators=3, seed=3,
-                                            remove_account="A0000002", remove_day=0))
+    r = simulate(
+        tmp_path,
+        SimulationParams(
+            accounts=600, days=10, operators=3, seed=3, remove_account="A0000002", remove_day=0
+        ),
+    )
     t = _read(tmp_path)
     assert "A0000002" not in set(t["channels"]["creator_id"])
     assert not (t["memberships"]["account_id"] == "A0000002").any()
     acc = t["accounts"].set_index("account_id")
     assert acc.loc["A0000002", "first_seen"] == ""  # on record, never joined anything
-    assert r.counts["channels"] == len(t["channels"]) < SimulationParams(
-        accounts=600, operators=3).n_rooms
+    assert (
+        r.counts["channels"]
+        == len(t["channels"])
+        < SimulationParams(accounts=600, operators=3).n_rooms
+    )
     assert set(t["targets"]["channel_id"]) <= set(t["channels"]["channel_id"])
 
 

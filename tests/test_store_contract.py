@@ -143,11 +143,22 @@ def test_results_round_trip(store, tiny_bundle, settings):
 
     ingest_manifest(tiny_bundle, store, settings)
     row = {c: None for c in ACCOUNT_METRIC_COLUMNS}
-    row.update(account_id="A01", community=0, referral_root="A01", referral_depth=0,
-               referral_descendants=3, priority_score=0.5, priority_rank=1)
+    row.update(
+        account_id="A01",
+        community=0,
+        referral_root="A01",
+        referral_depth=0,
+        referral_descendants=3,
+        priority_score=0.5,
+        priority_rank=1,
+    )
     store.write_results("account_metrics", pd.DataFrame([row]))
-    summary = pd.DataFrame({"key": ["communities"], "value": ['{"method": "louvain", "count": 1, '
-                                                              '"modularity": 0.25}']})
+    summary = pd.DataFrame(
+        {
+            "key": ["communities"],
+            "value": [('{"method": "louvain", "count": 1, "modularity": 0.25}')],
+        }
+    )
     store.write_results("summary", summary)
     got = store.results("account_metrics")
     assert len(got) == 1 and got["referral_descendants"].iloc[0] == 3

@@ -15,11 +15,21 @@ def _normalised(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         out[col] = out[col].map(
-            lambda v: None
-            if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA
-            else (round(float(v), 9) if isinstance(v, (int, float)) and not isinstance(v, bool)
-                  else (tuple(v) if isinstance(v, (list, tuple)) or hasattr(v, "tolist")
-                        and not isinstance(v, str) else v))
+            lambda v: (
+                None
+                if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA
+                else (
+                    round(float(v), 9)
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                    else (
+                        tuple(v)
+                        if isinstance(v, (list, tuple))
+                        or hasattr(v, "tolist")
+                        and not isinstance(v, str)
+                        else v
+                    )
+                )
+            )
         )
     return out.sort_values(key).reset_index(drop=True)
 

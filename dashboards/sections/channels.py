@@ -25,19 +25,30 @@ def render(uri: str) -> None:
     communities = c1.multiselect("Community", comms, key="ch_communities")
     orgs = t["organizations"][["org_id", "name"]]
     org_names = dict(zip(orgs["org_id"], orgs["name"].fillna(orgs["org_id"])))
-    org_ids = c2.multiselect("Organisation targeted", list(org_names),
-                             format_func=lambda o: f"{org_names.get(o, o)} ({o})", key="ch_orgs")
-    min_overlap = c3.number_input("Min. shared members", min_value=1, value=1, step=1,
-                                  key="ch_overlap")
+    org_ids = c2.multiselect(
+        "Organisation targeted",
+        list(org_names),
+        format_func=lambda o: f"{org_names.get(o, o)} ({o})",
+        key="ch_orgs",
+    )
+    min_overlap = c3.number_input(
+        "Min. shared members", min_value=1, value=1, step=1, key="ch_overlap"
+    )
     c4, c5 = st.columns([2, 3])
     search = c4.text_input("Search title / id / creator", key="ch_search")
-    days = pd.to_datetime(pd.concat([t["memberships"]["joined_at"], t["forwards"]["ts"]]),
-                          format=_TS, errors="coerce").dropna()
+    days = pd.to_datetime(
+        pd.concat([t["memberships"]["joined_at"], t["forwards"]["ts"]]), format=_TS, errors="coerce"
+    ).dropna()
     start = end = None
     if len(days):
         lo, hi = days.min().date(), days.max().date()
-        window = c5.slider("Time window (memberships present, forwards made)", min_value=lo,
-                           max_value=hi, value=(lo, hi), key="ch_window")
+        window = c5.slider(
+            "Time window (memberships present, forwards made)",
+            min_value=lo,
+            max_value=hi,
+            value=(lo, hi),
+            key="ch_window",
+        )
         if tuple(window) != (lo, hi):
             start = pd.Timestamp(window[0]).strftime(_TS)
             end = (pd.Timestamp(window[1]) + pd.Timedelta(days=1, seconds=-1)).strftime(_TS)
@@ -46,31 +57,44 @@ def render(uri: str) -> None:
     matches = views.search_rooms(rooms, search) if search else rooms
     options = ["", *matches["channel_id"].head(500).tolist()]
     titles = dict(zip(rooms["channel_id"], rooms["title"].fillna(rooms["channel_id"])))
-    focus = st.selectbox("Select a room (shows its neighbourhood and details)", options,
-                         format_func=lambda c: "— none —" if c == "" else f"{titles.get(c, c)} ({c})",
-                         key="ch_focus")
+    focus = st.selectbox(
+        "Select a room (shows its neighbourhood and details)",
+        options,
+        format_func=lambda c: "— none —" if c == "" else f"{titles.get(c, c)} ({c})",
+        key="ch_focus",
+    )
     view = views.channel_network(
-        rooms, links, communities=communities or None, org_ids=org_ids or None,
-        search=search or None, min_overlap=int(min_overlap), focus=focus or None,
+        rooms,
+        links,
+        communities=communities or None,
+        org_ids=org_ids or None,
+        search=search or None,
+        min_overlap=int(min_overlap),
+        focus=focus or None,
         max_nodes=ui.max_nodes(),
     )
-    st.caption("Node size: members · colour: community · grey edges: shared members (width ~ "
-               "Jaccard) · dashed orange: forwards only.")
+    st.caption(
+        "Node size: members · colour: community · grey edges: shared members (width ~ "
+        "Jaccard) · dashed orange: forwards only."
+    )
     ui.show_network(view, what="rooms")
 
     if focus:
         st.subheader("Room details")
         row = rooms[rooms["channel_id"] == focus]
-        st.dataframe(row.drop(columns=["target_ids"]), hide_index=True, width="stretch",
-                     key="ch_room_row")
+        st.dataframe(
+            row.drop(columns=["target_ids"]), hide_index=True, width="stretch", key="ch_room_row"
+        )
         d = views.room_details(t, focus)
         tabs = st.tabs(["Members", "Admins", "Invite links", "Forwards", "Targeted organisations"])
         for tab, key in zip(tabs, ["members", "admins", "invite_links", "forwards", "targets"]):
             with tab:
                 frame = d[key]
                 if key == "members" and len(frame) < int(row["members"].iloc[0]):
-                    st.caption(f"First {len(frame)} of {int(row['members'].iloc[0]):,} members "
-                               "(staff first).")
+                    st.caption(
+                        f"First {len(frame)} of {int(row['members'].iloc[0]):,} members "
+                        "(staff first)."
+                    )
                 st.dataframe(frame, hide_index=True, width="stretch", key=f"ch_d_{key}")
 
 

@@ -15,10 +15,12 @@ def _sankey(flows, key: str) -> None:
         st.info("No transactions.")
         return
     d = views.sankey_data(flows)
-    fig = go.Figure(go.Sankey(
-        node={"label": d["label"], "pad": 18},
-        link={"source": d["source"], "target": d["target"], "value": d["value"]},
-    ))
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": d["label"], "pad": 18},
+            link={"source": d["source"], "target": d["target"], "value": d["value"]},
+        )
+    )
     fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     st.plotly_chart(fig, key=key)
     st.dataframe(flows, hide_index=True, width="stretch", key=f"{key}_table")
@@ -29,8 +31,10 @@ def render(uri: str) -> None:
     t = ui.tables(uri)
     tab_roles, tab_comm = st.tabs(["Between roles", "Between communities"])
     with tab_roles:
-        st.caption("Payers on the left, payees on the right. Roles: bot (the mint), operator "
-                   "(room owner), admin, member.")
+        st.caption(
+            "Payers on the left, payees on the right. Roles: bot (the mint), operator "
+            "(room owner), admin, member."
+        )
         _sankey(views.role_flow_frame(t), "fl_roles")
     with tab_comm:
         if ui.need_analytics(uri):

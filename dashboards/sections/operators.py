@@ -11,36 +11,56 @@ from graphintel import views
 
 def render(uri: str) -> None:
     st.title("Operators")
-    st.caption("A ranking to decide what to look at first, built from named components. It is not "
-               "a finding of guilt: every number links to the records and sources behind it.")
+    st.caption(
+        "A ranking to decide what to look at first, built from named components. It is not "
+        "a finding of guilt: every number links to the records and sources behind it."
+    )
     if not ui.need_analytics(uri):
         return
     t = ui.tables(uri)
-    n = st.slider("Accounts in the shortlist", min_value=5, max_value=200, value=25, step=5,
-                  key="op_n")
-    ranking = views.priority_ranking(t, ui.result(uri, "account_metrics"),
-                                     ui.result(uri, "priority_components"), n=n)
+    n = st.slider(
+        "Accounts in the shortlist", min_value=5, max_value=200, value=25, step=5, key="op_n"
+    )
+    ranking = views.priority_ranking(
+        t, ui.result(uri, "account_metrics"), ui.result(uri, "priority_components"), n=n
+    )
     if ranking.empty:
         st.info("No account has a priority score above zero.")
         return
     long = views.priority_long(ranking)
-    fig = px.bar(long, y="account", x="contribution", color="component", orientation="h",
-                 height=max(300, 24 * len(ranking) + 120))
-    fig.update_layout(yaxis={"categoryorder": "array",
-                             "categoryarray": list(reversed(long["account"].unique().tolist()))},
-                      legend_title_text="component")
+    fig = px.bar(
+        long,
+        y="account",
+        x="contribution",
+        color="component",
+        orientation="h",
+        height=max(300, 24 * len(ranking) + 120),
+    )
+    fig.update_layout(
+        yaxis={
+            "categoryorder": "array",
+            "categoryarray": list(reversed(long["account"].unique().tolist())),
+        },
+        legend_title_text="component",
+    )
     st.plotly_chart(fig, key="op_bar")
     st.dataframe(ranking, hide_index=True, width="stretch", key="op_table")
-    st.download_button("Export shortlist (CSV)", views.shortlist_csv(ranking),
-                       file_name="priority_shortlist.csv", mime="text/csv", key="op_export")
+    st.download_button(
+        "Export shortlist (CSV)",
+        views.shortlist_csv(ranking),
+        file_name="priority_shortlist.csv",
+        mime="text/csv",
+        key="op_export",
+    )
 
     st.subheader("Evidence")
-    labels = {a: f"{int(r)}. {h if isinstance(h, str) else a} ({a})" for a, h, r in
-              zip(ranking["account_id"], ranking["handle"], ranking["priority_rank"])}
+    labels = {
+        a: f"{int(r)}. {h if isinstance(h, str) else a} ({a})"
+        for a, h, r in zip(ranking["account_id"], ranking["handle"], ranking["priority_rank"])
+    }
     account = st.selectbox("Account", list(labels), format_func=labels.get, key="op_account")
     comps = ui.result(uri, "priority_components")
-    mine = comps[comps["account_id"] == account][["component", "value", "weight",
-                                                  "contribution"]]
+    mine = comps[comps["account_id"] == account][["component", "value", "weight", "contribution"]]
     st.dataframe(mine, hide_index=True, width="stretch", key="op_components")
     ev = views.operator_evidence(ui.result(uri, "priority_evidence"), account)
     st.caption(f"{len(ev)} evidence records (record table and key, with source ids).")

@@ -29,19 +29,29 @@ def render(uri: str) -> None:
     with left:
         query = st.text_input("Search account (id, handle, name)", key="rf_search")
         found = views.search_accounts(t, forest, query, limit=100)
-        labels = {a: f"{h if isinstance(h, str) else a} ({a}) · {d:,} below" for a, h, d in
-                  zip(found["account_id"], found["handle"], found["referral_descendants"])}
+        labels = {
+            a: f"{h if isinstance(h, str) else a} ({a}) · {d:,} below"
+            for a, h, d in zip(found["account_id"], found["handle"], found["referral_descendants"])
+        }
         account = st.selectbox("Account", list(labels), format_func=labels.get, key="rf_account")
-        cap = st.slider("Accounts in the tree view", 20, max(ui.max_nodes(), 21),
-                        min(120, ui.max_nodes()), step=10, key="rf_cap",
-                        help="Wide trees stay readable with fewer nodes; tables below list more.")
+        cap = st.slider(
+            "Accounts in the tree view",
+            20,
+            max(ui.max_nodes(), 21),
+            min(120, ui.max_nodes()),
+            step=10,
+            key="rf_cap",
+            help="Wide trees stay readable with fewer nodes; tables below list more.",
+        )
     if not account:
         st.info("No account matches the search.")
         return
     view = views.referral_view(t, forest, account, max_nodes=cap)
     with right:
-        st.caption("Chain up to the root (top) and the tree below the selected account (red); "
-                   "recruits coloured by generation.")
+        st.caption(
+            "Chain up to the root (top) and the tree below the selected account (red); "
+            "recruits coloured by generation."
+        )
     ui.show_network(view, hierarchical=True, directed=True, what="accounts", height=560)
     c1, c2 = st.columns(2)
     with c1:

@@ -17,22 +17,51 @@ from graphintel.analytics.pipeline import analyze_tables
 
 
 @st.cache_data(max_entries=8, show_spinner="Simulating …")
-def _run(accounts: int, operators: int, reward: float, price: float, join_p: float, days: int,
-         seed: int) -> dict:
-    t = views.trainer_simulate(accounts=accounts, operators=operators, reward_credits=reward,
-                               price_credits=price, join_probability=join_p, days=days, seed=seed)
+def _run(
+    accounts: int, operators: int, reward: float, price: float, join_p: float, days: int, seed: int
+) -> dict:
+    t = views.trainer_simulate(
+        accounts=accounts,
+        operators=operators,
+        reward_credits=reward,
+        price_credits=price,
+        join_probability=join_p,
+        days=days,
+        seed=seed,
+    )
     res = analyze_tables(t, explain_top=10, evidence_limit=1)
     forest = views.referral_forest_frame(t, res["account_metrics"])
-    return {"tables": t, "metrics": res["account_metrics"], "forest": forest,
-            "timeline": views.spread_timeline(t)}
+    return {
+        "tables": t,
+        "metrics": res["account_metrics"],
+        "forest": forest,
+        "timeline": views.spread_timeline(t),
+    }
 
 
 @st.cache_data(max_entries=32, show_spinner="Simulating the intervention …")
-def _scenario(accounts: int, operators: int, reward: float, price: float, join_p: float,
-              days: int, seed: int, remove_account: str, remove_day: int) -> pd.DataFrame:
-    t = views.trainer_simulate(accounts=accounts, operators=operators, reward_credits=reward,
-                               price_credits=price, join_probability=join_p, days=days, seed=seed,
-                               remove_account=remove_account, remove_day=remove_day)
+def _scenario(
+    accounts: int,
+    operators: int,
+    reward: float,
+    price: float,
+    join_p: float,
+    days: int,
+    seed: int,
+    remove_account: str,
+    remove_day: int,
+) -> pd.DataFrame:
+    t = views.trainer_simulate(
+        accounts=accounts,
+        operators=operators,
+        reward_credits=reward,
+        price_credits=price,
+        join_probability=join_p,
+        days=days,
+        seed=seed,
+        remove_account=remove_account,
+        remove_day=remove_day,
+    )
     return views.spread_timeline(t)
 
 
@@ -55,8 +84,9 @@ def render(uri: str) -> None:
         return
 
     day_list = timeline["day"].dt.date.tolist()
-    day = st.select_slider("Day", options=day_list, value=day_list[min(9, len(day_list) - 1)],
-                           key="tr_day")
+    day = st.select_slider(
+        "Day", options=day_list, value=day_list[min(9, len(day_list) - 1)], key="tr_day"
+    )
     now = timeline[timeline["day"].dt.date == day].iloc[0]
     m = st.columns(3)
     m[0].metric("Members so far", f"{int(now['members']):,}")
@@ -65,8 +95,10 @@ def render(uri: str) -> None:
     left, right = st.columns([3, 2])
     with left:
         view = views.spread_network(t, forest, pd.Timestamp(day), max_nodes=ui.max_nodes())
-        st.caption(f"Who recruited whom by {day}: colour = referral generation "
-                   f"(0 = operator), {view.extra['generations']} generations so far.")
+        st.caption(
+            f"Who recruited whom by {day}: colour = referral generation "
+            f"(0 = operator), {view.extra['generations']} generations so far."
+        )
         ui.show_network(view, directed=True, what="members", height=460)
     with right:
         long = timeline.melt(id_vars="day", var_name="series", value_name="cumulative")
@@ -77,8 +109,9 @@ def render(uri: str) -> None:
     st.subheader("Intervention: remove one account at day X")
     run_days = views.trainer_days(days)
     x_options = run_days.date.tolist()
-    x = st.select_slider("Day X", options=x_options, value=x_options[len(x_options) // 3],
-                         key="tr_x")
+    x = st.select_slider(
+        "Day X", options=x_options, value=x_options[len(x_options) // 3], key="tr_x"
+    )
     x_day = x_options.index(x)
     top = views.trainer_top_operator(run["metrics"], t["accounts"])
     rand = views.trainer_random_member(t, pd.Timestamp(x), int(seed))
@@ -95,8 +128,10 @@ def render(uri: str) -> None:
         timelines[name] = _scenario(*knobs, rand, x_day)
         labels[name] = f"random member {rand}"
     else:
-        st.info(f"No plain member had joined before {x}: choose a later day X to compare "
-                "with a random member.")
+        st.info(
+            f"No plain member had joined before {x}: choose a later day X to compare "
+            "with a random member."
+        )
     comp = views.intervention_compare(timelines, run_days)
     summary = views.intervention_summary(comp).set_index("scenario")
     base = summary.iloc[0]
@@ -112,36 +147,60 @@ def render(uri: str) -> None:
         with col:
             st.markdown(f"**Remove the {views.md_text(labels[name])} at {x}**")
             k = st.columns(2)
-            k[0].metric("Members at the end", f"{int(row['members']):,}",
-                        delta=f"{int(row['members_diff']):,} ({row['members_diff_pct']:+.0f} %)")
-            k[1].metric("Referral credits", f"{row['referral_credits']:,.0f}",
-                        delta=f"{row['referral_credits'] - base['referral_credits']:,.0f}")
+            k[0].metric(
+                "Members at the end",
+                f"{int(row['members']):,}",
+                delta=f"{int(row['members_diff']):,} ({row['members_diff_pct']:+.0f} %)",
+            )
+            k[1].metric(
+                "Referral credits",
+                f"{row['referral_credits']:,.0f}",
+                delta=f"{row['referral_credits'] - base['referral_credits']:,.0f}",
+            )
 
     left, right = st.columns(2)
     with left:
-        fig = px.line(comp, x="day", y="members", color="scenario", height=420,
-                      title="Members so far (cumulative)")
+        fig = px.line(
+            comp,
+            x="day",
+            y="members",
+            color="scenario",
+            height=420,
+            title="Members so far (cumulative)",
+        )
         fig.add_vline(x=pd.Timestamp(x), line_dash="dot")
         fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
         st.plotly_chart(fig, key="tr_cmp_members")
     with right:
-        credits = comp.melt(id_vars=["day", "scenario"],
-                            value_vars=["referral_credits", "purchase_credits"],
-                            var_name="credits", value_name="cumulative")
-        fig = px.line(credits, x="day", y="cumulative", color="scenario", line_dash="credits",
-                      height=420, title="Credits paid (cumulative)")
+        credits = comp.melt(
+            id_vars=["day", "scenario"],
+            value_vars=["referral_credits", "purchase_credits"],
+            var_name="credits",
+            value_name="cumulative",
+        )
+        fig = px.line(
+            credits,
+            x="day",
+            y="cumulative",
+            color="scenario",
+            line_dash="credits",
+            height=420,
+            title="Credits paid (cumulative)",
+        )
         fig.add_vline(x=pd.Timestamp(x), line_dash="dot")
         fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
         st.plotly_chart(fig, key="tr_cmp_credits")
     st.dataframe(summary.reset_index(), hide_index=True, key="tr_cmp_table")
-    st.caption(f"Three runs of the simulator with the same seed and options: identical up to the "
-               f"start of {x}; then the removed account stops inviting, buying and being paid, "
-               "and an operator's rooms are taken down (nobody joins them any more). After day X "
-               "the runs draw their random numbers differently, so part of any difference is "
-               "chance: the random member's run shows how large chance is. The account ranked "
-               "first by the priority analytics on the run without intervention is the "
-               "'top-priority' one; the random member is drawn from plain members who joined "
-               "before day X.")
+    st.caption(
+        f"Three runs of the simulator with the same seed and options: identical up to the "
+        f"start of {x}; then the removed account stops inviting, buying and being paid, "
+        "and an operator's rooms are taken down (nobody joins them any more). After day X "
+        "the runs draw their random numbers differently, so part of any difference is "
+        "chance: the random member's run shows how large chance is. The account ranked "
+        "first by the priority analytics on the run without intervention is the "
+        "'top-priority' one; the random member is drawn from plain members who joined "
+        "before day X."
+    )
 
 
 ui.run_page(render, needs_data=False)

@@ -130,7 +130,9 @@ def account_roles(tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray) -
     a = tables["accounts"]
     bots = encode(a.loc[a["is_bot"].astype(bool), "account_id"], account_ids)
     role[bots[bots >= 0]] = "bot"
-    return pd.Series(role, index=pd.Index(account_ids, name="account_id"), name="role", dtype=object)
+    return pd.Series(
+        role, index=pd.Index(account_ids, name="account_id"), name="role", dtype=object
+    )
 
 
 def flows_between(
@@ -274,7 +276,9 @@ def trace_payments(
     return out.reset_index(drop=True)
 
 
-def top_earners(account_metrics: pd.DataFrame, n: int = 20, *, by: str = "credits_in") -> pd.DataFrame:
+def top_earners(
+    account_metrics: pd.DataFrame, n: int = 20, *, by: str = "credits_in"
+) -> pd.DataFrame:
     """The ``n`` accounts with the largest ``by`` (ties by account id).
 
     Examples

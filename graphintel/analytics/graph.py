@@ -133,8 +133,12 @@ def _prepare(
 ) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], pa.Array]]:
     """:func:`prepare_tables`, plus the Arrow arrays behind the account / channel id columns
     that came in pyarrow-backed (row for row with the prepared table; ``''`` not yet missing)."""
-    id_cols = {(t, c) for spec in (ACCOUNT_ID_COLUMNS, CHANNEL_ID_COLUMNS) for t, cs in
-               spec.items() for c in cs}
+    id_cols = {
+        (t, c)
+        for spec in (ACCOUNT_ID_COLUMNS, CHANNEL_ID_COLUMNS)
+        for t, cs in spec.items()
+        for c in cs
+    }
     arrow: dict[tuple[str, str], pa.Array] = {}
     out: dict[str, pd.DataFrame] = {}
     for name, spec in TABLES.items():

@@ -161,7 +161,9 @@ def operated_rooms(
     rooms = pd.concat([a, b], ignore_index=True)
     rooms = rooms[(rooms["acc"] >= 0) & (rooms["chan"] >= 0)]
     rooms["role_weight"] = rooms["role"].map(ROLE_WEIGHT).astype(np.float64)
-    rooms = rooms.sort_values(["acc", "chan", "role_weight", "pref"], ascending=[True, True, False, True])
+    rooms = rooms.sort_values(
+        ["acc", "chan", "role_weight", "pref"], ascending=[True, True, False, True]
+    )
     rooms = rooms.drop_duplicates(["acc", "chan"]).drop(columns="pref").reset_index(drop=True)
     for col in ("role", "record_table", "record_key", "source_ids"):
         rooms[col] = rooms[col].astype(object)
@@ -247,9 +249,9 @@ def priority_scores(
 
     # bots: bot members of operated rooms + operated rooms of kind bot
     bot_links = _bot_links(tables, rooms, acc, channel_ids, codes)
-    raw["bot_use"] = np.bincount(
-        bot_links["acc"].to_numpy(np.int64), minlength=n
-    ).astype(np.float64)
+    raw["bot_use"] = np.bincount(bot_links["acc"].to_numpy(np.int64), minlength=n).astype(
+        np.float64
+    )
     raw["bridging"] = metrics["bridging"].to_numpy(np.float64)
     org_links = _org_links(tables, rooms, channel_ids, codes)
     raw["organizations_targeted"] = np.bincount(
@@ -329,7 +331,9 @@ def _bot_links(
     via = rooms[["acc", "chan"]].merge(bots, on="chan")
     via = via[via["bot"].to_numpy(dtype=object) != acc[via["acc"].to_numpy(np.int64)]]
     via = via.assign(
-        detail="bot account " + via["bot"] + " is a member of operated room "
+        detail="bot account "
+        + via["bot"]
+        + " is a member of operated room "
         + pd.Series(chan_ids[via["chan"].to_numpy(np.int64)], index=via.index, dtype=object)
     )
     via = via.sort_values(["acc", "bot", "chan"]).drop_duplicates(["acc", "bot"])
@@ -371,7 +375,10 @@ def _org_links(
     links = links.assign(
         record_table="targets",
         record_key=links["channel_id"] + "|" + links["org_id"],
-        detail="operated room " + links["channel_id"] + " targets " + links["org_id"]
+        detail="operated room "
+        + links["channel_id"]
+        + " targets "
+        + links["org_id"]
         + np.where(name != "", " (" + name.astype(str) + ")", ""),
     )
     return links.reset_index(drop=True)
@@ -483,13 +490,20 @@ def _evidence(
     r = rooms[topmask[rooms["acc"].to_numpy(np.int64)]] if len(rooms) else rooms
     if len(r):
         ch = r["chan"].to_numpy(np.int64)
-        r = r.assign(account_id=acc[r["acc"].to_numpy(np.int64)], members=members[ch],
-                     channel_id=chan_ids[ch])
+        r = r.assign(
+            account_id=acc[r["acc"].to_numpy(np.int64)],
+            members=members[ch],
+            channel_id=chan_ids[ch],
+        )
         r = _limit(r, ["members", "record_key"], [False, True], limit, r["acc"].to_numpy())
         add(
             r.assign(
-                detail=r["role"] + " of room " + _text(r["channel_id"], r.index)
-                + " (" + _text(r["members"], r.index) + " members)"
+                detail=r["role"]
+                + " of room "
+                + _text(r["channel_id"], r.index)
+                + " ("
+                + _text(r["members"], r.index)
+                + " members)"
             ),
             "rooms_operated",
         )
@@ -506,9 +520,15 @@ def _evidence(
         add(
             inv.assign(
                 record_table="invites",
-                record_key=inv["inviter_id"] + "|" + inv["invitee_id"] + "|" + chan + "|"
+                record_key=inv["inviter_id"]
+                + "|"
+                + inv["invitee_id"]
+                + "|"
+                + chan
+                + "|"
                 + inv["when"],
-                detail="invited " + inv["invitee_id"]
+                detail="invited "
+                + inv["invitee_id"]
                 + np.where(inv["when"] != "", " at " + inv["when"].astype(str), ""),
             ),
             "referral_descendants",
@@ -525,8 +545,12 @@ def _evidence(
             rx.assign(
                 record_table="transactions",
                 record_key=rx["txn_id"],
-                detail=rx["credits"].map("{:g}".format).astype(object) + " credits from "
-                + rx["from_id"] + " (" + kind + ")",
+                detail=rx["credits"].map("{:g}".format).astype(object)
+                + " credits from "
+                + rx["from_id"]
+                + " ("
+                + kind
+                + ")",
             ),
             "credits_received",
         )
@@ -596,9 +620,15 @@ def _bridging_records(
                     "_acc": mm["_acc"].to_numpy(dtype=np.int64),
                     "account_id": mm["account_id"].to_numpy(dtype=object),
                     "record_table": "memberships",
-                    "record_key": (mm["account_id"] + "|" + mm["channel_id"]).to_numpy(dtype=object),
-                    "detail": ("member of room " + mm["channel_id"] + " in community "
-                               + _text(mm["other"], mm.index)).to_numpy(dtype=object),
+                    "record_key": (mm["account_id"] + "|" + mm["channel_id"]).to_numpy(
+                        dtype=object
+                    ),
+                    "detail": (
+                        "member of room "
+                        + mm["channel_id"]
+                        + " in community "
+                        + _text(mm["other"], mm.index)
+                    ).to_numpy(dtype=object),
                     "source_ids": mm["source_ids"].to_numpy(dtype=object),
                 }
             )
@@ -632,8 +662,9 @@ def _bridging_records(
                     "account_id": t["account_id"].to_numpy(dtype=object),
                     "record_table": table,
                     "record_key": t["key"].to_numpy(dtype=object),
-                    "detail": (verb + " " + t[b_col] + " in community "
-                               + _text(t["other"], t.index)).to_numpy(dtype=object),
+                    "detail": (
+                        verb + " " + t[b_col] + " in community " + _text(t["other"], t.index)
+                    ).to_numpy(dtype=object),
                     "source_ids": t["source_ids"].to_numpy(dtype=object),
                 }
             )

@@ -344,9 +344,7 @@ def cascade_stats(
     if "referral_invited_at" not in forest.columns:  # e.g. account_metrics from a store
         stats["generation_gap_hours_median"] = stats["generation_gap_hours_mean"] = None
         return stats  # type: ignore[return-value]
-    t = pd.to_datetime(
-        forest["referral_invited_at"], format="%Y-%m-%dT%H:%M:%S", errors="coerce"
-    )
+    t = pd.to_datetime(forest["referral_invited_at"], format="%Y-%m-%dT%H:%M:%S", errors="coerce")
     t_by_id = pd.Series(t.to_numpy(), index=forest["account_id"].to_numpy())
     child_t = t[has_parent].to_numpy()
     parent_t = t_by_id.reindex(forest.loc[has_parent, "referral_parent"].to_numpy()).to_numpy()
@@ -385,7 +383,9 @@ def referral_chain(forest: pd.DataFrame, account_id: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def referral_subtree(forest: pd.DataFrame, account_id: str, *, max_nodes: int = 500) -> pd.DataFrame:
+def referral_subtree(
+    forest: pd.DataFrame, account_id: str, *, max_nodes: int = 500
+) -> pd.DataFrame:
     """The tree below ``account_id`` in breadth-first order, at most ``max_nodes`` rows.
 
     Columns ``account_id``, ``referral_parent``, ``level`` (0 = the account itself),

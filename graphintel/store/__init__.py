@@ -9,7 +9,9 @@ from graphintel.store.base import Bundle, GraphStore
 __all__ = ["Bundle", "GraphStore", "open_store"]
 
 
-def open_store(uri: str, settings: Settings | None = None, *, read_only: bool = False) -> GraphStore:
+def open_store(
+    uri: str, settings: Settings | None = None, *, read_only: bool = False
+) -> GraphStore:
     """Open the store a URI names (no I/O until first use).
 
     ``duckdb:PATH`` (embedded, default ``duckdb:workspace/graph.duckdb``) or ``bolt://host:port`` /

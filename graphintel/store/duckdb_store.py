@@ -34,7 +34,13 @@ from graphintel.store.base import (
 
 __all__ = ["DuckDBStore"]
 
-_SQL_TYPES = {"id": "VARCHAR", "str": "VARCHAR", "ts": "VARCHAR", "bool": "BOOLEAN", "float": "DOUBLE"}
+_SQL_TYPES = {
+    "id": "VARCHAR",
+    "str": "VARCHAR",
+    "ts": "VARCHAR",
+    "bool": "BOOLEAN",
+    "float": "DOUBLE",
+}
 
 
 def _column_types(table: str) -> dict[str, str]:
@@ -189,9 +195,7 @@ class DuckDBStore:
                 sets.append('"inferred" = t."inferred" AND s."inferred"')
             else:
                 sets.append(f"{_q(c)} = coalesce(s.{_q(c)}, t.{_q(c)})")
-        sets.append(
-            '"source_ids" = list_sort(list_distinct(list_append(t."source_ids", $sid)))'
-        )
+        sets.append('"source_ids" = list_sort(list_distinct(list_append(t."source_ids", $sid)))')
         con.execute(
             f"UPDATE {_q(table)} AS t SET {', '.join(sets)} FROM staged AS s WHERE {on}",
             {"sid": source_id},
