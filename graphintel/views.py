@@ -57,6 +57,7 @@ __all__ = [
     "md_text",
     "operator_evidence",
     "organisation_targets",
+    "payment_trace",
     "priority_long",
     "priority_ranking",
     "referral_forest_frame",
@@ -804,6 +805,215 @@ def credits_timeline(tables: Mapping[str, pd.DataFrame], *, freq: str = "day") -
     """Credits per period and transaction kind (see
     :func:`graphintel.analytics.flows.credits_over_time`)."""
     return _flows.credits_over_time(tables["transactions"], freq=freq, by="kind")
+
+
+def payment_trace(
+    tables: Mapping[str, pd.DataFrame],
+    account_id: str,
+    *,
+    direction: str = "forward",
+    hops: int = 2,
+    start: str | None = None,
+    end: str | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    max_edges: int = 5_000,
+) -> NetworkView:
+    """Payments traced ``hops`` hops from ``account_id`` as a directed network and a table.
+
+    The trace is :func:`graphintel.analytics.flows.trace_payments`: every transaction reachable
+    within ``hops`` hops whose ``ts`` is in the window (both bounds inclusive; ``None`` = open,
+    and with no bound at all transactions without ``ts`` count too). It follows reachability,
+    not time order: a payment made *before* the payment that reached its payer is still traced.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Prepared tables (``transactions``, ``accounts``).
+    account_id : str
+        Where the trace starts.
+    direction : {"forward", "backward"}
+        ``forward``: where the account's credits went (payer → payee); ``backward``: where they
+        came from.
+    hops : int
+        Maximum number of hops (≥ 1).
+    start, end : str, optional
+        ISO timestamp bounds on ``ts``.
+    max_nodes : int
+        Accounts drawn at most: the start account, then the nearest hops, then the most credits
+        moved in the trace (ties by id). The table is not capped by it.
+    max_edges : int
+        The trace stops once this many transactions were collected (the note says so).
+
+    Returns
+    -------
+    NetworkView
+        Nodes are accounts (the start account red, others coloured by hop distance, size ~
+        credits moved in the trace); edges are payer → payee pairs (width ~ credits, tooltip
+        with count, credits, first hop and transaction ids). ``extra["table"]``: ``hop, txn_id,
+        from_id, from_handle, to_id, to_handle, credits, kind, ts, channel_id, source_ids``
+        (source ids ``, ``-joined), ordered by hop, ts, txn_id; ``extra["summary"]``:
+        ``accounts_reached`` (accounts other than the start account), ``transactions``,
+        ``credits``, ``hops_reached``, ``first_ts``, ``last_ts``, ``truncated`` (the trace hit
+        ``max_edges``).
+
+    Raises
+    ------
+    AnalyticsError
+        If ``direction`` or ``hops`` is invalid.
+
+    Examples
+    --------
+    >>> t = prepare_tables({
+    ...     "accounts": pd.DataFrame({"account_id": ["A", "B", "C", "D"],
+    ...                               "handle": ["@a", "@b", None, "@d"]}),
+    ...     "transactions": pd.DataFrame({
+    ...         "txn_id": ["T1", "T2", "T3", "T4"], "from_id": ["A", "B", "C", "D"],
+    ...         "to_id": ["B", "C", "A", "A"], "credits": [5.0, 3.0, 1.0, 2.0],
+    ...         "kind": ["purchase", "payout", "transfer", "purchase"],
+    ...         "ts": ["2024-01-02T00:00:00", "2024-01-01T00:00:00",
+    ...                "2024-01-03T00:00:00", "2024-01-04T00:00:00"]})})
+    >>> v = payment_trace(t, "A", hops=2)
+    >>> v.extra["table"][["hop", "txn_id", "from_id", "to_handle", "credits"]].values.tolist()
+    [[1, 'T1', 'A', '@b', 5.0], [2, 'T2', 'B', 'C', 3.0]]
+    >>> {k: v.extra["summary"][k] for k in ("accounts_reached", "transactions", "credits")}
+    {'accounts_reached': 2, 'transactions': 2, 'credits': 8.0}
+    >>> v.nodes["id"].tolist(), v.edges[["source", "target"]].values.tolist()
+    (['A', 'B', 'C'], [['A', 'B'], ['B', 'C']])
+    >>> b = payment_trace(t, "A", direction="backward", hops=1, max_nodes=2)
+    >>> b.extra["table"]["txn_id"].tolist(), b.nodes["id"].tolist(), b.shown, b.total
+    (['T3', 'T4'], ['A', 'D'], 2, 3)
+    >>> b.note
+    '1 of 3 accounts not shown (cap 2: nearest hops, then most credits moved)'
+    """
+    tx = _flows.trace_payments(
+        tables["transactions"],
+        account_id,
+        direction=direction,
+        hops=hops,
+        start=start,
+        end=end,
+        max_edges=max_edges,
+    )
+    accounts = tables["accounts"]
+    credits = pd.to_numeric(tx["credits"], errors="coerce").fillna(0.0).to_numpy(float)
+    hop = tx["hop"].to_numpy(dtype=np.int64)
+    from_ids = tx["from_id"].astype(object)
+    to_ids = tx["to_id"].astype(object)
+
+    def col(name: str) -> pd.Series:
+        if name in tx:
+            return tx[name].astype(object).where(tx[name].notna(), None)
+        return pd.Series([None] * len(tx), index=tx.index, dtype=object)
+
+    src = col("source_ids")
+    table = pd.DataFrame(
+        {
+            "hop": hop,
+            "txn_id": col("txn_id").to_numpy(),
+            "from_id": from_ids.to_numpy(),
+            "from_handle": account_labels(accounts, from_ids.fillna("")).to_numpy(),
+            "to_id": to_ids.to_numpy(),
+            "to_handle": account_labels(accounts, to_ids.fillna("")).to_numpy(),
+            "credits": credits,
+            "kind": col("kind").to_numpy(),
+            "ts": col("ts").to_numpy(),
+            "channel_id": col("channel_id").to_numpy(),
+            "source_ids": [
+                ", ".join(map(str, s)) if isinstance(s, (list, tuple, np.ndarray)) else (s or "")
+                for s in src
+            ],
+        }
+    )
+
+    # Hop distance of each account: the near end of a hop-k payment is k-1 away, the far end k.
+    near, far = (from_ids, to_ids) if direction == "forward" else (to_ids, from_ids)
+    ends = pd.DataFrame(
+        {
+            "account_id": pd.concat([near, far, pd.Series([account_id], dtype=object)]).to_numpy(),
+            "dist": np.concatenate([hop - 1, hop, [0]]),
+            "moved": np.concatenate([credits, credits, [0.0]]),
+        }
+    )
+    ends = ends[ends["account_id"].notna()]
+    acc = ends.groupby("account_id", sort=True).agg(dist=("dist", "min"), moved=("moved", "sum"))
+    acc = acc.reset_index().sort_values(
+        ["dist", "moved", "account_id"], ascending=[True, False, True], kind="mergesort"
+    )
+    total = len(acc)
+    keep = acc.head(max(int(max_nodes), 1))
+    ids = keep["account_id"].tolist()
+    labels = account_labels(accounts, ids)
+    dist = keep["dist"].to_numpy(dtype=np.int64)
+    colors = np.array(category_colors(dist), dtype=object)
+    colors[dist == 0] = "#d62728"
+    paid = pd.Series(credits, index=from_ids.to_numpy()).groupby(level=0).sum()
+    got = pd.Series(credits, index=to_ids.to_numpy()).groupby(level=0).sum()
+    paid_k = paid.reindex(ids).fillna(0.0).to_numpy()
+    got_k = got.reindex(ids).fillna(0.0).to_numpy()
+    nodes = pd.DataFrame(
+        {
+            "id": ids,
+            "label": labels.to_numpy(),
+            "title": [
+                f"{lab}\n{i}\n{'start' if d == 0 else f'{d} hop(s) away'}\n"
+                f"in this trace: paid {p:,.1f} · received {g:,.1f} credits"
+                for lab, i, d, p, g in zip(labels, ids, dist, paid_k, got_k)
+            ],
+            "color": colors,
+            "size": scale_sizes(keep["moved"].to_numpy(float), lo=10, hi=35),
+        }
+    )
+
+    pairs = pd.DataFrame(
+        {
+            "source": from_ids.to_numpy(),
+            "target": to_ids.to_numpy(),
+            "credits": credits,
+            "hop": hop,
+            "txn_id": table["txn_id"].fillna("").astype(str).to_numpy(),
+        }
+    ).dropna(subset=["source", "target"])
+    kept = set(ids)
+    pairs = pairs[pairs["source"].isin(kept) & pairs["target"].isin(kept)]
+    edges = pairs.groupby(["source", "target"], sort=True).agg(
+        credits=("credits", "sum"),
+        payments=("credits", "size"),
+        hop=("hop", "min"),
+        txns=("txn_id", lambda s: ", ".join(list(s)[:10]) + (" …" if len(s) > 10 else "")),
+    )
+    edges = edges.reset_index()
+    edges["width"] = scale_sizes(edges["credits"].to_numpy(float), lo=1, hi=8)
+    edges["title"] = [
+        f"{s} → {t}\n{n:,} payment(s) · {c:,.1f} credits\nfirst at hop {h}\n{x}"
+        for s, t, n, c, h, x in zip(
+            edges["source"], edges["target"], edges["payments"], edges["credits"],
+            edges["hop"], edges["txns"],
+        )
+    ]  # fmt: skip
+    edges = edges[["source", "target", "width", "title"]]
+
+    notes = []
+    if total > len(ids):
+        notes.append(
+            f"{total - len(ids):,} of {total:,} accounts not shown "
+            f"(cap {max_nodes:,}: nearest hops, then most credits moved)"
+        )
+    truncated = len(tx) >= max_edges
+    if truncated:
+        notes.append(f"the trace reached its limit of {max_edges:,} transactions (more may exist)")
+    ts = table["ts"].dropna()
+    summary = {
+        "accounts_reached": int(total - 1),
+        "transactions": len(table),
+        "credits": float(credits.sum()),
+        "hops_reached": int(hop.max()) if len(hop) else 0,
+        "first_ts": str(ts.min()) if len(ts) else None,
+        "last_ts": str(ts.max()) if len(ts) else None,
+        "truncated": truncated,
+    }
+    return NetworkView(
+        nodes, edges, len(nodes), total, "; ".join(notes), {"table": table, "summary": summary}
+    )
 
 
 # -- targets ------------------------------------------------------------------------------------

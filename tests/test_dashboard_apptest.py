@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,57 @@ def test_trainer_runs_three_real_simulations(tiny_uri, monkeypatch):
     assert "same seed" in _texts(at)
     at.select_slider(key="tr_x").set_value(at.select_slider(key="tr_x").options[0]).run()
     assert not at.exception
+
+
+def test_flows_traces_payments(tiny_uri, monkeypatch):
+    at = _run(tiny_uri, "flows", monkeypatch)
+    assert "Trace payments" in _texts(at)
+    at.text_input(key="fl_tr_search").set_value("A04").run()
+    at.selectbox(key="fl_tr_account").set_value("A04").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key="fl_tr_hops").value == 2
+    table = at.dataframe[-1].value
+    cols = ["hop", "txn_id", "from_id", "to_id", "credits", "kind", "ts", "channel_id"]
+    assert list(table.columns) == [
+        "hop", "txn_id", "from_id", "from_handle", "to_id", "to_handle",
+        "credits", "kind", "ts", "channel_id", "source_ids",
+    ]  # fmt: skip
+    # Hop 1: A04 paid A12 (T01) and A01 (T04). Hop 2: whatever A12 and A01 paid, in the window.
+    # trace_payments follows reachability, not time order, so T02 (A12 → A03, 13:05 on 07-04)
+    # counts although A04's payment to A01 (T04) came the next day. Ordered by hop, ts, txn_id.
+    rows = table[cols].fillna({"channel_id": ""}).values.tolist()  # T10 has no room
+    assert rows == [
+        [1, "T01", "A04", "A12", 10.0, "topup", "2024-07-04T13:00:00", "C1"],
+        [1, "T04", "A04", "A01", 5.0, "purchase", "2024-07-05T14:00:00", "C1"],
+        [2, "T02", "A12", "A03", 1.0, "referral_reward", "2024-07-04T13:05:00", "C1"],
+        [2, "T03", "A12", "A03", 1.0, "referral_reward", "2024-07-05T13:05:00", "C1"],
+        [2, "T06", "A12", "A07", 1.0, "referral_reward", "2024-07-08T13:05:00", "C2"],
+        [2, "T10", "A01", "A12", 8.0, "payout", "2024-07-20T10:00:00", ""],
+    ]
+    assert (table["source_ids"] == "SRC-TINY-0001").all()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Accounts reached"] == "4"  # A01, A12, A03, A07
+    assert metrics["Transactions"] == "6"
+    assert metrics["Credits"] == "26.0"
+    assert any("Showing 5 of 5 accounts" in c.value for c in at.caption)
+
+    # The window ends on 2024-07-10: T10 (2024-07-20) drops out.
+    window = at.slider(key="fl_tr_window")
+    window.set_value((window.value[0], date(2024, 7, 10))).run()
+    table = at.dataframe[-1].value
+    assert table["txn_id"].tolist() == ["T01", "T04", "T02", "T03", "T06"]
+
+    # One hop backward from A12: who paid it. A04 (T01); A01's T10 is outside the window.
+    at.radio(key="fl_tr_direction").set_value("backward")
+    at.number_input(key="fl_tr_hops").set_value(1)
+    at.text_input(key="fl_tr_search").set_value("A12").run()
+    at.selectbox(key="fl_tr_account").set_value("A12").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[-1].value
+    assert table[["hop", "txn_id", "from_id", "to_id"]].values.tolist() == [
+        [1, "T01", "A04", "A12"]
+    ]
+    window = at.slider(key="fl_tr_window")
+    window.set_value((window.value[0], date(2024, 7, 20))).run()
+    table = at.dataframe[-1].value
+    assert table["txn_id"].tolist() == ["T01", "T10"]

@@ -1,13 +1,21 @@
-"""Credit flows: between roles and communities (Sankey), top earners, credits over time."""
+"""Credit flows: between roles and communities (Sankey), top earners, credits over time, and
+payment tracing from one account."""
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import components as ui
 from graphintel import views
+
+_TS = "%Y-%m-%dT%H:%M:%S"
+_DIRECTIONS = {
+    "forward": "forward: where its credits went",
+    "backward": "backward: where its credits came from",
+}
 
 
 def _sankey(flows, key: str) -> None:
@@ -24,6 +32,65 @@ def _sankey(flows, key: str) -> None:
     fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     st.plotly_chart(fig, key=key)
     st.dataframe(flows, hide_index=True, width="stretch", key=f"{key}_table")
+
+
+def _trace(uri: str, t) -> None:
+    st.subheader("Trace payments")
+    st.caption(
+        "Every payment reachable within the hops from the selected account, in the time window. "
+        "Reachability, not time order: a later hop may be an earlier payment."
+    )
+    metrics = ui.result(uri, "account_metrics")
+    if metrics.empty:
+        forest = pd.DataFrame(
+            {"account_id": t["accounts"]["account_id"], "referral_descendants": 0}
+        )
+    else:
+        forest = ui.forest(uri)
+    c1, c2 = st.columns([2, 3])
+    query = c1.text_input("Search account (id, handle, name)", key="fl_tr_search")
+    found = views.search_accounts(t, forest, query, limit=100)
+    labels = {
+        a: f"{h if isinstance(h, str) else a} ({a})"
+        for a, h in zip(found["account_id"], found["handle"])
+    }
+    account = c2.selectbox("Account", list(labels), format_func=labels.get, key="fl_tr_account")
+    c3, c4, c5 = st.columns([3, 1, 3])
+    direction = c3.radio(
+        "Direction", list(_DIRECTIONS), format_func=_DIRECTIONS.get, key="fl_tr_direction"
+    )
+    hops = c4.number_input("Hops", min_value=1, max_value=5, value=2, step=1, key="fl_tr_hops")
+    days = pd.to_datetime(t["transactions"]["ts"], format=_TS, errors="coerce").dropna()
+    start = end = None
+    if len(days):
+        lo, hi = days.min().date(), days.max().date()
+        if lo < hi:
+            window = c5.slider("Time window (payment time)", lo, hi, (lo, hi), key="fl_tr_window")
+            if tuple(window) != (lo, hi):
+                start = pd.Timestamp(window[0]).strftime(_TS)
+                end = (pd.Timestamp(window[1]) + pd.Timedelta(days=1, seconds=-1)).strftime(_TS)
+    if not account:
+        st.info("No account matches the search.")
+        return
+    view = views.payment_trace(
+        t, account, direction=direction, hops=int(hops), start=start, end=end,
+        max_nodes=ui.max_nodes(),
+    )  # fmt: skip
+    s = view.extra["summary"]
+    m = st.columns(4)
+    m[0].metric("Accounts reached", f"{s['accounts_reached']:,}")
+    m[1].metric("Transactions", f"{s['transactions']:,}")
+    m[2].metric("Credits", f"{s['credits']:,.1f}")
+    m[3].metric("Hops reached", s["hops_reached"])
+    if not s["transactions"]:
+        way = "from" if direction == "forward" else "to"
+        st.info(
+            f"No payments {way} this account in this time window: try the other direction or "
+            "a wider window."
+        )
+        return
+    ui.show_network(view, directed=True, what="accounts", height=520)
+    st.dataframe(view.extra["table"], hide_index=True, width="stretch", key="fl_tr_table")
 
 
 def render(uri: str) -> None:
@@ -53,6 +120,8 @@ def render(uri: str) -> None:
     if ui.need_analytics(uri):
         top = views.top_earner_table(t, ui.result(uri, "account_metrics"), n=20)
         st.dataframe(top, hide_index=True, width="stretch", key="fl_earners")
+
+    _trace(uri, t)
 
 
 ui.run_page(render)
