@@ -143,10 +143,17 @@ def export_graph(store: GraphStore) -> nx.MultiDiGraph:
     add_nodes(orgs, "org_id", "organization", ("name",))
 
     def add_edges(frame, src, src_kind, dst, dst_kind, rel, attrs):
+        # ``relation``, not ``type``: GEXF's edge ``type`` means directed/undirected/mutual.
+        # Each edge gets a file-wide ``id`` so GEXF keeps parallel edges of different relations.
         for rec in frame.to_dict("records"):
             data = {k: _plain(rec[k]) for k in attrs if _plain(rec.get(k)) is not None}
             g.add_edge(
-                f"{src_kind}:{rec[src]}", f"{dst_kind}:{rec[dst]}", key=rel, type=rel, **data
+                f"{src_kind}:{rec[src]}",
+                f"{dst_kind}:{rec[dst]}",
+                key=rel,
+                relation=rel,
+                id=f"e{g.number_of_edges()}",
+                **data,
             )
 
     m = store.table("memberships", columns=["account_id", "channel_id", "role", "joined_at"])
@@ -226,6 +233,6 @@ def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
         if fmt == "graphml":
             nx.write_graphml(g, out)
         else:
-            nx.write_gexf(nx.DiGraph(g), out)
+            nx.write_gexf(g, out)
         return [out]
     raise ConfigError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")

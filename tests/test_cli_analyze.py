@@ -75,3 +75,14 @@ def test_export_carries_analytics(analysed):
     g = nx.read_gexf(analysed / "g.gexf")
     node = g.nodes["account:A06"]
     assert node["referral_root"] == "A01" and "community" in node and "priority_score" in node
+    # 16 memberships + 9 invites + 9 payer→payee pairs + 3 forward pairs + 3 targets
+    assert g.number_of_edges() == 40
+
+    def between(u, v):
+        return [d for a, b, d in g.edges(data=True) if (a, b) == (u, v)]
+
+    paid = between("account:A12", "account:A03")
+    assert [(d["relation"], d["credits"], d["count"]) for d in paid] == [("PAID", 2.0, 2)]
+    assert [d["relation"] for d in between("account:A03", "account:A04")] == ["INVITED"]
+    assert [d["relation"] for d in between("account:A04", "channel:C1")] == ["MEMBER_OF"]
+    assert 'type="PAID"' not in (analysed / "g.gexf").read_text()
