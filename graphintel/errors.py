@@ -16,6 +16,7 @@ __all__ = [
     "InputFormatError",
     "ManifestError",
     "Neo4jSetupError",
+    "NotifyError",
     "SimulationError",
     "StoreError",
     "StoreUnavailable",
@@ -98,3 +99,7 @@ class SimulationError(GraphIntelError):
 
 class AnalyticsError(GraphIntelError):
     """Analytics cannot run on what the store holds."""
+
+
+class NotifyError(GraphIntelError):
+    """The local command given to receive new alerts (``--notify-cmd``) failed."""
