@@ -25,6 +25,7 @@ __all__ = [
     "channel_export_frame",
     "export_graph",
     "export_store",
+    "export_takedowns",
     "guard_spreadsheet_text",
 ]
 
@@ -211,6 +212,40 @@ def _plain(v):
     return v
 
 
+def export_takedowns(store: GraphStore, out: Path) -> list[Path]:
+    """``takedowns.csv`` (every record with days_to_confirm and reappearances),
+    ``takedown_reappearances.csv``, ``takedown_circulating.csv`` and ``takedown_figures.csv``
+    (figure, value: the scalar figures of ``report``'s ``takedowns``)."""
+    from graphintel.takedowns import takedown_figures, takedown_tables
+
+    tables = takedown_tables(store)
+    figures = takedown_figures(store, tables)
+    text = ("agency", "note", "title")
+    files = {
+        "takedowns.csv": tables["records"],
+        "takedown_reappearances.csv": tables["reappearances"],
+        "takedown_circulating.csv": tables["circulating"],
+    }
+    paths = []
+    for name, frame in files.items():
+        _csv_ready(frame, text).to_csv(out / name, index=False)
+        paths.append(out / name)
+    rows = [("requests", figures["requests"]), ("hashes", figures["hashes"])]
+    rows += [(f"status_{k}", v) for k, v in figures["by_status"].items()]
+    rows += [(f"days_to_confirm_{k}", v) for k, v in figures["days_to_confirm"].items()]
+    rows += [
+        ("reappearances", figures["reappearances"]),
+        ("reappeared_hashes", figures["reappeared_hashes"]),
+        ("rooms_with_reappearances", len(figures["per_room"])),
+        ("operators_with_reappearances", len(figures["per_operator"])),
+        ("still_circulating", len(figures["still_circulating"])),
+    ]
+    pd.DataFrame(rows, columns=["figure", "value"]).to_csv(
+        out / "takedown_figures.csv", index=False
+    )
+    return [*paths, out / "takedown_figures.csv"]
+
+
 def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
     """Write the store in ``fmt`` (csv: a folder; graphml/gexf: a file). Returns paths written.
 
@@ -226,7 +261,7 @@ def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
         paths = [out / "accounts.csv", out / "channels.csv"]
         _csv_ready(account_export_frame(store), text).to_csv(paths[0], index=False)
         _csv_ready(channel_export_frame(store), text).to_csv(paths[1], index=False)
-        return paths
+        return paths + export_takedowns(store, out)
     if fmt in ("graphml", "gexf"):
         out.parent.mkdir(parents=True, exist_ok=True)
         g = export_graph(store)

@@ -3,6 +3,7 @@
 Schema (DESIGN.md): ``store``, ``counts``, ``communities`` {method, count, modularity}, ``referral``
 {roots, max_depth, largest_cascade}, ``top_operators`` [{account_id, score, components}]. Before
 ``analyze`` has run, the analytics parts hold their empty values (method ``None``, zeros, ``[]``).
+Added to DESIGN.md's schema: ``takedowns`` (:func:`graphintel.takedowns.takedown_figures`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from graphintel.store.base import GraphStore
+from graphintel.takedowns import format_takedowns_table, takedown_figures
 
 __all__ = ["build_report", "format_report_table", "summary_value"]
 
@@ -53,6 +55,7 @@ def build_report(store: GraphStore, *, top: int = 10) -> dict[str, Any]:
             "largest_cascade": _num(referral.get("largest_cascade"), int),
         },
         "top_operators": top_operators(store, top=top),
+        "takedowns": takedown_figures(store),
     }
     return report
 
@@ -109,4 +112,6 @@ def format_report_table(report: dict[str, Any]) -> str:
     for i, op in enumerate(report["top_operators"], start=1):
         parts = ", ".join(f"{k} {v:.2f}" for k, v in op["components"].items() if v)
         lines.append(f"  {i:>2}. {op['account_id']:<16} score {op['score']:.3f}  ({parts})")
+    if "takedowns" in report:
+        lines += format_takedowns_table(report["takedowns"])
     return "\n".join(lines)

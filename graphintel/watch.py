@@ -458,14 +458,20 @@ def notify(command: str, alerts: pd.DataFrame, *, timeout: float = 120.0) -> int
     try:
         argv = shlex.split(command)
     except ValueError as err:
-        raise NotifyError(f"--notify-cmd {command!r} cannot be split into arguments: {err}") from err
+        raise NotifyError(
+            f"--notify-cmd {command!r} cannot be split into arguments: {err}"
+        ) from err
     if not argv:
         raise NotifyError("--notify-cmd is empty: give the command that receives the alerts")
     records = alert_records(alerts)
     payload = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
     try:
         done = subprocess.run(
-            argv, input=payload.encode("utf-8"), stdout=subprocess.DEVNULL, timeout=timeout
+            argv,
+            check=False,
+            input=payload.encode("utf-8"),
+            stdout=subprocess.DEVNULL,
+            timeout=timeout,
         )
     except FileNotFoundError as err:
         raise NotifyError(

@@ -41,27 +41,27 @@ from graphintel.store.base import CANDIDATE_COLUMNS, RESULT_TABLES, SOURCE_COLUM
 
 __all__ = [
     "LABEL_KEYS",
-    "alert_candidate_statements",
-    "delete_case_rows",
-    "insert_case_rows",
-    "merge_records",
-    "read_case_table",
     "METRIC_MARKER",
     "RESULT_LABEL",
     "RESULT_TABLE_LABEL",
     "STORE_LABELS",
+    "alert_candidate_statements",
     "clear_label",
     "clear_metrics",
     "count_statement",
+    "delete_case_rows",
     "delete_results",
     "has_label",
     "has_type",
     "ident",
+    "insert_case_rows",
     "known_file_hashes",
     "merge_content_nodes",
     "merge_created",
     "merge_nodes",
+    "merge_records",
     "merge_relationships",
+    "read_case_table",
     "read_forwards_pairs",
     "read_metrics",
     "read_result_meta",
@@ -539,9 +539,7 @@ _WATCHED_ACCOUNTS = (
 
 
 def _returns(**exprs: str) -> str:
-    return "RETURN " + ", ".join(
-        f"{exprs.get(c, 'null')} AS {ident(c)}" for c in CANDIDATE_COLUMNS
-    )
+    return "RETURN " + ", ".join(f"{exprs.get(c, 'null')} AS {ident(c)}" for c in CANDIDATE_COLUMNS)
 
 
 def alert_candidate_statements() -> list[str]:
@@ -581,8 +579,7 @@ def alert_candidate_statements() -> list[str]:
             source_ids="m.`source_ids`",
             **acct,
         ),
-        _WATCHED_ACCOUNTS
-        + "MATCH (a)-[p:`PAID`]->(b:`Account`) "
+        _WATCHED_ACCOUNTS + "MATCH (a)-[p:`PAID`]->(b:`Account`) "
         "WITH a, watch_value, b, p.`channel_id` AS ch, min(p.`ts`) AS ts, "
         "collect(p.`source_ids`) AS sids "
         + _returns(
@@ -594,8 +591,7 @@ def alert_candidate_statements() -> list[str]:
             source_ids="reduce(s = [], x IN sids | s + x)",
             **acct,
         ),
-        _WATCHED_ACCOUNTS
-        + "MATCH (b:`Account`)-[p:`PAID`]->(a) "
+        _WATCHED_ACCOUNTS + "MATCH (b:`Account`)-[p:`PAID`]->(a) "
         "WITH a, watch_value, b, p.`channel_id` AS ch, min(p.`ts`) AS ts, "
         "collect(p.`source_ids`) AS sids "
         + _returns(

@@ -366,7 +366,9 @@ class DuckDBStore:
         try:
             con.register("case_frame", staged)
             try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {casts} FROM case_frame")
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {casts} FROM case_frame"
+                )
             finally:
                 con.unregister("case_frame")
             if replace:

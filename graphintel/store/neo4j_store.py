@@ -456,7 +456,9 @@ class Neo4jStore:
         for col, kind in spec.columns:
             if kind == "list":
                 staged[col] = staged[col].map(
-                    lambda v: [str(x) for x in v] if isinstance(v, (list, tuple, np.ndarray)) else []
+                    lambda v: (
+                        [str(x) for x in v] if isinstance(v, (list, tuple, np.ndarray)) else []
+                    )
                 )
         data = _columnar(staged, cols)
         written = 0
