@@ -20,6 +20,8 @@ PAGES = [
     st.Page("sections/operators.py", title="Operators", icon=":material/format_list_numbered:"),
     st.Page("sections/flows.py", title="Credit flows", icon=":material/payments:"),
     st.Page("sections/targets.py", title="Targets map", icon=":material/map:"),
+    st.Page("sections/alerts.py", title="Alerts", icon=":material/notifications:"),
+    st.Page("sections/takedowns.py", title="Takedowns", icon=":material/block:"),
     st.Page("sections/trainer.py", title="Trainer", icon=":material/school:"),
 ]
 

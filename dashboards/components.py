@@ -14,14 +14,16 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as st_components
 
-from graphintel import views
+from graphintel import views, watch
 from graphintel.config import load_settings
 from graphintel.errors import GraphIntelError, StoreUnavailable
 from graphintel.netviz import generate_html
 from graphintel.store import open_store
 from graphintel.store.base import GraphStore
+from graphintel.takedowns import takedown_tables
 
 __all__ = [
+    "alerts",
     "counts",
     "forest",
     "get_store",
@@ -34,6 +36,7 @@ __all__ = [
     "sources",
     "store_uri",
     "tables",
+    "takedowns",
 ]
 
 TTL = 600  # seconds cached frames live; a re-analysed store shows up after at most this
@@ -100,6 +103,20 @@ def rooms(uri: str) -> pd.DataFrame:
 def forest(uri: str) -> pd.DataFrame:
     """:func:`graphintel.views.referral_forest_frame` for the store."""
     return views.referral_forest_frame(tables(uri), result(uri, "account_metrics"))
+
+
+@st.cache_resource(ttl=TTL, show_spinner=False)
+def alerts(uri: str) -> pd.DataFrame:
+    """:func:`graphintel.watch.alerts_view` of the store's alerts."""
+    t = tables(uri)
+    raw = _call(uri, lambda s: s.case_table("alerts"))
+    return watch.alerts_view(raw, t["channels"], t["accounts"])
+
+
+@st.cache_resource(ttl=TTL, show_spinner=False)
+def takedowns(uri: str) -> dict[str, pd.DataFrame]:
+    """:func:`graphintel.takedowns.takedown_tables` of the store."""
+    return _call(uri, takedown_tables)
 
 
 def max_nodes() -> int:

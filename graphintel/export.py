@@ -216,10 +216,10 @@ def export_takedowns(store: GraphStore, out: Path) -> list[Path]:
     """``takedowns.csv`` (every record with days_to_confirm and reappearances),
     ``takedown_reappearances.csv``, ``takedown_circulating.csv`` and ``takedown_figures.csv``
     (figure, value: the scalar figures of ``report``'s ``takedowns``)."""
-    from graphintel.takedowns import takedown_figures, takedown_tables
+    from graphintel.takedowns import figures_from_tables, takedown_tables
 
     tables = takedown_tables(store)
-    figures = takedown_figures(store, tables)
+    figures = figures_from_tables(tables)
     text = ("agency", "note", "title")
     files = {
         "takedowns.csv": tables["records"],
@@ -240,7 +240,7 @@ def export_takedowns(store: GraphStore, out: Path) -> list[Path]:
         ("operators_with_reappearances", len(figures["per_operator"])),
         ("still_circulating", len(figures["still_circulating"])),
     ]
-    pd.DataFrame(rows, columns=["figure", "value"]).to_csv(
+    pd.DataFrame(rows, columns=["figure", "value"], dtype=object).to_csv(
         out / "takedown_figures.csv", index=False
     )
     return [*paths, out / "takedown_figures.csv"]

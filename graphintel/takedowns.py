@@ -35,6 +35,7 @@ from graphintel.watch import _canonical_time, utc_now
 __all__ = [
     "DEFAULT_MANUAL_SOURCE",
     "ManualProvenance",
+    "figures_from_tables",
     "format_takedowns_table",
     "record_takedowns",
     "takedown_figures",
@@ -206,17 +207,21 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return recs
 
 
-def takedown_figures(
-    store: GraphStore, tables: dict[str, pd.DataFrame] | None = None
-) -> dict[str, Any]:
-    """The takedown figures as one plain dict (``report --format json`` key ``takedowns``).
+def takedown_figures(store: GraphStore) -> dict[str, Any]:
+    """The takedown figures of ``store`` as one plain dict (``report --format json`` key
+    ``takedowns``); see :func:`figures_from_tables`."""
+    return figures_from_tables(takedown_tables(store))
+
+
+def figures_from_tables(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The takedown figures from :func:`takedown_tables`' tables.
 
     Keys: ``requests``, ``hashes``, ``by_status`` (every status, zeros included),
     ``days_to_confirm`` {count, median, mean, max}, ``reappearances`` ((hash, room) pairs),
     ``reappeared_hashes``, ``per_room``, ``per_operator`` and ``still_circulating`` (lists of
     plain dicts, the tables of :func:`takedown_tables`).
     """
-    t = tables if tables is not None else takedown_tables(store)
+    t = tables
     rec = t["records"]
     by_status = {s: int((rec["status"] == s).sum()) for s in TAKEDOWN_STATUSES}
     days = pd.to_numeric(rec["days_to_confirm"], errors="coerce").dropna()

@@ -51,7 +51,9 @@ __all__ = [
     "alert_ids",
     "alert_records",
     "alerts_view",
+    "deep_link",
     "filter_alerts",
+    "filter_alerts_view",
     "format_alerts_table",
     "format_watch_table",
     "normalise_watch_values",
@@ -159,7 +161,12 @@ def read_watch_csv(path: str | Path) -> tuple[list[str], list[str | None]]:
         raise InputFormatError(f"{p}: no such file; give a CSV with a value or org_id column")
     try:
         frame = pd.read_csv(
-            p, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
+            p,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+            skip_blank_lines=False,
         )
     except UnicodeDecodeError as err:
         raise InputFormatError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from err
@@ -172,11 +179,14 @@ def read_watch_csv(path: str | Path) -> tuple[list[str], list[str | None]]:
             f"{p} line 1: no value or org_id column (have: {', '.join(frame.columns)}); a watch "
             "list CSV needs one of them"
         )
+    lines = pd.Series(np.arange(len(frame)) + 2, index=frame.index)  # header is line 1
+    blank = (frame == "").all(axis=1)  # an empty line
+    frame, lines = frame[~blank], lines[~blank]
     values = frame[col].str.strip()
     empty = np.flatnonzero((values == "").to_numpy())
     if len(empty):
         raise InputFormatError(
-            f"{p} line {int(empty[0]) + 2}, column {col}: required value is empty "
+            f"{p} line {int(lines.iloc[empty[0]])}, column {col}: required value is empty "
             f"({len(empty)} empty value(s) in all); nothing was added"
         )
     notes = frame["note"].where(frame["note"] != "", None) if "note" in frame else None
@@ -530,10 +540,12 @@ def alerts_view(
         "state",
         "raised_at",
         "observed_at",
-        "room_link",
+        "channel_id",
         "room",
-        "account_link",
+        "room_link",
+        "account_id",
         "handle",
+        "account_link",
         "other_account_id",
         "org_id",
         "content_hash",
@@ -543,3 +555,44 @@ def alerts_view(
         "ack_note",
     ]
     return a[cols].reset_index(drop=True)
+
+
+def filter_alerts_view(
+    view: pd.DataFrame,
+    *,
+    rules: Iterable[str] | None = None,
+    state: str = "all",
+    since: str | None = None,
+    search: str | None = None,
+) -> pd.DataFrame:
+    """Rows of :func:`alerts_view` by rule, state (``open`` | ``acknowledged`` | ``all``), raised
+    at or after ``since`` and a case-insensitive search in ids, room, handle, hash and watch value;
+    newest first."""
+    out = view
+    if rules:
+        out = out[out["rule"].isin(list(rules))]
+    if state in ("open", "acknowledged"):
+        out = out[out["state"] == state]
+    if since:
+        out = out[out["raised_at"].astype(object).fillna("") >= _canonical_time(since, "since")]
+    if search:
+        needle = search.strip().lower()
+        cols = [
+            "alert_id",
+            "channel_id",
+            "room",
+            "account_id",
+            "handle",
+            "other_account_id",
+            "org_id",
+            "content_hash",
+            "watch_value",
+        ]
+        text = out[cols].astype(object).where(out[cols].notna(), "").astype(str)
+        hit = np.zeros(len(out), dtype=bool)
+        for col in cols:
+            hit |= text[col].str.lower().str.contains(needle, regex=False).to_numpy(dtype=bool)
+        out = out[hit]
+    return out.sort_values(["raised_at", "alert_id"], ascending=[False, True]).reset_index(
+        drop=True
+    )

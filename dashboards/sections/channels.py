@@ -57,9 +57,13 @@ def render(uri: str) -> None:
     matches = views.search_rooms(rooms, search) if search else rooms
     options = ["", *matches["channel_id"].head(500).tolist()]
     titles = dict(zip(rooms["channel_id"], rooms["title"].fillna(rooms["channel_id"])))
+    wanted = st.query_params.get("room")  # deep link: channels?room=ID (e.g. from Alerts)
+    if wanted and wanted in titles and wanted not in options:
+        options.insert(1, wanted)
     focus = st.selectbox(
         "Select a room (shows its neighbourhood and details)",
         options,
+        index=options.index(wanted) if wanted in options else 0,
         format_func=lambda c: "— none —" if c == "" else f"{titles.get(c, c)} ({c})",
         key="ch_focus",
     )
