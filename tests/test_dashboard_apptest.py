@@ -16,7 +16,17 @@ from ingest.job import ingest_manifest
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboards" / "app.py")
 TINY = ROOT / "sample_data" / "tiny" / "manifest.yaml"
-PAGES = ["overview", "channels", "referrals", "operators", "flows", "targets", "trainer"]
+PAGES = [
+    "overview",
+    "channels",
+    "referrals",
+    "operators",
+    "flows",
+    "targets",
+    "alerts",
+    "takedowns",
+    "trainer",
+]
 
 
 def _store(path: Path, *, analyse: bool) -> str:
