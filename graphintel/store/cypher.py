@@ -173,6 +173,9 @@ def schema_statements() -> list[str]:
             f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS FOR (n:{ident(label)}) "
             f"REQUIRE ({props}) IS UNIQUE"
         )
+    out.append(  # watched phone tokens (alert rules)
+        "CREATE INDEX account_phone_token IF NOT EXISTS FOR (n:`Account`) ON (n.`phone_token`)"
+    )
     out.append(
         "CREATE CONSTRAINT paid_txn_id IF NOT EXISTS FOR ()-[r:`PAID`]-() "
         "REQUIRE r.`txn_id` IS UNIQUE"
@@ -532,8 +535,11 @@ _WATCHED_ACCOUNTS = (
     "MATCH (w:`Watch` {`kind`: 'account'}) WHERE w.`value` STARTS WITH 'pii:' "
     "MATCH (a:`Account` {`phone_token`: w.`value`}) RETURN a, w.`value` AS watch_value "
     "UNION "
-    "MATCH (w:`Watch` {`kind`: 'account'}) WITH w, toLower(ltrim(w.`value`, '@')) AS h "
-    "MATCH (a:`Account`) WHERE a.`handle` IS NOT NULL AND toLower(ltrim(a.`handle`, '@')) = h "
+    "MATCH (w:`Watch` {`kind`: 'account'}) "
+    "WITH collect(DISTINCT toLower(ltrim(w.`value`, '@'))) AS hs WHERE size(hs) > 0 "
+    "MATCH (a:`Account`) WHERE a.`handle` IS NOT NULL AND toLower(ltrim(a.`handle`, '@')) IN hs "
+    "WITH a, toLower(ltrim(a.`handle`, '@')) AS h "
+    "MATCH (w:`Watch` {`kind`: 'account'}) WHERE toLower(ltrim(w.`value`, '@')) = h "
     "RETURN a, w.`value` AS watch_value } "
 )
 

@@ -50,11 +50,15 @@ _SQL_TYPES = {
 # graphintel.store.base.CANDIDATE_COLUMNS. A watched account is matched by account id, phone token
 # or handle (case-insensitive, leading '@' ignored).
 _ALERT_CANDIDATES_SQL = """
-WITH acc AS (
-    SELECT DISTINCT a.account_id, w.value AS watch_value
-    FROM accounts a JOIN watchlist w ON w.kind = 'account'
-     AND (a.account_id = w.value OR a.phone_token = w.value
-          OR lower(ltrim(a.handle, '@')) = lower(ltrim(w.value, '@')))
+WITH wa AS (
+    SELECT value, lower(ltrim(value, '@')) AS handle_key FROM watchlist WHERE kind = 'account'
+), acc AS (
+    SELECT a.account_id, wa.value AS watch_value FROM accounts a JOIN wa ON a.account_id = wa.value
+    UNION
+    SELECT a.account_id, wa.value FROM accounts a JOIN wa ON a.phone_token = wa.value
+    UNION
+    SELECT a.account_id, wa.value FROM accounts a
+    JOIN wa ON lower(ltrim(a.handle, '@')) = wa.handle_key
 )
 SELECT 'watched_org_targeted' AS rule, '' AS activity, t.channel_id, t.org_id,
        NULL AS account_id, NULL AS other_account_id, NULL AS content_hash,
