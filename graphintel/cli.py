@@ -468,6 +468,7 @@ def cmd_demo(args, settings: Settings) -> int:
     store = _open(settings, uri)
     try:
         print(ingest_manifest(bundle / "manifest.yaml", store, settings).summary(), flush=True)
+        _raise_alerts(store, None)
         analyze_store(store)
         print(format_report_table(build_report(store)), flush=True)
     finally:
