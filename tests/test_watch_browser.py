@@ -115,7 +115,7 @@ def test_page_renders_and_hostile_text_stays_text(path, title, dashboard, browse
     dialogs: list[str] = []
     page = _open(browser, dashboard, path, title, dialogs)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"watch_{path}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"watch_{path}.png"), timeout=120_000)
     body = page.inner_text("body")
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Traceback" not in body
@@ -145,6 +145,6 @@ def test_alert_link_opens_the_room(dashboard, browser):
     assert page.locator('[data-testid="stException"]').count() == 0
     for frame in page.frames:
         assert frame.locator("img[src='x']").count() == 0
-    page.screenshot(path=str(SHOTS / "watch_alert_link.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "watch_alert_link.png"), timeout=120_000)
     assert dialogs == []
     page.close()
