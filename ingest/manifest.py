@@ -186,10 +186,10 @@ def _read_yaml(p: Path):
     try:
         size = p.stat().st_size
     except OSError as err:
-        raise ManifestError(f"{clip(p)}: cannot read the manifest ({err.strerror})") from err
+        raise ManifestError(f"{p}: cannot read the manifest ({err.strerror})") from err
     if size > MAX_MANIFEST_BYTES:
         raise ManifestError(
-            f"{clip(p)} is {size:,} bytes; a manifest is at most {MAX_MANIFEST_BYTES:,} bytes "
+            f"{p} is {size:,} bytes; a manifest is at most {MAX_MANIFEST_BYTES:,} bytes "
             "(provenance and a file list, not data)"
         )
     try:
@@ -199,7 +199,7 @@ def _read_yaml(p: Path):
         items = text.count("\n") + text.count(",")
         if items > MAX_ITEMS:
             raise ManifestError(
-                f"{clip(p)} has {items:,} lines and commas; a manifest has at most "
+                f"{p} has {items:,} lines and commas; a manifest has at most "
                 f"{MAX_ITEMS:,} (provenance and a file list, not data)"
             )
         loader = _ManifestLoader(text)
@@ -212,17 +212,15 @@ def _read_yaml(p: Path):
         _check_nodes(node)
         return yaml.constructor.SafeConstructor().construct_document(node)
     except UnicodeDecodeError as err:
-        raise ManifestError(
-            f"{clip(p)}: not UTF-8 text ({err.reason} at byte {err.start})"
-        ) from err
+        raise ManifestError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from err
     except OSError as err:
-        raise ManifestError(f"{clip(p)}: cannot read the manifest ({err.strerror})") from err
+        raise ManifestError(f"{p}: cannot read the manifest ({err.strerror})") from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or err
         raise ManifestError(
-            f"{clip(p)}{where}: not an acceptable manifest ({clip(problem, 200)})"
+            f"{p}{where}: not an acceptable manifest ({clip(problem, 200)})"
         ) from err
 
 
@@ -304,30 +302,25 @@ def _provenance(data: dict, p: Path) -> dict[str, str]:
         )
         if value is None:
             state = "missing" if key not in data else "empty"
-            raise ManifestError(f"{key} is {state} in {clip(p)}{hint}")
+            raise ManifestError(f"{key} is {state} in {p}{hint}")
         if not isinstance(value, str):
             kind = "a list" if isinstance(value, list) else "a mapping"
-            raise ManifestError(
-                f"{key} in {clip(p)} is {kind} ({clip_repr(value)}), not text{hint}"
-            )
+            raise ManifestError(f"{key} in {p} is {kind} ({clip_repr(value)}), not text{hint}")
         if not visible_text(value):
             shown = f" ({clip_repr(value)})" if value.strip() else ""
             raise ManifestError(
-                f"{key} is empty in {clip(p)}{shown}: blanks and invisible characters do not "
-                f"count{hint}"
+                f"{key} is empty in {p}{shown}: blanks and invisible characters do not count{hint}"
             )
         out[key] = value.strip()
     if out["method"] not in METHODS:
         raise ManifestError(
-            f"{clip(p)}: method {clip_repr(out['method'])} is not allowed: use one of "
+            f"{p}: method {clip_repr(out['method'])} is not allowed: use one of "
             f"{', '.join(METHODS)}"
         )
     try:
         out["collected_at"] = parse_collected_at(out["collected_at"])
     except ValueError as err:
-        raise ManifestError(
-            f"{clip(p)}: collected_at {clip_repr(out['collected_at'])} {err}"
-        ) from None
+        raise ManifestError(f"{p}: collected_at {clip_repr(out['collected_at'])} {err}") from None
     return out
 
 
@@ -335,7 +328,7 @@ def _provenance(data: dict, p: Path) -> dict[str, str]:
 
 
 def _bundle_file(base: Path, i: int, raw: object, p: Path) -> Path:
-    entry = f"{clip(p)}: files entry {i}"
+    entry = f"{p}: files entry {i}"
     if not isinstance(raw, str) or not raw.strip():
         raise ManifestError(
             f"{entry}: path must be a file name relative to the bundle folder, got {clip_repr(raw)}"
@@ -365,7 +358,7 @@ def _bundle_file(base: Path, i: int, raw: object, p: Path) -> Path:
     try:
         target = (base / name).resolve(strict=True)
     except FileNotFoundError:
-        raise ManifestError(f"{entry}: {shown} does not exist in {clip(base)}") from None
+        raise ManifestError(f"{entry}: {clip(name)} does not exist in {base}") from None
     except RuntimeError:  # symlink loop (Python < 3.13)
         raise ManifestError(f"{entry} ({shown}) is a symlink loop: {inside}") from None
     except OSError as err:
@@ -373,7 +366,7 @@ def _bundle_file(base: Path, i: int, raw: object, p: Path) -> Path:
         raise ManifestError(f"{entry} ({shown}) is {what}: {inside}") from None
     if not target.is_relative_to(base):
         raise ManifestError(
-            f"{entry} ({shown}) resolves to {clip(target)}, outside the bundle folder {clip(base)}"
+            f"{entry} ({shown}) resolves to {clip(target)}, outside the bundle folder {base}"
             f" (a symlink?): {inside}"
         )
     if not target.is_file():
@@ -400,17 +393,16 @@ def load_manifest(path: str | Path) -> Manifest:
         p = p / "manifest.yaml"
     if not p.is_file():
         raise ManifestError(
-            f"{clip(p)}: no such manifest. Give the path of a bundle's manifest.yaml (or its "
-            "folder)"
+            f"{p}: no such manifest. Give the path of a bundle's manifest.yaml (or its folder)"
         )
     data = _read_yaml(p)
     if not isinstance(data, dict):
-        raise ManifestError(f"{clip(p)}: expected a mapping with {', '.join(MANIFEST_REQUIRED)}")
+        raise ManifestError(f"{p}: expected a mapping with {', '.join(MANIFEST_REQUIRED)}")
     fields = _provenance(data, p)
     raw_files = data.get("files")
     if not isinstance(raw_files, list) or not raw_files:
         raise ManifestError(
-            f"files is missing or empty in {clip(p)}: list the bundle's files as "
+            f"files is missing or empty in {p}: list the bundle's files as "
             "`- {path: accounts.csv, table: accounts}`"
         )
     base = p.parent.resolve()
@@ -418,12 +410,12 @@ def load_manifest(path: str | Path) -> Manifest:
     for i, entry in enumerate(raw_files, start=1):
         if not isinstance(entry, dict) or "path" not in entry or "table" not in entry:
             raise ManifestError(
-                f"{clip(p)}: files entry {i} needs `path` and `table`, got {clip_repr(entry)}"
+                f"{p}: files entry {i} needs `path` and `table`, got {clip_repr(entry)}"
             )
         table = entry["table"]
         if not isinstance(table, str) or table not in SOURCE_TABLES:
             raise ManifestError(
-                f"{clip(p)}: files entry {i} ({clip_repr(entry['path'])}) has table "
+                f"{p}: files entry {i} ({clip_repr(entry['path'])}) has table "
                 f"{clip_repr(table)}; allowed: {', '.join(SOURCE_TABLES)}"
             )
         fpath = _bundle_file(base, i, entry["path"], p)
