@@ -8,8 +8,8 @@ physical line on which each record starts, so every later error can name it.
 Hostile files are refused by physical line before they can be misread: a quote that is not at the
 start or end of a field (a stray quote would otherwise merge the following lines into one field),
 a file that ends inside quotes, a header with duplicate names or more than
-:data:`MAX_COLUMNS` columns, a row with more or fewer fields than the header, a field longer than
-:data:`MAX_FIELD_CHARS`. The quote check is a vectorised pre-scan (numpy over 16 MiB blocks, in
+:data:`MAX_COLUMNS` columns, a row with more or fewer fields than the header, a row longer than
+:data:`MAX_ROW_BYTES` (Arrow's block size, so the limit costs nothing on the fast path). The quote check is a vectorised pre-scan (numpy over 16 MiB blocks, in
 the same pass that looks for blank lines); rows and fields are located by a slow exact reader only
 when the fast reader has already failed.
 """
@@ -28,12 +28,12 @@ from tqdm.auto import tqdm
 from graphintel.errors import InputFormatError, ValidationFailure, clip, clip_repr
 from graphintel.model import TABLES
 
-__all__ = ["LINE", "MAX_COLUMNS", "MAX_FIELD_CHARS", "read_csv_table"]
+__all__ = ["LINE", "MAX_COLUMNS", "MAX_ROW_BYTES", "read_csv_table"]
 
 MAX_COLUMNS = 64
 """Columns a header may have (the widest canonical table has 10)."""
-MAX_FIELD_CHARS = 100_000
-"""Characters one field may hold (titles, names and notes, not documents)."""
+MAX_ROW_BYTES = 1 << 20
+"""Bytes one row may hold (titles, names and notes, not documents): Arrow's block size."""
 _MAX_HEADER_BYTES = 1 << 16
 _SCAN_BLOCK = 16 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -114,15 +114,16 @@ def read_csv_table(
     if len(frame) > 1:
         starts[1:] += np.cumsum(newlines)[:-1]
     frame[LINE] = starts
-    for col in cols:
-        lengths = frame[col].str.len()
-        if len(lengths) and lengths.max() > MAX_FIELD_CHARS:
-            row = int(np.argmax(lengths.to_numpy(dtype=np.int64, na_value=0) > MAX_FIELD_CHARS))
-            raise InputFormatError(
-                f"{label} line {starts[row]}, column {col}: a field of {lengths.iloc[row]:,} "
-                f"characters; at most {MAX_FIELD_CHARS:,} are allowed (a stray quote, or data "
-                "that does not belong in this table?)"
-            )
+    if has_blank:  # the pandas path has no block size: check field sizes here
+        for col in cols:
+            lengths = frame[col].str.len().to_numpy(dtype=np.int64, na_value=0)
+            if len(lengths) and lengths.max() > MAX_ROW_BYTES:
+                row = int(np.argmax(lengths > MAX_ROW_BYTES))
+                raise InputFormatError(
+                    f"{label} line {starts[row]}, column {col}: a field of {lengths[row]:,} "
+                    f"characters; a row holds at most {MAX_ROW_BYTES:,} bytes (a stray quote, or "
+                    "data that does not belong in this table?)"
+                )
     blank = (frame[cols] == "").all(axis=1).to_numpy(dtype=bool)
     if blank.any():
         frame = frame[~blank].reset_index(drop=True)
@@ -252,7 +253,7 @@ def _check_block(
 
 def _locate_problem(path: Path, label: str, columns: int, err: Exception) -> InputFormatError:
     """The fast reader failed: find the physical line with an exact (slow) reader."""
-    longest = MAX_FIELD_CHARS * 4  # UTF-8: at most 4 bytes per character
+    longest = MAX_ROW_BYTES
     with open(path, "rb") as fh:  # bound what the exact reader would hold: no huge line
         line, run = 1, 0  # run: bytes since the last newline
         while block := fh.read(_SCAN_BLOCK):
@@ -264,13 +265,14 @@ def _locate_problem(path: Path, label: str, columns: int, err: Exception) -> Inp
                     if len(part) + (run if i == 0 else 0) > longest
                 )
                 return InputFormatError(
-                    f"{label} line {line + i}: a line longer than {longest:,} bytes; a field "
-                    f"holds at most {MAX_FIELD_CHARS:,} characters"
+                    f"{label} line {line + i}: a line longer than {longest:,} bytes; a row holds "
+                    f"at most {MAX_ROW_BYTES:,} bytes (a stray quote, or data that does not belong "
+                    "in this table?)"
                 )
             line += len(parts) - 1
             run = run + len(parts[0]) if len(parts) == 1 else len(parts[-1])
     limit = csv.field_size_limit()
-    csv.field_size_limit(MAX_FIELD_CHARS)
+    csv.field_size_limit(MAX_ROW_BYTES)
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh)
@@ -287,8 +289,8 @@ def _locate_problem(path: Path, label: str, columns: int, err: Exception) -> Inp
                     start = reader.line_num + 1
             except csv.Error as problem:
                 return InputFormatError(
-                    f"{label} line {start}: {problem}; a field holds at most "
-                    f"{MAX_FIELD_CHARS:,} characters"
+                    f"{label} line {start}: a field longer than {MAX_ROW_BYTES:,} characters; a "
+                    f"row holds at most {MAX_ROW_BYTES:,} bytes"
                     if "field limit" in str(problem)
                     else f"{label} line {start}: not readable as CSV ({clip(problem)})"
                 )
@@ -306,12 +308,16 @@ def _read_with_arrow(path: Path, spec, label: str, size: int, show: bool) -> pd.
         quoted_strings_can_be_null=False,
     )
     parse = pacsv.ParseOptions(newlines_in_values=True)
+    # The block size bounds a row: a longer one fails here and is located by line.
+    read = pacsv.ReadOptions(block_size=MAX_ROW_BYTES)
     if not show:
-        table = pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+        table = pacsv.read_csv(
+            path, read_options=read, parse_options=parse, convert_options=convert
+        )
     else:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=8 << 20),
+            read_options=read,
             parse_options=parse,
             convert_options=convert,
         )
