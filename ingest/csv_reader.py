@@ -85,6 +85,10 @@ def read_csv_table(
     has_blank = _scan_quotes(path, label)
     try:
         if has_blank:
+            # pandas fills short rows silently: the exact pass checks every row's field count
+            problem = _check_rows(path, label, len(header))
+            if problem is not None:
+                raise problem
             frame = _read_with_pandas(path, label, size, show)
         else:
             frame = _read_with_arrow(path, spec, label, size, show)
@@ -251,8 +255,8 @@ def _check_block(
     return (parity + len(q)) % 2, opener
 
 
-def _locate_problem(path: Path, label: str, columns: int, err: Exception) -> InputFormatError:
-    """The fast reader failed: find the physical line with an exact (slow) reader."""
+def _long_line(path: Path, label: str) -> InputFormatError | None:
+    """The first physical line longer than a row may be (bounds what the exact pass holds)."""
     longest = MAX_ROW_BYTES
     with open(path, "rb") as fh:  # bound what the exact reader would hold: no huge line
         line, run = 1, 0  # run: bytes since the last newline
@@ -271,6 +275,14 @@ def _locate_problem(path: Path, label: str, columns: int, err: Exception) -> Inp
                 )
             line += len(parts) - 1
             run = run + len(parts[0]) if len(parts) == 1 else len(parts[-1])
+    return None
+
+
+def _check_rows(path: Path, label: str, columns: int) -> InputFormatError | None:
+    """Exact (slow) pass: the first row whose field count differs from the header's."""
+    problem = _long_line(path, label)
+    if problem is not None:
+        return problem
     limit = csv.field_size_limit()
     csv.field_size_limit(MAX_ROW_BYTES)
     try:
@@ -294,8 +306,18 @@ def _locate_problem(path: Path, label: str, columns: int, err: Exception) -> Inp
                     if "field limit" in str(problem)
                     else f"{label} line {start}: not readable as CSV ({clip(problem)})"
                 )
+    except UnicodeDecodeError:
+        return None  # the reader reports the encoding with its offset
     finally:
         csv.field_size_limit(limit)
+    return None
+
+
+def _locate_problem(path: Path, label: str, columns: int, err: Exception) -> InputFormatError:
+    """The fast reader failed: find the physical line with an exact (slow) reader."""
+    problem = _check_rows(path, label, columns)
+    if problem is not None:
+        return problem
     return InputFormatError(f"{label}: not readable as CSV ({clip(err, 200)})")
 
 
