@@ -321,8 +321,10 @@ def test_exports_of_awkward_data_parse_and_guard_every_cell(env, capsys):
         ET.parse(out)  # well-formed XML 1.0
         g = nx.read_graphml(out) if fmt == "graphml" else nx.read_gexf(out)
         labels = nx.get_node_attributes(g, "label")
-        assert "Null\\x01 \\x08and form\\x0cfeed (fictional)" in labels.values()
-        assert "<b>&amp;</b> ]]> (fictional)" in labels.values()
+        names = nx.get_node_attributes(g, "display_name")
+        assert names["account:H1"] == "Null\\x01 \\x08and form\\x0cfeed (fictional)"
+        assert names["account:H2"] == "<b>&amp;</b> ]]> (fictional)"
+        assert labels["account:H2"] == '=HYPERLINK("x")'  # data, never a formula, in XML
         assert "channel:@C1" in g and labels["channel:@C1"] == "Room\\x1f\\x0b (fictional)"
     out = env / "csv"
     assert main(["export", "--format", "csv", "--out", str(out), "--store", store]) == 0
@@ -341,12 +343,8 @@ def test_exports_of_awkward_data_parse_and_guard_every_cell(env, capsys):
 def test_xml_safe_and_guard_examples():
     assert xml_safe("a\x00b\ud800c\ufffe") == "a\\x00b\\ud800c\\ufffe"
     assert xml_safe("tab\tline\nok") == "tab\tline\nok"
-    assert guard_spreadsheet_text(pd.Series(["-1", "+x", "ok", None])).tolist() == [
-        "'-1",
-        "'+x",
-        "ok",
-        None,
-    ]
+    guarded = guard_spreadsheet_text(pd.Series(["-1", "+x", "ok", None]))
+    assert guarded[:3].tolist() == ["'-1", "'+x", "ok"] and pd.isna(guarded[3])
 
 
 # -- class 7: messages that are themselves a flood ----------------------------------------------
