@@ -322,12 +322,20 @@ class _Source:
         """
         arr = np.frombuffer(region, dtype=np.uint8)
         q = np.flatnonzero(arr == 0x22)
-        if len(q) and b"\\" in region:  # drop escaped quotes: odd run of backslashes before
-            idx = np.arange(len(arr))
-            last = np.maximum.accumulate(np.where(arr == 0x5C, -1, idx))
-            before = np.maximum(q - 1, 0)
-            run = np.where(q > 0, before - last[before], 0)
-            q = q[run % 2 == 0]
+        if len(q) and q[0] == 0:
+            cand = q[1:][arr[q[1:] - 1] == 0x5C]
+        else:
+            cand = q[arr[q - 1] == 0x5C] if len(q) else q
+        if len(cand):  # drop escaped quotes: an odd run of backslashes before (a few per chunk)
+            escaped = []
+            for pos in cand.tolist():
+                k = pos - 1
+                while k >= 0 and region[k] == 0x5C:
+                    k -= 1
+                if (pos - 1 - k) % 2:
+                    escaped.append(pos)
+            if escaped:
+                q = np.setdiff1d(q, np.array(escaped, dtype=q.dtype), assume_unique=True)
         steps = _STEP[arr]
         b = np.flatnonzero(steps)
         if len(b):
