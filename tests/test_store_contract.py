@@ -177,9 +177,10 @@ def test_provenance_is_written_once(store, tiny_bundle, settings, tmp_path):
     bundle, _ = prepare_bundle(load_manifest(tiny_bundle), settings)
     store.ensure_schema()
     store.write_bundle(bundle)
-    before, sources = _snapshot(store), store.sources()
+    before = _snapshot(store)
     store.write_bundle(bundle)  # identical source: fine, nothing changes
     assert _snapshot(store) == before
+    sources = store.sources()
     changed = {**bundle.source, "legal_basis": "none at all", "collected_by": "someone else"}
     with pytest.raises(ProvenanceError, match=r"legal_basis .*collected_by .*new source_id"):
         store.write_bundle(type(bundle)(source=changed, tables=bundle.tables))
