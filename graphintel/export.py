@@ -251,16 +251,18 @@ def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
     Raises
     ------
     ConfigError
-        Unknown format.
+        Unknown format, or the output path cannot be written (a parent is a file, permissions).
     """
     out = Path(out)
-    if fmt == "csv":
-        out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "accounts.csv", out / "channels.csv"]
-        _csv_ready(account_export_frame(store)).to_csv(paths[0], index=False)
-        _csv_ready(channel_export_frame(store)).to_csv(paths[1], index=False)
-        return paths
-    if fmt in ("graphml", "gexf"):
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    try:
+        if fmt == "csv":
+            out.mkdir(parents=True, exist_ok=True)
+            paths = [out / "accounts.csv", out / "channels.csv"]
+            _csv_ready(account_export_frame(store)).to_csv(paths[0], index=False)
+            _csv_ready(channel_export_frame(store)).to_csv(paths[1], index=False)
+            return paths
         out.parent.mkdir(parents=True, exist_ok=True)
         g = export_graph(store)
         if fmt == "graphml":
@@ -268,4 +270,8 @@ def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
         else:
             nx.write_gexf(g, out)
         return [out]
-    raise ConfigError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    except OSError as err:
+        raise ConfigError(
+            f"cannot write the export to {out}: {err.strerror or err} ({err.filename or out}). "
+            "Give a folder (csv) or file path whose parents are folders you can write"
+        ) from err

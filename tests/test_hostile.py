@@ -395,3 +395,7 @@ def test_store_location_is_checked_and_nothing_is_created(env, capsys):
     assert not fresh.exists() and not fresh.parent.exists()
     assert main(["ingest", str(TINY), "--store", f"duckdb:{fresh}"]) == 0
     assert fresh.is_file()
+    # the same for an export whose parent is a file
+    out = parent_file / "graph.graphml"
+    args = ["export", "--format", "graphml", "--out", str(out), "--store", f"duckdb:{fresh}"]
+    refused(capsys, args, "cannot write the export", "a_file")
