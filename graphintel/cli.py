@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from graphintel import __version__
@@ -179,6 +180,25 @@ def _open(settings: Settings, uri: str | None, *, read_only: bool = False):
     return open_store(uri or settings.store_uri, settings, read_only=read_only)
 
 
+def _reader(settings: Settings, uri: str | None):
+    """A store opened for reading only (an existing DuckDB file: no writer lock, no copy)."""
+    uri = uri or settings.store_uri
+    path = uri[len("duckdb:") :] if uri.startswith("duckdb:") else None
+    return _open(settings, uri, read_only=bool(path and Path(path).exists()))
+
+
+@contextmanager
+def _writing(store):
+    """Close ``store`` (publishing what was written); on an error discard the writes instead, so
+    readers keep the last complete generation (DuckDB; see graphintel.store.duckdb_store)."""
+    try:
+        yield store
+    except BaseException:
+        getattr(store, "abort", store.close)()
+        raise
+    store.close()
+
+
 def cmd_simulate(args, settings: Settings) -> int:
     from graphintel.simulate import params_from_args, simulate
 
@@ -196,20 +216,18 @@ def cmd_simulate(args, settings: Settings) -> int:
 def cmd_ingest(args, settings: Settings) -> int:
     from ingest.job import ingest_manifest
 
-    store = _open(settings, args.store)
-    try:
+    with _writing(_open(settings, args.store)) as store:
         report = ingest_manifest(
             args.manifest, store, settings, progress=not args.no_progress and sys.stderr.isatty()
         )
         print(report.summary(), flush=True)
-        _raise_alerts(store, args.notify_cmd)
-    finally:
-        store.close()
+        new = _raise_alerts(store)
+    _notify(args.notify_cmd, new)  # after the store is closed: the alerts are kept either way
     return 0
 
 
-def _raise_alerts(store, notify_cmd: str | None) -> None:
-    from graphintel.watch import notify, run_alerts
+def _raise_alerts(store):
+    from graphintel.watch import run_alerts
 
     new = run_alerts(store)
     if len(new):
@@ -218,6 +236,12 @@ def _raise_alerts(store, notify_cmd: str | None) -> None:
         print(f"{len(new)} new alert(s): {parts}. See `graphintel alerts list --open`.", flush=True)
     else:
         print("No new alerts.", flush=True)
+    return new
+
+
+def _notify(notify_cmd: str | None, new) -> None:
+    from graphintel.watch import notify
+
     if notify_cmd:
         sent = notify(notify_cmd, new)
         if sent:
@@ -294,17 +318,20 @@ def cmd_alerts(args, settings: Settings) -> int:
     store = _open(settings, args.store)
     try:
         if args.action == "run":
-            _raise_alerts(store, args.notify_cmd)
-            return 0
-        if args.action == "ack":
+            new = _raise_alerts(store)
+        elif args.action == "ack":
             rec = watch.ack_alert(store, args.alert_id, args.note)
             print(f"Acknowledged alert {rec['alert_id']} ({rec['rule']}) at {rec['acked_at']}.")
             return 0
-        alerts = watch.filter_alerts(
-            store.case_table("alerts"), rules=args.rule, since=args.since, open_only=args.open
-        )
+        else:
+            alerts = watch.filter_alerts(
+                store.case_table("alerts"), rules=args.rule, since=args.since, open_only=args.open
+            )
     finally:
         store.close()
+    if args.action == "run":
+        _notify(args.notify_cmd, new)
+        return 0
     if args.format == "json":
         print(json.dumps(watch.alert_records(alerts), ensure_ascii=False, indent=2))
     else:
@@ -348,8 +375,7 @@ def cmd_takedown(args, settings: Settings) -> int:
 def cmd_analyze(args, settings: Settings) -> int:
     from graphintel.analytics.pipeline import analyze_store
 
-    store = _open(settings, args.store)
-    try:
+    with _writing(_open(settings, args.store)) as store:
         results = analyze_store(
             store,
             seed=args.seed,
@@ -367,8 +393,6 @@ def cmd_analyze(args, settings: Settings) -> int:
         print(format_report_table(build_report(store)))
         if timings:
             print("\nStage times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
-    finally:
-        store.close()
     return 0
 
 
@@ -388,7 +412,7 @@ def _parse_weights(items: list[str]) -> dict[str, float] | None:
 def cmd_report(args, settings: Settings) -> int:
     from graphintel.report import build_report, format_report_table
 
-    store = _open(settings, args.store)
+    store = _reader(settings, args.store)
     try:
         report = build_report(store, top=args.top)
     finally:
@@ -403,7 +427,7 @@ def cmd_report(args, settings: Settings) -> int:
 def cmd_export(args, settings: Settings) -> int:
     from graphintel.export import export_store
 
-    store = _open(settings, args.store)
+    store = _reader(settings, args.store)
     try:
         paths = export_store(store, args.format, args.out)
     finally:
@@ -465,14 +489,11 @@ def cmd_demo(args, settings: Settings) -> int:
             print(f"Simulating the demo bundle into {bundle} …", flush=True)
             simulate(bundle, SimulationParams())
     uri = "duckdb:" + str(settings.workspace / "graph.duckdb")
-    store = _open(settings, uri)
-    try:
+    with _writing(_open(settings, uri)) as store:
         print(ingest_manifest(bundle / "manifest.yaml", store, settings).summary(), flush=True)
-        _raise_alerts(store, None)
+        _raise_alerts(store)
         analyze_store(store)
         print(format_report_table(build_report(store)), flush=True)
-    finally:
-        store.close()
     if args.no_dashboard:
         return 0
     return run_dashboard(settings, uri, port=args.port, host="127.0.0.1")

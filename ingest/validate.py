@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 
 from graphintel.errors import ValidationFailure
-from graphintel.model import NODE_TABLES, TABLES
-from graphintel.store.base import OPTIONAL_KEY_COLUMNS
+from graphintel.model import NODE_TABLES, OPTIONAL_KEY_COLUMNS, TABLES
 
 __all__ = ["FILE", "MAX_FAILURES", "validate_table"]
 

@@ -6,10 +6,11 @@ import streamlit as st
 
 from dashboards import components as ui
 from graphintel import watch
+from graphintel.dataset import Dataset
 from graphintel.model import ALERT_RULES
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Alerts")
     st.caption(
         "Raised after every ingest and by `graphintel alerts run` when new evidence matches the "
@@ -17,7 +18,8 @@ def render(uri: str) -> None:
         "after its takedown was confirmed. Each alert names the records' sources. Acknowledge "
         "with `graphintel alerts ack ID --note TEXT`."
     )
-    view = ui.alerts(uri)
+    uri = ds.uri
+    view = ds.alerts()
     if view.empty:
         st.info(
             "No alerts in this store. Watch something with `graphintel watch add --kind "
@@ -88,4 +90,5 @@ def render(uri: str) -> None:
     )
 
 
-ui.run_page(render)
+if __name__ == "__main__":
+    ui.run_page(render)

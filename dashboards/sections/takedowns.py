@@ -6,17 +6,19 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import components as ui
+from graphintel.dataset import Dataset
 from graphintel.takedowns import figures_from_tables
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Takedowns")
     st.caption(
         "Takedown requests of content hashes (from bundles' takedowns.csv or kept by hand with "
         "`graphintel takedown request|confirm|refuse HASH`). A reappearance is a hash posted in a "
         "room after its takedown was confirmed."
     )
-    t = ui.takedowns(uri)
+    uri = ds.uri
+    t = ds.takedowns()
     if t["records"].empty:
         st.info(
             "No takedown records in this store. Add a `takedowns` table to a bundle, or record "
@@ -76,4 +78,5 @@ def render(uri: str) -> None:
     st.dataframe(t["records"], hide_index=True, width="stretch", key="td_records")
 
 
-ui.run_page(render)
+if __name__ == "__main__":
+    ui.run_page(render)

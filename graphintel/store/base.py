@@ -17,7 +17,7 @@ Semantics every implementation keeps
 * Optional key columns (``invites.channel_id``, ``invites.invited_at``, ``forwards.ts``) are
   stored as ``''`` when missing (Neo4j cannot MERGE on null) and read back as ``None``.
 * ``counts()`` gives :data:`graphintel.model.COUNT_KEYS`; ``content`` counts distinct hashes.
-* Analytics results are whole tables replaced on every ``write_results`` (see RESULT_TABLES).
+* Analytics results are whole tables replaced on every ``write_results`` (see :data:`graphintel.model.RESULT_TABLES`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,13 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 
 from graphintel.errors import ProvenanceError, StoreError, clip_repr
-from graphintel.model import (
+from graphintel.model import (  # the schema constants live in model; re-exported here
     ACCOUNT_METRIC_COLUMNS,
     CASE_TABLES,
     CHANNEL_METRIC_COLUMNS,
+    OPTIONAL_KEY_COLUMNS,
+    RESULT_TABLES,
+    SOURCE_COLUMNS,
     TABLES,
     CaseTableSpec,
     table_columns,
@@ -51,42 +54,6 @@ __all__ = [
     "restore_optional_keys",
     "result_columns",
 ]
-
-SOURCE_COLUMNS = (
-    "source_id",
-    "case_id",
-    "method",
-    "legal_basis",
-    "collected_at",
-    "collected_by",
-    "files",  # list of "path sha256=<hex> table=<table>" strings
-    "file_hashes",  # list of sha256 hex digests of the bundle's files
-    "ingested_at",
-)
-
-OPTIONAL_KEY_COLUMNS = {
-    "invites": ("channel_id", "invited_at"),
-    "forwards": ("ts",),
-}
-
-# Analytics results: name -> columns. account_metrics / channel_metrics are node properties in
-# Neo4j; the others are result rows.
-RESULT_TABLES: dict[str, tuple[str, ...]] = {
-    "account_metrics": (),  # columns: graphintel.model.ACCOUNT_METRIC_COLUMNS
-    "channel_metrics": (),  # columns: graphintel.model.CHANNEL_METRIC_COLUMNS
-    "channel_links": ("channel_a", "channel_b", "forwards", "shared_members", "jaccard"),
-    "priority_components": ("account_id", "component", "value", "weight", "contribution"),
-    "priority_evidence": (
-        "account_id",
-        "component",
-        "record_table",
-        "record_key",
-        "detail",
-        "source_ids",
-    ),
-    "cycles": ("account_id", "broken_parent", "cycle"),
-    "summary": ("key", "value"),  # value is a JSON string
-}
 
 
 # What a store's ``alert_candidates()`` returns: one row per rule match (the alert's columns
