@@ -520,6 +520,7 @@ class DuckDBStore:
             after = con.execute(f"SELECT count(*) FROM {_q(name)}").fetchall()[0][0]
             con.execute("DROP TABLE staged")
             con.execute("COMMIT")
+            self._dirty = True
         except Exception:
             con.execute("ROLLBACK")
             raise
@@ -539,6 +540,7 @@ class DuckDBStore:
                 f"(SELECT 1 FROM case_keys AS s WHERE {on})"
             ).fetchall()[0][0]
             con.execute(f"DELETE FROM {_q(name)} AS t USING case_keys AS s WHERE {on}")
+            self._dirty = True
         finally:
             con.unregister("case_keys")
         return int(found)
