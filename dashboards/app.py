@@ -30,7 +30,6 @@ PAGES = [
 ]
 
 
-
 @st.fragment(run_every=30)
 def _watch_store() -> None:
     """Rerun the page when a writer has published a new generation of the DuckDB store, so an
