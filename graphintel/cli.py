@@ -15,7 +15,7 @@ from pathlib import Path
 
 from graphintel import __version__
 from graphintel.config import Settings, load_settings
-from graphintel.errors import ConfigError, GraphIntelError
+from graphintel.errors import MESSAGE_LIMIT, ConfigError, GraphIntelError, clip
 
 __all__ = ["build_parser", "main"]
 
@@ -319,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, settings)
     except GraphIntelError as err:
-        message = " ".join(str(err).split())  # one paragraph, whatever a library said
+        # One paragraph, whatever a library said, and never a flood (hostile input is echoed).
+        message = clip(" ".join(str(err).split()), MESSAGE_LIMIT)
         print(f"graphintel {args.command}: {message}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:

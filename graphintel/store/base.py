@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from graphintel.errors import StoreError
+from graphintel.errors import ProvenanceError, StoreError, clip_repr
 from graphintel.model import (  # the schema constants live in model; re-exported here
     ACCOUNT_METRIC_COLUMNS,
     CHANNEL_METRIC_COLUMNS,
@@ -40,10 +40,12 @@ from graphintel.model import (  # the schema constants live in model; re-exporte
 
 __all__ = [
     "OPTIONAL_KEY_COLUMNS",
+    "PROVENANCE_FIELDS",
     "RESULT_TABLES",
     "SOURCE_COLUMNS",
     "Bundle",
     "GraphStore",
+    "check_provenance",
     "checked_columns",
     "restore_optional_keys",
     "result_columns",
@@ -95,6 +97,57 @@ def restore_optional_keys(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         if col in frame.columns and len(frame):
             frame[col] = frame[col].astype(object).where(frame[col] != "", None)
     return frame
+
+
+PROVENANCE_FIELDS = ("case_id", "method", "legal_basis", "collected_at", "collected_by")
+"""Source fields written once: a known ``source_id`` must come back with the same values."""
+
+
+def check_provenance(known: pd.DataFrame, source: dict[str, Any]) -> None:
+    """Refuse a source whose ``source_id`` is stored with different provenance.
+
+    Provenance is written once: the records already held keep the case, method, legal basis and
+    collection the source was first ingested under. The identical source passes (idempotent).
+
+    Raises
+    ------
+    ProvenanceError
+        ``source["source_id"]`` is in ``known`` (a :meth:`GraphStore.sources` frame) with any of
+        :data:`PROVENANCE_FIELDS` different.
+
+    Example
+    -------
+    >>> known = pd.DataFrame([{"source_id": "S1", "case_id": "C1", "method": "seizure",
+    ...     "legal_basis": "warrant 7", "collected_at": "2024-08-20", "collected_by": "unit 3"}])
+    >>> check_provenance(known, {**known.iloc[0].to_dict()})  # the same source: fine
+    >>> check_provenance(known, {**known.iloc[0].to_dict(), "legal_basis": "none"})
+    Traceback (most recent call last):
+    ...
+    graphintel.errors.ProvenanceError: source_id 'S1' is already in the store with other provenance: legal_basis 'warrant 7' there, 'none' in this bundle. Provenance is written once: a changed source needs a new source_id (or restore the manifest's original values)
+    """
+    if known is None or known.empty or "source_id" not in known:
+        return
+    sid = str(source["source_id"])
+    rows = known[known["source_id"].astype(str) == sid]
+    if rows.empty:
+        return
+    old = rows.iloc[0]
+    differ = [
+        f"{c} {clip_repr(_text(old.get(c)))} there, {clip_repr(_text(source.get(c)))} in this bundle"
+        for c in PROVENANCE_FIELDS
+        if _text(old.get(c)) != _text(source.get(c))
+    ]
+    if differ:
+        raise ProvenanceError(
+            f"source_id {clip_repr(sid)} is already in the store with other provenance: "
+            + "; ".join(differ)
+            + ". Provenance is written once: a changed source needs a new source_id (or restore "
+            "the manifest's original values)"
+        )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
 @dataclass

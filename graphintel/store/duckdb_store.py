@@ -33,7 +33,7 @@ from typing import Any, Self
 import duckdb
 import pandas as pd
 
-from graphintel.errors import StoreUnavailable
+from graphintel.errors import StoreUnavailable, clip
 from graphintel.model import (
     COUNT_KEYS,
     NODE_TABLES,
@@ -42,6 +42,7 @@ from graphintel.model import (
 from graphintel.store.base import (
     SOURCE_COLUMNS,
     Bundle,
+    check_provenance,
     checked_columns,
     restore_optional_keys,
     result_columns,
@@ -113,7 +114,14 @@ class DuckDBStore:
                         f"the store {self.path} does not exist yet: run `graphintel ingest "
                         "MANIFEST` (or `make demo`) first"
                     )
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                if not self.read_only:
+                    self.check_writable()
+                try:
+                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as err:
+                    raise StoreUnavailable(
+                        f"cannot create the folder of the DuckDB store {self.path}: {err.strerror}"
+                    ) from err
             target = self.path
             if not self.read_only and self.path != ":memory:":
                 target = self._start_writing()
@@ -122,11 +130,48 @@ class DuckDBStore:
             except duckdb.IOException as err:
                 self._stop_writing(publish=False)
                 raise StoreUnavailable(
-                    f"cannot open the DuckDB store {self.path}: {err}. Another graphintel process "
+                    f"cannot open the DuckDB store {self.path}: {clip(err, 300)}. Another "
+                    "graphintel process "
                     "(ingest, analyze or the dashboard) may hold it open for writing; stop it and "
                     "try again"
                 ) from err
         return self._con
+
+    def check_writable(self) -> None:
+        """Refuse a store location that cannot be written, before anything is read or written.
+
+        The file may not exist yet (it is created on the first write), but then its nearest
+        existing ancestor must be a writable folder; an existing path must be a writable file.
+
+        Raises
+        ------
+        StoreUnavailable
+            The path is a folder or not a regular file, a parent is a file, or a permission is
+            missing.
+        """
+        if self.path == ":memory:":
+            return
+        path = Path(self.path)
+        where = f"the DuckDB store {self.path}"
+        if path.exists():
+            if path.is_dir():
+                raise StoreUnavailable(
+                    f"{where} is a folder: give a file, e.g. duckdb:DIR/graph.duckdb"
+                )
+            if not path.is_file():
+                raise StoreUnavailable(f"{where} is not a regular file")
+            if not os.access(path, os.R_OK | os.W_OK):
+                raise StoreUnavailable(f"{where} is not writable (permissions)")
+            return
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise StoreUnavailable(f"{where} cannot be created: {parent} is a file, not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreUnavailable(
+                f"{where} cannot be created: the folder {parent} is not writable (permissions)"
+            )
 
     def _start_writing(self) -> str:
         """Take the writer lock and copy the published file to this writer's working copy."""
@@ -226,12 +271,13 @@ class DuckDBStore:
 
     # -- writing ----------------------------------------------------------------------------
     def known_file_hashes(self) -> set[str]:
-        if not self._has_table("sources"):
+        if not self._exists_or_empty("sources"):
             return set()
         rows = self.con.execute("SELECT DISTINCT unnest(file_hashes) FROM sources").fetchall()
         return {r[0] for r in rows}
 
     def write_bundle(self, bundle: Bundle, *, progress: bool = False) -> dict[str, int]:
+        check_provenance(self.sources(), bundle.source)  # provenance is written once
         self.ensure_schema()
         con = self.con
         self._dirty = True
