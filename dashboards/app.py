@@ -29,6 +29,20 @@ PAGES = [
     st.Page("sections/trainer.py", title="Trainer", icon=":material/school:"),
 ]
 
+
+@st.fragment(run_every=30)
+def _watch_store() -> None:
+    """Rerun the page when a writer has published a new generation of the DuckDB store, so an
+    open page shows new data within 30 s without a click."""
+    gen = ui.generation()
+    if gen is None:
+        return
+    seen = st.session_state.setdefault("_store_generation", gen)
+    if gen != seen:
+        st.session_state["_store_generation"] = gen
+        st.rerun()
+
+
 nav = st.navigation(PAGES)
 with st.sidebar:
     st.caption(f"Store: `{ui.store_uri()}`")
@@ -44,4 +58,5 @@ with st.sidebar:
     st.caption(
         "Ranks and explains; it never labels anyone guilty. Check every record at its source."
     )
+    _watch_store()
 nav.run()

@@ -533,7 +533,7 @@ class Dataset:
         budget = max(int(max_nodes) - len(chain_f), 1)
         fits = total_below + 1 <= budget
         sub = [me.assign(level=0, pos=1, siblings=1)]
-        more: list[dict[str, Any]] = []
+        more: list[pd.DataFrame] = []
         frontier = [str(account_id)] if total_below else []
         left = budget - 1
         level = 0
@@ -548,37 +548,53 @@ class Dataset:
             keep = kids.head(left)
             left -= len(keep)
             sub.append(keep.assign(level=level))
-            shown_per_parent = keep.groupby("referral_parent").agg(
+            shown = keep.groupby("referral_parent").agg(
                 n=("account_id", "size"), acc=("referral_descendants", "sum")
             )
-            first = kids.drop_duplicates("referral_parent").set_index("referral_parent")
-            for parent, row in first.iterrows():
-                n_shown = int(shown_per_parent["n"].get(parent, 0))
-                acc_shown = int(shown_per_parent["acc"].get(parent, 0)) + n_shown
-                hidden = int(row["siblings"]) - n_shown
-                if hidden > 0:
-                    more.append(
-                        {
-                            "parent": parent,
-                            "level": level,
-                            "children": hidden,
-                            "accounts": int(row["sibling_accounts"]) - acc_shown,
-                        }
-                    )
+            per = (
+                kids.drop_duplicates("referral_parent")
+                .set_index("referral_parent")[["siblings", "sibling_accounts"]]
+                .join(shown, how="left")
+                .fillna(0)
+            )
+            hidden = per["siblings"] - per["n"]
+            sel = (hidden > 0).to_numpy()
+            more.append(
+                pd.DataFrame(
+                    {
+                        "parent": per.index[sel],
+                        "level": level,
+                        "children": hidden[sel].astype(int).to_numpy(),
+                        "accounts": (per["sibling_accounts"] - per["acc"] - per["n"])[sel]
+                        .astype(int)
+                        .to_numpy(),
+                    }
+                )
+            )
             frontier = keep.loc[keep["referral_descendants"] > 0, "account_id"].tolist()
         # shown accounts whose children were not reached: one summary node each
         subtree = pd.concat(sub, ignore_index=True)
-        expanded = set(subtree["referral_parent"].dropna()) | {m["parent"] for m in more}
-        for _, row in subtree[subtree["referral_descendants"] > 0].iterrows():
-            if row["account_id"] not in expanded:
-                more.append(
-                    {
-                        "parent": row["account_id"],
-                        "level": int(row["level"]) + 1,
-                        "children": int(row["direct_invites"]),
-                        "accounts": int(row["referral_descendants"]),
-                    }
-                )
+        more_f = pd.concat(more, ignore_index=True) if more else pd.DataFrame()
+        expanded = set(subtree["referral_parent"].dropna())
+        if len(more_f):
+            expanded |= set(more_f["parent"])
+        cut = subtree[(subtree["referral_descendants"] > 0) & ~subtree["account_id"].isin(expanded)]
+        if len(cut):
+            more_f = pd.concat(
+                [
+                    more_f,
+                    pd.DataFrame(
+                        {
+                            "parent": cut["account_id"].to_numpy(),
+                            "level": cut["level"].astype(int).to_numpy() + 1,
+                            "children": pd.to_numeric(cut["direct_invites"]).astype(int).to_numpy(),
+                            "accounts": cut["referral_descendants"].astype(int).to_numpy(),
+                        }
+                    ),
+                ],
+                ignore_index=True,
+            )
+        more = more_f.to_dict("records") if len(more_f) else []
         view = views.referral_tree_view(chain_f, subtree, more)
         view.total = len(chain_f) + total_below
         shown_below = len(subtree) - 1
