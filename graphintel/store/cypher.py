@@ -378,9 +378,7 @@ def count_statement(key: str) -> str:
 def clear_relationships(label: str) -> str:
     """Delete the relationships starting at nodes of ``label`` in batches (auto-commit): before
     :func:`clear_label`, so no batch of nodes drags a hub's relationships into one transaction."""
-    return (
-        f"MATCH (:{ident(label)})-[r]->() CALL (r) {{ DELETE r }} IN TRANSACTIONS OF 10000 ROWS"
-    )
+    return f"MATCH (:{ident(label)})-[r]->() CALL (r) {{ DELETE r }} IN TRANSACTIONS OF 10000 ROWS"
 
 
 def clear_label(label: str) -> str:

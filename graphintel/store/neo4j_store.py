@@ -182,9 +182,7 @@ class Neo4jStore:
             if not self._verified:  # fail fast (no 30 s of retries) when nothing listens
                 self.driver.verify_connectivity()
                 self._verified = True
-            with self.driver.session(
-                database=self.database, fetch_size=self.fetch_size
-            ) as session:
+            with self.driver.session(database=self.database, fetch_size=self.fetch_size) as session:
                 yield session
         except nx.AuthError as err:
             raise StoreUnavailable(
