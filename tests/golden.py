@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +31,7 @@ SORT_KEYS = {
 
 
 def _cell(v: object) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return "null"
     if isinstance(v, bool):
         return str(v)
