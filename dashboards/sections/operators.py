@@ -7,23 +7,21 @@ import streamlit as st
 
 from dashboards import components as ui
 from graphintel import views
+from graphintel.dataset import Dataset
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Operators")
     st.caption(
         "A ranking to decide what to look at first, built from named components. It is not "
         "a finding of guilt: every number links to the records and sources behind it."
     )
-    if not ui.need_analytics(uri):
+    if not ui.need_analytics(ds):
         return
-    t = ui.tables(uri)
     n = st.slider(
         "Accounts in the shortlist", min_value=5, max_value=200, value=25, step=5, key="op_n"
     )
-    ranking = views.priority_ranking(
-        t, ui.result(uri, "account_metrics"), ui.result(uri, "priority_components"), n=n
-    )
+    ranking = ds.operators(top=n)
     if ranking.empty:
         st.info("No account has a priority score above zero.")
         return
@@ -59,12 +57,13 @@ def render(uri: str) -> None:
         for a, h, r in zip(ranking["account_id"], ranking["handle"], ranking["priority_rank"])
     }
     account = st.selectbox("Account", list(labels), format_func=labels.get, key="op_account")
-    comps = ui.result(uri, "priority_components")
-    mine = comps[comps["account_id"] == account][["component", "value", "weight", "contribution"]]
-    st.dataframe(mine, hide_index=True, width="stretch", key="op_components")
-    ev = views.operator_evidence(ui.result(uri, "priority_evidence"), account)
+    st.dataframe(
+        ds.operator_components(account), hide_index=True, width="stretch", key="op_components"
+    )
+    ev = ds.operator_evidence(account)
     st.caption(f"{len(ev)} evidence records (record table and key, with source ids).")
     st.dataframe(ev, hide_index=True, width="stretch", key="op_evidence")
 
 
-ui.run_page(render)
+if __name__ == "__main__":
+    ui.run_page(render)

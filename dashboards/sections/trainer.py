@@ -13,14 +13,14 @@ import streamlit as st
 
 from dashboards import components as ui
 from graphintel import views
-from graphintel.analytics.pipeline import analyze_tables
+from graphintel.dataset import Dataset
 
 
 @st.cache_data(max_entries=8, show_spinner="Simulating …")
 def _run(
     accounts: int, operators: int, reward: float, price: float, join_p: float, days: int, seed: int
 ) -> dict:
-    t = views.trainer_simulate(
+    run = views.trainer_run(
         accounts=accounts,
         operators=operators,
         reward_credits=reward,
@@ -29,14 +29,7 @@ def _run(
         days=days,
         seed=seed,
     )
-    res = analyze_tables(t, explain_top=10, evidence_limit=1)
-    forest = views.referral_forest_frame(t, res["account_metrics"])
-    return {
-        "tables": t,
-        "metrics": res["account_metrics"],
-        "forest": forest,
-        "timeline": views.spread_timeline(t),
-    }
+    return {**run, "forest": run["metrics"]}
 
 
 @st.cache_data(max_entries=32, show_spinner="Simulating the intervention …")
@@ -65,7 +58,7 @@ def _scenario(
     return views.spread_timeline(t)
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Trainer: how an invitation-credit scheme spreads")
     st.caption("Synthetic, fictional data from the simulator; nothing is written to the store.")
     c = st.columns(4)
@@ -203,4 +196,5 @@ def render(uri: str) -> None:
     )
 
 
-ui.run_page(render, needs_data=False)
+if __name__ == "__main__":
+    ui.run_page(render, needs_data=False)
