@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("simulate", help="write a synthetic invitation-credit bundle")
-    from graphintel.simulate import add_arguments
+    from graphintel.simulate_params import add_arguments
 
     add_arguments(p)
 
@@ -94,8 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("start", "stop", "status"))
     p.add_argument("--home", type=Path, help="server folder (a fresh one is an empty database)")
     p.add_argument("--port", type=int, default=7687, help="Bolt port on 127.0.0.1 (7687)")
-    p.add_argument("--heap", default="1g", help="JVM heap (1g)")
-    p.add_argument("--pagecache", default="512m", help="page cache (512m)")
+    p.add_argument("--heap", help="JVM heap (default: 1/8 of RAM, 1g-8g)")
+    p.add_argument("--pagecache", help="page cache (default: 1/8 of RAM, 512m-8g)")
+    p.add_argument(
+        "--tx-memory",
+        help="transaction memory pool, dbms.memory.transaction.total.max (default: 3/4 of heap)",
+    )
     return parser
 
 
@@ -281,7 +285,12 @@ def cmd_neo4j(args, settings: Settings) -> int:
     if args.action == "start":
         neo4j_server.ensure_jars(settings, quiet=False)  # Maven's output goes to stderr
         info = neo4j_server.start(
-            settings, home=args.home, port=args.port, heap=args.heap, pagecache=args.pagecache
+            settings,
+            home=args.home,
+            port=args.port,
+            heap=args.heap,
+            pagecache=args.pagecache,
+            tx_memory=args.tx_memory,
         )
         print(neo4j_server.shell_exports(info))
         print(
