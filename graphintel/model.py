@@ -18,11 +18,17 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "ACCOUNT_METRIC_COLUMNS",
+    "CASCADE_COLUMNS",
     "CHANNEL_METRIC_COLUMNS",
     "COUNT_KEYS",
+    "GENERATION_COLUMNS",
+    "GROWTH_COLUMNS",
     "MANIFEST_REQUIRED",
     "METHODS",
     "NODE_TABLES",
+    "RECONCILIATION_COLUMNS",
+    "ROOM_ACTIVITY_COLUMNS",
+    "ROOM_ECONOMY_COLUMNS",
     "TABLES",
     "TABLE_ORDER",
     "Column",
@@ -274,6 +280,11 @@ ACCOUNT_METRIC_COLUMNS = (
     "referral_rewards",
     "purchases",
     "net_credits",
+    "rewards_matched",
+    "rewards_unmatched",
+    "proceeds_krw",
+    "distinct_payers",
+    "distinct_payees",
     "pagerank",
     "betweenness",
     "bridging",
@@ -281,3 +292,50 @@ ACCOUNT_METRIC_COLUMNS = (
     "priority_rank",
 )
 CHANNEL_METRIC_COLUMNS = ("channel_id", "community", "members", "admins")
+
+# The invitation-credit economy's result tables (graphintel.analytics.economy / cascades).
+RECONCILIATION_COLUMNS = (
+    "txn_id",
+    "inviter_id",
+    "invitee_id",
+    "channel_id",
+    "invited_at",
+    "rewarded_at",
+    "status",
+    "credits",
+)
+ROOM_ECONOMY_COLUMNS = (
+    "channel_id",
+    "purchases",
+    "proceeds_krw",
+    "rewards",
+    "reward_credits",
+    "rewards_matched",
+    "matched_reward_credits",
+    "reward_rate",
+    "rewards_without_invite",
+    "invites_without_reward",
+)
+ROOM_ACTIVITY_COLUMNS = ("channel_id", "day", "events")
+CASCADE_COLUMNS = (
+    "root",
+    "size",
+    "generations",
+    "recruiters",
+    "first_joined_at",
+    "last_joined_at",
+    "generation_gap_hours_mean",
+)
+GENERATION_COLUMNS = (
+    "root",
+    "generation",
+    "accounts",
+    "recruiters",
+    "recruits",
+    "reproduction",
+    "recruits_per_recruiter",
+    "first_joined_at",
+    "last_joined_at",
+    "gap_hours_mean",
+)
+GROWTH_COLUMNS = ("root", "day", "joined", "size")

@@ -30,7 +30,13 @@ import pandas as pd
 from graphintel.errors import StoreError
 from graphintel.model import (
     ACCOUNT_METRIC_COLUMNS,
+    CASCADE_COLUMNS,
     CHANNEL_METRIC_COLUMNS,
+    GENERATION_COLUMNS,
+    GROWTH_COLUMNS,
+    RECONCILIATION_COLUMNS,
+    ROOM_ACTIVITY_COLUMNS,
+    ROOM_ECONOMY_COLUMNS,
     TABLES,
     table_columns,
 )
@@ -80,6 +86,13 @@ RESULT_TABLES: dict[str, tuple[str, ...]] = {
     ),
     "cycles": ("account_id", "broken_parent", "cycle"),
     "summary": ("key", "value"),  # value is a JSON string
+    # the invitation-credit economy (graphintel.analytics.economy / cascades)
+    "reconciliation": RECONCILIATION_COLUMNS,
+    "room_economy": ROOM_ECONOMY_COLUMNS,
+    "room_activity": ROOM_ACTIVITY_COLUMNS,
+    "cascades": CASCADE_COLUMNS,
+    "cascade_generations": GENERATION_COLUMNS,
+    "cascade_growth": GROWTH_COLUMNS,
 }
 
 
