@@ -42,7 +42,6 @@ __all__ = [
 ]
 
 
-
 def _members(forest: pd.DataFrame) -> pd.DataFrame:
     """Accounts in cascades: root, account_id, parent, depth, joined (str or None), t (datetime)."""
     root = forest["referral_root"].astype(object)

@@ -51,15 +51,19 @@ from graphintel.model import (
 )
 
 __all__ = [
+    "COMPARE_STATUSES",
     "DEFAULT_WON_PER_CREDIT",
     "RECONCILIATION_COLUMNS",
     "RECONCILIATION_STATUSES",
+    "ROOM_ACTIVITY_COLUMNS",
     "ROOM_ECONOMY_COLUMNS",
     "account_economy",
+    "before_after",
     "buyer_pairs",
     "reconcile_rewards",
     "room_activity",
     "room_economy",
+    "room_joins",
 ]
 
 DEFAULT_WON_PER_CREDIT = 2650.0
@@ -264,7 +268,9 @@ def _reconciliation_frame(inv, rw, match, inv_order, rw_order) -> pd.DataFrame:
     taken[match[hit]] = True
     left = inv.iloc[inv_order]
     left = left[~taken[inv_order]]
-    left = left.iloc[np.argsort(_str_rank(left["inviter_id"].to_numpy(dtype=object)), kind="stable")]
+    left = left.iloc[
+        np.argsort(_str_rank(left["inviter_id"].to_numpy(dtype=object)), kind="stable")
+    ]
     unrewarded = pd.DataFrame(
         {
             "txn_id": _obj([None] * len(left)),
@@ -474,4 +480,164 @@ def room_activity(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     out["channel_id"] = out["channel_id"].astype(object)
     out["day"] = out["day"].astype(object)
     out["events"] = out["events"].astype(np.int64)
+    return out[list(ROOM_ACTIVITY_COLUMNS)]
+
+
+COMPARE_STATUSES = ("stopped", "dropped", "appeared", "continued")
+
+
+def room_joins(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """When each account entered each room: ``account_id``, ``channel_id``, ``joined_at`` (the
+    earliest of its membership ``joined_at`` and the invites it received naming the room;
+    ``None`` when no record is dated), one row per (account, room), by account then room.
+
+    Examples
+    --------
+    >>> from graphintel.analytics.graph import prepare_tables
+    >>> t = prepare_tables({"memberships": pd.DataFrame({"account_id": ["A"], "channel_id": ["X"],
+    ...                                                  "joined_at": [None]}),
+    ...                     "invites": pd.DataFrame({"inviter_id": ["B"], "invitee_id": ["A"],
+    ...                         "channel_id": ["X"], "invited_at": ["2024-01-02T00:00:00"]})})
+    >>> room_joins(t).values.tolist()
+    [['A', 'X', '2024-01-02T00:00:00']]
+    """
+    m = tables["memberships"]
+    i = tables["invites"]
+    i = i[i["channel_id"].notna()]
+    both = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "account_id": _obj(m["account_id"]),
+                    "channel_id": _obj(m["channel_id"]),
+                    "joined_at": _obj(m["joined_at"]),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "account_id": _obj(i["invitee_id"]),
+                    "channel_id": _obj(i["channel_id"]),
+                    "joined_at": _obj(i["invited_at"]),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    both = both[both["account_id"].notna() & both["channel_id"].notna()]
+    out = both.groupby(["account_id", "channel_id"], sort=True)["joined_at"].min().reset_index()
+    out["joined_at"] = out["joined_at"].astype(object).where(out["joined_at"].notna(), None)
     return out
+
+
+def before_after(
+    activity: pd.DataFrame,
+    joins: pd.DataFrame,
+    at: str,
+    *,
+    window_days: int = 30,
+    drop: float = 0.5,
+) -> dict[str, pd.DataFrame]:
+    """Rooms before and after a date (a crackdown, an arrest) and where their members went.
+
+    Parameters
+    ----------
+    activity : pandas.DataFrame
+        :func:`room_activity` (the ``room_activity`` result table).
+    joins : pandas.DataFrame
+        :func:`room_joins`.
+    at : str
+        The date, ``YYYY-MM-DD`` (a time part is ignored): the *after* window starts that day.
+    window_days : int
+        Length of the windows compared: ``before`` = records in the ``window_days`` days before
+        ``at``, ``after`` = records from ``at`` for ``window_days`` days.
+    drop : float
+        A room **dropped** when ``after ≤ (1 - drop) × before`` (and ``after > 0``).
+
+    Returns
+    -------
+    dict
+        ``rooms``: ``channel_id``, ``status`` (``stopped``: records before, none after;
+        ``dropped``; ``appeared``: no record at all before ``at``, some after; ``continued``),
+        ``before``, ``after``, ``first_day``, ``last_day`` (of all its records), by status then
+        ``before`` descending then id; rooms with no record in either window are left out.
+        ``moves``: ``from_channel_id`` (a stopped or dropped room), ``to_channel_id``,
+        ``members`` (accounts in the room before ``at`` — a dated join before it or an undated
+        one — that joined the other room in the after window), ``first_joined_at``; by members
+        descending.
+
+    Examples
+    --------
+    >>> act = pd.DataFrame({"channel_id": ["X", "X", "Y"],
+    ...                     "day": ["2024-01-01", "2024-01-02", "2024-01-10"],
+    ...                     "events": [3, 1, 2]})
+    >>> joins = pd.DataFrame({"account_id": ["A", "A"], "channel_id": ["X", "Y"],
+    ...                       "joined_at": ["2024-01-01T00:00:00", "2024-01-10T00:00:00"]})
+    >>> out = before_after(act, joins, "2024-01-05", window_days=10)
+    >>> out["rooms"][["channel_id", "status", "before", "after"]].values.tolist()
+    [['X', 'stopped', 4, 0], ['Y', 'appeared', 0, 2]]
+    >>> out["moves"][["from_channel_id", "to_channel_id", "members"]].values.tolist()
+    [['X', 'Y', 1]]
+    """
+    day = pd.Timestamp(str(at)[:10])
+    start = (day - pd.Timedelta(days=int(window_days))).strftime("%Y-%m-%d")
+    at_s = day.strftime("%Y-%m-%d")
+    end = (day + pd.Timedelta(days=int(window_days))).strftime("%Y-%m-%d")
+    a = activity
+    days = a["day"].astype(str)
+    ev = pd.to_numeric(a["events"], errors="coerce").fillna(0).astype(np.int64)
+    frame = pd.DataFrame(
+        {
+            "channel_id": _obj(a["channel_id"]),
+            "before": np.where((days >= start) & (days < at_s), ev, 0),
+            "after": np.where((days >= at_s) & (days < end), ev, 0),
+            "earlier": np.where(days < at_s, ev, 0),
+            "day": days.to_numpy(dtype=object),
+        }
+    )
+    g = frame.groupby("channel_id", sort=True)
+    rooms = pd.DataFrame(
+        {
+            "before": g["before"].sum(),
+            "after": g["after"].sum(),
+            "earlier": g["earlier"].sum(),
+            "first_day": g["day"].min(),
+            "last_day": g["day"].max(),
+        }
+    ).reset_index()
+    rooms = rooms[(rooms["before"] > 0) | (rooms["after"] > 0)]
+    b, f = rooms["before"].to_numpy(), rooms["after"].to_numpy()
+    status = np.select(
+        [
+            (b > 0) & (f == 0),
+            (b > 0) & (f > 0) & (f <= (1 - drop) * b),
+            (rooms["earlier"].to_numpy() == 0) & (f > 0),
+        ],
+        ["stopped", "dropped", "appeared"],
+        "continued",
+    )
+    rank = {s: i for i, s in enumerate(COMPARE_STATUSES)}
+    rooms = rooms.assign(status=status, _r=[rank[s] for s in status])
+    rooms = rooms.sort_values(["_r", "before", "channel_id"], ascending=[True, False, True])
+    rooms = rooms[["channel_id", "status", "before", "after", "first_day", "last_day"]]
+    rooms = rooms.astype({"before": np.int64, "after": np.int64}).reset_index(drop=True)
+
+    gone = set(rooms.loc[rooms["status"].isin(["stopped", "dropped"]), "channel_id"])
+    j = joins
+    when = j["joined_at"].astype(object)
+    was = j[j["channel_id"].isin(gone) & (when.isna() | (when.astype(str) < at_s))]
+    went = j[when.notna() & (when.astype(str) >= at_s) & (when.astype(str) < end)]
+    moves = was[["account_id", "channel_id"]].merge(
+        went[["account_id", "channel_id", "joined_at"]], on="account_id", suffixes=("_from", "")
+    )
+    moves = moves[moves["channel_id_from"] != moves["channel_id"]]
+    mv = (
+        moves.groupby(["channel_id_from", "channel_id"], sort=True)
+        .agg(members=("account_id", "nunique"), first_joined_at=("joined_at", "min"))
+        .reset_index()
+        .rename(columns={"channel_id_from": "from_channel_id", "channel_id": "to_channel_id"})
+    )
+    mv = mv.sort_values(
+        ["members", "from_channel_id", "to_channel_id"], ascending=[False, True, True]
+    )
+    mv["members"] = mv["members"].astype(np.int64)
+    return {"rooms": rooms, "moves": mv.reset_index(drop=True)}

@@ -191,9 +191,7 @@ def analyze_tables(
     lap("credits")
 
     recon = economy.reconcile_rewards(t["invites"], t["transactions"])
-    econ = economy.account_economy(
-        t["transactions"], acc, recon, won_per_credit=won, codes=codes
-    )
+    econ = economy.account_economy(t["transactions"], acc, recon, won_per_credit=won, codes=codes)
     rooms_econ = economy.room_economy(t["transactions"], recon, won_per_credit=won)
     activity = economy.room_activity(t)
     growth = cascades.cascade_tables(forest)
