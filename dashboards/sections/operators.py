@@ -6,7 +6,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import components as ui
-from graphintel import views
+from graphintel import economy_views, views
+from graphintel.analytics.pipeline import summary_dict
 
 
 def render(uri: str) -> None:
@@ -65,6 +66,22 @@ def render(uri: str) -> None:
     ev = views.operator_evidence(ui.result(uri, "priority_evidence"), account)
     st.caption(f"{len(ev)} evidence records (record table and key, with source ids).")
     st.dataframe(ev, hide_index=True, width="stretch", key="op_evidence")
+
+    econ = summary_dict(ui.result(uri, "summary")).get("economy", {})
+    am = ui.result(uri, "account_metrics").set_index("account_id")
+    buys = economy_views.proceeds_records(
+        t["transactions"], account, won_per_credit=econ.get("won_per_credit")
+    )
+    st.subheader("Proceeds")
+    k = st.columns(3)
+    k[0].metric("Proceeds (won)", f"{float(am.loc[account, 'proceeds_krw']):,.0f}")
+    k[1].metric("Distinct payers", f"{int(am.loc[account, 'distinct_payers']):,}")
+    k[2].metric("Distinct payees", f"{int(am.loc[account, 'distinct_payees']):,}")
+    st.caption(
+        f"Purchases this account received: the recorded amount in won, else credits × "
+        f"{econ.get('won_per_credit') or 2650:,g} won."
+    )
+    st.dataframe(buys, hide_index=True, width="stretch", key="op_proceeds")
 
 
 ui.run_page(render)
