@@ -71,7 +71,6 @@ def render(uri: str) -> None:
     _growth(uri)
 
 
-
 def _growth(uri: str) -> None:
     """How the largest cascades grew: size over time and recruits per member by generation."""
     st.subheader("How cascades grow")
