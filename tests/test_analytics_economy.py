@@ -264,3 +264,37 @@ def test_room_activity_per_day():
         ["X", "2024-01-02", 1],
         ["Y", "2024-01-03", 1],
     ]
+
+
+def test_precomputed_codes_give_the_same_reconciliation():
+    from graphintel.analytics.graph import prepare_and_encode
+
+    rng = np.random.default_rng(5)
+    people, rooms = ["A", "B", "C"], ["X", "Y", None]
+    times = [d(1 + i) for i in range(3)] + [None]
+    inv = pd.DataFrame(
+        [
+            (rng.choice(people), rng.choice(people + ["E"]), rng.choice(rooms), rng.choice(times))
+            for _ in range(30)
+        ],
+        columns=INV,
+    )
+    tx = pd.DataFrame(
+        [
+            (
+                f"T{i:02d}",
+                "BOT",
+                rng.choice(people),
+                1.0,
+                "referral_reward",
+                rng.choice(times),
+                rng.choice(rooms),
+            )
+            for i in range(30)
+        ],
+        columns=["txn_id", "from_id", "to_id", "credits", "kind", "ts", "channel_id"],
+    )
+    t, codes = prepare_and_encode({"invites": inv, "transactions": tx})
+    a = reconcile_rewards(t["invites"], t["transactions"], codes=codes)
+    b = reconcile_rewards(t["invites"], t["transactions"])
+    pd.testing.assert_frame_equal(a, b)

@@ -83,7 +83,12 @@ def _str_rank(values: np.ndarray) -> np.ndarray:
     return codes
 
 
-def reconcile_rewards(invites: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFrame:
+def reconcile_rewards(
+    invites: pd.DataFrame,
+    transactions: pd.DataFrame,
+    *,
+    codes: IdCodes | None = None,
+) -> pd.DataFrame:
     """Match every referral reward to the invite it pays for (module notes, exact).
 
     Parameters
@@ -93,6 +98,9 @@ def reconcile_rewards(invites: pd.DataFrame, transactions: pd.DataFrame) -> pd.D
     transactions : pandas.DataFrame
         Prepared ``transactions`` (``txn_id``, ``to_id``, ``credits``, ``kind``, ``ts``,
         ``channel_id``).
+    codes : IdCodes, optional
+        Precomputed id codes of the prepared tables these come from (sorted universes, so code
+        order is id order); ids are factorised here when not given.
 
     Returns
     -------
@@ -109,7 +117,8 @@ def reconcile_rewards(invites: pd.DataFrame, transactions: pd.DataFrame) -> pd.D
     so the matched invites always form a prefix of the time order: with ``P_j`` the number of
     invites no later than reward ``j`` and ``m_j`` the number matched before it,
     ``m_{j+1} = min(m_j + 1, P_j)``, i.e. ``m_j = min(j, j - 1 + min_{i<j}(P_i - i))`` — a
-    grouped prefix minimum. O((rewards + invites) log) overall.
+    grouped prefix minimum. O((rewards + invites) log) overall; the inviters that mix records
+    with and without a channel on both sides are walked exactly, reward by reward.
 
     Examples
     --------
@@ -124,23 +133,42 @@ def reconcile_rewards(invites: pd.DataFrame, transactions: pd.DataFrame) -> pd.D
     [['T1', None, 'reward_without_invite'], ['T2', 'B', 'matched'], [None, 'C', 'invite_without_reward']]
     """
     inv = invites.reindex(columns=_INV_COLS)
-    ok = inv["inviter_id"].notna() & inv["invitee_id"].notna()
-    ok &= inv["inviter_id"] != inv["invitee_id"]
-    inv = inv[ok].drop_duplicates(_INV_COLS).reset_index(drop=True)
     tx = transactions.reindex(columns=["txn_id", "to_id", "credits", "kind", "ts", "channel_id"])
-    rw = tx[(tx["kind"] == "referral_reward") & tx["to_id"].notna()].reset_index(drop=True)
+    if codes is not None:
+        a_inv, b_inv = codes("invites", "inviter_id"), codes("invites", "invitee_id")
+        ch_inv, to = codes("invites", "channel_id"), codes("transactions", "to_id")
+        ch_tx = codes("transactions", "channel_id")
+    else:  # sorted factorisation: code order = id order, as with the universes' codes
+        acc, _ = pd.factorize(
+            pd.concat([inv["inviter_id"], inv["invitee_id"], tx["to_id"]], ignore_index=True),
+            sort=True,
+        )
+        ch, _ = pd.factorize(
+            pd.concat([inv["channel_id"], tx["channel_id"]], ignore_index=True), sort=True
+        )
+        k = len(inv)
+        a_inv, b_inv, to = acc[:k], acc[k : 2 * k], acc[2 * k :]
+        ch_inv, ch_tx = ch[:k], ch[k:]
+    a_inv, b_inv, to = (np.asarray(x, dtype=np.int64) for x in (a_inv, b_inv, to))
+    ch_inv, ch_tx = np.asarray(ch_inv, dtype=np.int64), np.asarray(ch_tx, dtype=np.int64)
+
+    is_rw = (tx["kind"].to_numpy(dtype=object) == "referral_reward") & (to >= 0)
+    rw_rows = np.flatnonzero(is_rw)
+    times = _time_rank(pd.concat([inv["invited_at"], tx["ts"].iloc[rw_rows]], ignore_index=True))
+    t_inv_all = times[: len(inv)]
+    ok = (a_inv >= 0) & (b_inv >= 0) & (a_inv != b_inv)
+    # identical duplicates once (first kept)
+    dup = (
+        pd.DataFrame({"a": a_inv, "b": b_inv, "c": ch_inv, "t": t_inv_all}).duplicated().to_numpy()
+    )
+    inv_rows = np.flatnonzero(ok & ~dup)
+    inv = inv.iloc[inv_rows].reset_index(drop=True)
+    rw = tx.iloc[rw_rows].reset_index(drop=True)
     ni, nr = len(inv), len(rw)
-
-    times = _time_rank(pd.concat([inv["invited_at"], rw["ts"]], ignore_index=True))
-    t_inv, t_rw = times[:ni], times[ni:]
-    who, _ = pd.factorize(pd.concat([inv["inviter_id"], rw["to_id"]], ignore_index=True))
-    who = who.astype(np.int64)
-    w_inv, w_rw = who[:ni], who[ni:]
-    chan, _ = pd.factorize(pd.concat([inv["channel_id"], rw["channel_id"]], ignore_index=True))
-    chan = chan.astype(np.int64)  # -1 = no channel named
-    c_inv, c_rw = chan[:ni], chan[ni:]
-
-    n_who = int(who.max()) + 1 if len(who) else 0
+    t_inv, t_rw = t_inv_all[inv_rows], times[len(t_inv_all) :]
+    w_inv, w_rw = a_inv[inv_rows], to[rw_rows]
+    c_inv, c_rw = ch_inv[inv_rows], ch_tx[rw_rows]  # -1 = no channel named
+    n_who = int(max(w_inv.max(initial=-1), w_rw.max(initial=-1))) + 1
 
     def flag(codes: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.bincount(codes[mask], minlength=n_who) > 0
@@ -151,19 +179,17 @@ def reconcile_rewards(invites: pd.DataFrame, transactions: pd.DataFrame) -> pd.D
     by_channel = inv_named & rw_named & ~mixed  # every record names a channel: match per channel
 
     # invite order within an inviter: time, invitee, channel (missing last)
-    inv_order = np.lexsort(
-        (
-            _str_rank(inv["channel_id"].to_numpy(dtype=object)),
-            _str_rank(inv["invitee_id"].to_numpy(dtype=object)),
-            t_inv,
-        )
-    )
-    rw_order = np.lexsort((_str_rank(rw["txn_id"].to_numpy(dtype=object)), t_rw))
+    n_ch = int(max(c_inv.max(initial=-1), c_rw.max(initial=-1))) + 1
+    inv_order = np.lexsort((np.where(c_inv < 0, n_ch, c_inv), b_inv[inv_rows], t_inv))
+    txn = rw["txn_id"]
+    txn_rank = np.arange(nr) if nr < 2 or _sorted(txn) else _str_rank(txn.to_numpy(dtype=object))
+    rw_order = np.lexsort((txn_rank, t_rw))
     # rank of each invite / reward in its own order (for tie-free sorting inside groups)
     inv_pos = np.empty(ni, dtype=np.int64)
     inv_pos[inv_order] = np.arange(ni)
     rw_pos = np.empty(nr, dtype=np.int64)
     rw_pos[rw_order] = np.arange(nr)
+    chan = np.concatenate([c_inv, c_rw])
 
     match = np.full(nr, -1, dtype=np.int64)  # invite row matched by each reward
 
@@ -187,7 +213,10 @@ def reconcile_rewards(invites: pd.DataFrame, transactions: pd.DataFrame) -> pd.D
         first[1:] = g_r[1:] != g_r[:-1]
         idx = np.arange(len(sr))
         k = idx - np.maximum.accumulate(np.where(first, idx, 0))  # reward index in group
-        cm = pd.Series(p - k).groupby(g_r).cummin().to_numpy()
+        # prefix minimum per group in one pass: each later group is shifted below the earlier
+        gid = np.cumsum(first) - 1
+        big = ni + len(sr) + 1
+        cm = np.minimum.accumulate(p - k - gid * big) + gid * big
         prev = np.empty(len(sr), dtype=np.float64)
         prev[0] = np.inf
         prev[1:] = cm[:-1]
@@ -198,7 +227,7 @@ def reconcile_rewards(invites: pd.DataFrame, transactions: pd.DataFrame) -> pd.D
     if mixed.any():
         _match_mixed(mixed, w_inv, c_inv, inv_pos, t_inv, w_rw, c_rw, rw_pos, t_rw, match)
 
-    return _reconciliation_frame(inv, rw, match, inv_order, rw_order)
+    return _reconciliation_frame(inv, rw, match, inv_order, rw_order, w_inv)
 
 
 def _match_mixed(mixed, w_inv, c_inv, inv_pos, t_inv, w_rw, c_rw, rw_pos, t_rw, match) -> None:
@@ -239,7 +268,14 @@ def _match_mixed(mixed, w_inv, c_inv, inv_pos, t_inv, w_rw, c_rw, rw_pos, t_rw, 
                 heads[best_q] += 1
 
 
-def _reconciliation_frame(inv, rw, match, inv_order, rw_order) -> pd.DataFrame:
+def _sorted(values: pd.Series) -> bool:
+    try:
+        return bool(values.notna().all() and values.is_monotonic_increasing)
+    except TypeError:
+        return False
+
+
+def _reconciliation_frame(inv, rw, match, inv_order, rw_order, inviter_codes) -> pd.DataFrame:
     hit = match >= 0
     mi = np.where(hit, match, 0)
     inv_chan = inv["channel_id"].to_numpy(dtype=object)
@@ -266,11 +302,8 @@ def _reconciliation_frame(inv, rw, match, inv_order, rw_order) -> pd.DataFrame:
     ).iloc[rw_order]
     taken = np.zeros(len(inv), dtype=bool)
     taken[match[hit]] = True
-    left = inv.iloc[inv_order]
-    left = left[~taken[inv_order]]
-    left = left.iloc[
-        np.argsort(_str_rank(left["inviter_id"].to_numpy(dtype=object)), kind="stable")
-    ]
+    keep = inv_order[~taken[inv_order]]
+    left = inv.iloc[keep[np.argsort(inviter_codes[keep], kind="stable")]]
     unrewarded = pd.DataFrame(
         {
             "txn_id": _obj([None] * len(left)),
@@ -283,10 +316,7 @@ def _reconciliation_frame(inv, rw, match, inv_order, rw_order) -> pd.DataFrame:
             "credits": np.full(len(left), np.nan),
         }
     )
-    out = pd.concat([rewards, unrewarded], ignore_index=True)
-    for c in RECONCILIATION_COLUMNS:
-        if c != "credits":
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    out = pd.concat([rewards, unrewarded], ignore_index=True)  # ids/times: str or None
     out["credits"] = out["credits"].astype(np.float64)
     return out[list(RECONCILIATION_COLUMNS)]
 

@@ -190,7 +190,7 @@ def analyze_tables(
     credits = flows.account_credits(t["transactions"], acc, codes=codes)
     lap("credits")
 
-    recon = economy.reconcile_rewards(t["invites"], t["transactions"])
+    recon = economy.reconcile_rewards(t["invites"], t["transactions"], codes=codes)
     econ = economy.account_economy(t["transactions"], acc, recon, won_per_credit=won, codes=codes)
     rooms_econ = economy.room_economy(t["transactions"], recon, won_per_credit=won)
     activity = economy.room_activity(t)
