@@ -2,16 +2,22 @@
 
 Routing only: each page in ``sections/`` (not ``pages/``: Streamlit would also serve a
 ``pages/`` folder as old-style pages, and a deep link such as /referrals would then bypass this
-router) renders with functions from :mod:`graphintel.views`.
+router) is a ``render(ds)`` function over a :class:`graphintel.dataset.Dataset`, the one query
+layer between pages and the store.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
 
 from dashboards import components as ui
 
-st.set_page_config(page_title="graphintel", page_icon=":material/hub:", layout="wide")
+# The page icon is a file shipped with the app: a material/emoji icon would be fetched from a
+# font or emoji service by the browser, and no request may leave the machine.
+ICON = str(Path(__file__).with_name("icon.png"))
+st.set_page_config(page_title="graphintel", page_icon=ICON, layout="wide")
 
 PAGES = [
     st.Page("sections/overview.py", title="Overview", icon=":material/dashboard:", default=True),

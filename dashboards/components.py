@@ -1,42 +1,33 @@
-"""Shared dashboard pieces: the store factory, cached loaders, the page boundary, the network view.
+"""Shared dashboard pieces: the dataset factory, the page boundary, the network view.
 
-Everything that shapes data lives in :mod:`graphintel.views`; this module only wires it to
-Streamlit (caching, errors, rendering).
+Pages are ``render(ds)`` functions over a :class:`graphintel.dataset.Dataset`: the only way from
+a page to the data. The dataset is opened once per process (``st.cache_resource``) and pinned to
+the store's current generation for each run of a page, so one render never mixes old and new
+data; results are cached inside the dataset per generation.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import Any
 
-import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as st_components
 
 from graphintel import views
 from graphintel.config import load_settings
+from graphintel.dataset import Dataset
+from graphintel.dataset import open as open_dataset
 from graphintel.errors import GraphIntelError, StoreUnavailable
 from graphintel.netviz import generate_html
-from graphintel.store import open_store
-from graphintel.store.base import GraphStore
 
 __all__ = [
-    "counts",
-    "forest",
-    "get_store",
+    "dataset",
     "max_nodes",
     "need_analytics",
-    "result",
-    "rooms",
     "run_page",
     "show_network",
-    "sources",
     "store_uri",
-    "tables",
 ]
-
-TTL = 600  # seconds cached frames live; a re-analysed store shows up after at most this
 
 
 def store_uri() -> str:
@@ -45,61 +36,13 @@ def store_uri() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _lock() -> threading.Lock:
-    # One connection is shared by every session (threads): serialise access to it.
-    return threading.Lock()
+def _dataset(uri: str) -> Dataset:
+    return open_dataset(uri, load_settings().with_store(uri))
 
 
-@st.cache_resource(show_spinner=False)
-def get_store(uri: str) -> GraphStore:
-    """Open the store once per process (read-only for DuckDB so the CLI can still read it)."""
-    settings = load_settings().with_store(uri)
-    try:
-        return open_store(uri, settings, read_only=uri.startswith("duckdb:"))
-    except ImportError as err:
-        raise StoreUnavailable(
-            f"this installation cannot open {uri!r} ({err}); use a duckdb:PATH store or install "
-            "graphintel with Neo4j support"
-        ) from err
-
-
-def _call(uri: str, fn: Callable[[GraphStore], Any]) -> Any:
-    with _lock():
-        return fn(get_store(uri))
-
-
-@st.cache_resource(ttl=TTL, show_spinner="Loading tables …")
-def tables(uri: str) -> dict[str, pd.DataFrame]:
-    """All canonical tables, prepared (shared between sessions: treat as read-only)."""
-    return _call(uri, views.load_tables)
-
-
-@st.cache_resource(ttl=TTL, show_spinner=False)
-def result(uri: str, name: str) -> pd.DataFrame:
-    """An analytics result table (empty before ``graphintel analyze``)."""
-    return _call(uri, lambda s: s.results(name))
-
-
-@st.cache_resource(ttl=TTL, show_spinner=False)
-def counts(uri: str) -> dict[str, int]:
-    return _call(uri, lambda s: s.counts())
-
-
-@st.cache_resource(ttl=TTL, show_spinner=False)
-def sources(uri: str) -> pd.DataFrame:
-    return _call(uri, views.sources_table)
-
-
-@st.cache_resource(ttl=TTL, show_spinner=False)
-def rooms(uri: str) -> pd.DataFrame:
-    """:func:`graphintel.views.room_table` for the store."""
-    return views.room_table(tables(uri), result(uri, "channel_metrics"))
-
-
-@st.cache_resource(ttl=TTL, show_spinner=False)
-def forest(uri: str) -> pd.DataFrame:
-    """:func:`graphintel.views.referral_forest_frame` for the store."""
-    return views.referral_forest_frame(tables(uri), result(uri, "account_metrics"))
+def dataset(uri: str | None = None) -> Dataset:
+    """The dataset of the served store, pinned to its current generation for this run."""
+    return _dataset(uri or store_uri()).pinned()
 
 
 def max_nodes() -> int:
@@ -107,14 +50,12 @@ def max_nodes() -> int:
     return int(st.session_state.get("max_nodes", views.DEFAULT_MAX_NODES))
 
 
-def need_analytics(uri: str) -> bool:
+def need_analytics(ds: Dataset) -> bool:
     """True when analytics results exist; otherwise shows how to compute them and returns
     False."""
-    if result(uri, "account_metrics").empty:
-        st.info(
-            f"No analytics in this store yet. Run `graphintel analyze --store {uri}` "
-            "(or `make demo`), then reload this page."
-        )
+    msg = ds.analytics_missing()
+    if msg:
+        st.info(msg)
         return False
     return True
 
@@ -142,21 +83,25 @@ def show_network(
     st.caption(msg)
 
 
-def run_page(render: Callable[[str], None], *, needs_data: bool = True) -> None:
-    """The page boundary: resolve the store, stop with a clear message when it is unreachable
-    or empty, run ``render(uri)`` and show graphintel errors as ``st.error`` (no traceback)."""
-    uri = store_uri()
+def run_page(
+    render: Callable[[Dataset], None], *, needs_data: bool = True, ds: Dataset | None = None
+) -> None:
+    """The page boundary: open the dataset, stop with a clear message when the store is
+    unreachable or empty, run ``render(ds)`` and show graphintel errors as ``st.error`` (no
+    traceback)."""
     try:
+        if ds is None:
+            ds = dataset() if needs_data else _dataset(store_uri())
         if needs_data:
-            n = counts(uri)
+            n = ds.counts()
             if sum(n.values()) == 0:
                 st.info(
-                    f"The store {uri} is empty. Load data with `graphintel ingest MANIFEST "
-                    f"--store {uri}` and `graphintel analyze --store {uri}` (or run "
+                    f"The store {ds.uri} is empty. Load data with `graphintel ingest MANIFEST "
+                    f"--store {ds.uri}` and `graphintel analyze --store {ds.uri}` (or run "
                     "`make demo`), then reload this page."
                 )
                 return
-        render(uri)
+        render(ds)
     except StoreUnavailable as err:
         st.error(f"The store cannot be reached: {err}")
     except GraphIntelError as err:

@@ -10,11 +10,12 @@ import argparse
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from graphintel import __version__
 from graphintel.config import Settings, load_settings
-from graphintel.errors import ConfigError, GraphIntelError
+from graphintel.errors import MESSAGE_LIMIT, ConfigError, GraphIntelError, clip
 
 __all__ = ["build_parser", "main"]
 
@@ -128,6 +129,25 @@ def _open(settings: Settings, uri: str | None, *, read_only: bool = False):
     return open_store(uri or settings.store_uri, settings, read_only=read_only)
 
 
+def _reader(settings: Settings, uri: str | None):
+    """A store opened for reading only (an existing DuckDB file: no writer lock, no copy)."""
+    uri = uri or settings.store_uri
+    path = uri[len("duckdb:") :] if uri.startswith("duckdb:") else None
+    return _open(settings, uri, read_only=bool(path and Path(path).exists()))
+
+
+@contextmanager
+def _writing(store):
+    """Close ``store`` (publishing what was written); on an error discard the writes instead, so
+    readers keep the last complete generation (DuckDB; see graphintel.store.duckdb_store)."""
+    try:
+        yield store
+    except BaseException:
+        getattr(store, "abort", store.close)()
+        raise
+    store.close()
+
+
 def cmd_simulate(args, settings: Settings) -> int:
     from graphintel.simulate import params_from_args, simulate
 
@@ -145,13 +165,10 @@ def cmd_simulate(args, settings: Settings) -> int:
 def cmd_ingest(args, settings: Settings) -> int:
     from ingest.job import ingest_manifest
 
-    store = _open(settings, args.store)
-    try:
+    with _writing(_open(settings, args.store)) as store:
         report = ingest_manifest(
             args.manifest, store, settings, progress=not args.no_progress and sys.stderr.isatty()
         )
-    finally:
-        store.close()
     print(report.summary())
     return 0
 
@@ -159,8 +176,7 @@ def cmd_ingest(args, settings: Settings) -> int:
 def cmd_analyze(args, settings: Settings) -> int:
     from graphintel.analytics.pipeline import analyze_store
 
-    store = _open(settings, args.store)
-    try:
+    with _writing(_open(settings, args.store)) as store:
         results = analyze_store(
             store,
             seed=args.seed,
@@ -179,8 +195,6 @@ def cmd_analyze(args, settings: Settings) -> int:
         print(format_report_table(build_report(store)))
         if timings:
             print("\nStage times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
-    finally:
-        store.close()
     return 0
 
 
@@ -200,7 +214,7 @@ def _parse_weights(items: list[str]) -> dict[str, float] | None:
 def cmd_report(args, settings: Settings) -> int:
     from graphintel.report import build_report, format_report_table
 
-    store = _open(settings, args.store)
+    store = _reader(settings, args.store)
     try:
         report = build_report(store, top=args.top)
     finally:
@@ -232,7 +246,7 @@ def cmd_compare(args, settings: Settings) -> int:
 def cmd_export(args, settings: Settings) -> int:
     from graphintel.export import export_store
 
-    store = _open(settings, args.store)
+    store = _reader(settings, args.store)
     try:
         paths = export_store(store, args.format, args.out)
     finally:
@@ -294,13 +308,10 @@ def cmd_demo(args, settings: Settings) -> int:
             print(f"Simulating the demo bundle into {bundle} …", flush=True)
             simulate(bundle, SimulationParams())
     uri = "duckdb:" + str(settings.workspace / "graph.duckdb")
-    store = _open(settings, uri)
-    try:
+    with _writing(_open(settings, uri)) as store:
         print(ingest_manifest(bundle / "manifest.yaml", store, settings).summary(), flush=True)
         analyze_store(store)
         print(format_report_table(build_report(store)), flush=True)
-    finally:
-        store.close()
     if args.no_dashboard:
         return 0
     return run_dashboard(settings, uri, port=args.port, host="127.0.0.1")
@@ -351,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, settings)
     except GraphIntelError as err:
-        message = " ".join(str(err).split())  # one paragraph, whatever a library said
+        # One paragraph, whatever a library said, and never a flood (hostile input is echoed).
+        message = clip(" ".join(str(err).split()), MESSAGE_LIMIT)
         print(f"graphintel {args.command}: {message}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:

@@ -175,15 +175,13 @@ def trainer_cascades(
 
 
 def before_after_frames(
-    tables: Mapping[str, pd.DataFrame],
     activity: pd.DataFrame,
+    joins: pd.DataFrame,
     at: str,
     *,
     window_days: int = 30,
     drop: float = 0.5,
 ) -> dict[str, pd.DataFrame]:
     """:func:`graphintel.analytics.economy.before_after` over the ``room_activity`` result and
-    the prepared memberships and invites."""
-    return _economy.before_after(
-        activity, _economy.room_joins(tables), at, window_days=window_days, drop=drop
-    )
+    the room joins (:meth:`graphintel.dataset.Dataset.room_joins`)."""
+    return _economy.before_after(activity, joins, at, window_days=window_days, drop=drop)

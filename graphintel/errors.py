@@ -16,12 +16,53 @@ __all__ = [
     "InputFormatError",
     "ManifestError",
     "Neo4jSetupError",
+    "ProvenanceError",
     "SimulationError",
     "StoreError",
     "StoreUnavailable",
     "ValidationError",
     "ValidationFailure",
+    "clip",
+    "clip_repr",
 ]
+
+CLIP = 80
+"""Characters of an offending value echoed in a message; the rest is counted, not shown."""
+MESSAGE_LIMIT = 2_000
+"""Characters of a whole message the CLI prints; the rest is counted, not shown."""
+
+
+def clip(value: object, limit: int = CLIP) -> str:
+    """``str(value)`` cut to ``limit`` characters, then ``… (N more)``.
+
+    Hostile input must not turn a message into a flood: every value a message echoes goes
+    through here.
+
+    Example
+    -------
+    >>> clip("x" * 100, 5)
+    'xxxxx… (95 more)'
+    >>> clip("short")
+    'short'
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more)"
+
+
+def clip_repr(value: object, limit: int = CLIP) -> str:
+    """``repr`` of the first ``limit`` characters of ``str(value)``, then ``… (N more)``.
+
+    Example
+    -------
+    >>> print(clip_repr("abc" * 30, 4))
+    'abca'… (86 more)
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text) - limit:,} more)"
 
 
 class GraphIntelError(Exception):
@@ -36,6 +77,10 @@ class ConfigError(GraphIntelError):
 
 class ManifestError(GraphIntelError):
     """manifest.yaml is missing, unreadable or lacks required provenance."""
+
+
+class ProvenanceError(ManifestError):
+    """A known ``source_id`` came back with different provenance: provenance is written once."""
 
 
 class InputFormatError(GraphIntelError):
@@ -53,12 +98,12 @@ class ValidationFailure:
     rule: str
 
     def __str__(self) -> str:
-        where = self.file
+        where = clip(self.file)
         if self.line is not None:
             where += f" line {self.line}"
         if self.column:
-            where += f", column {self.column}"
-        shown = "" if self.value is None else f" (value {self.value!r})"
+            where += f", column {clip(self.column)}"
+        shown = "" if self.value is None else f" (value {clip_repr(self.value)})"
         return f"{where}: {self.rule}{shown}"
 
 

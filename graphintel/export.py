@@ -1,12 +1,16 @@
 """Exports other tools open: CSV tables, GraphML and GEXF (Gephi).
 
-Text from the data (handles, names, titles) is written as data, never interpreted: CSV cells that a
-spreadsheet would run as a formula (starting with ``= + - @`` or a control character) are prefixed
-with ``'``; GraphML/GEXF are written by networkx's XML writers, which escape markup.
+Text from the data (handles, names, titles, ids) is written as data, never interpreted: every text
+cell of a CSV export that a spreadsheet would run as a formula (starting with ``= + - @`` or a
+control character) is prefixed with ``'``; GraphML/GEXF are written by networkx's XML writers,
+which escape markup, after characters XML 1.0 forbids (C0 controls other than tab/LF/CR, lone
+surrogates, U+FFFE/U+FFFF) are replaced by their visible escape (``\x01``, ``\ud800``), so the
+file parses and distinct ids stay distinct.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -26,6 +30,7 @@ __all__ = [
     "export_graph",
     "export_store",
     "guard_spreadsheet_text",
+    "xml_safe",
 ]
 
 EXPORT_FORMATS = ("csv", "graphml", "gexf")
@@ -49,6 +54,27 @@ ACCOUNT_EXPORT_COLUMNS = (
 )
 CHANNEL_EXPORT_COLUMNS = ("channel_id", "community", "members", "admins", "proceeds_krw")
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape_char(match: re.Match) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_safe(value: object) -> object:
+    """Text with the characters XML 1.0 forbids replaced by visible escapes; other values as is.
+
+    Example
+    -------
+    >>> xml_safe("a" + chr(1) + "b" + chr(0xD800))
+    'a\\\\x01b\\\\ud800'
+    >>> xml_safe(3)
+    3
+    """
+    if isinstance(value, str) and _XML_FORBIDDEN.search(value):
+        return _XML_FORBIDDEN.sub(_escape_char, value)
+    return value
 
 
 def guard_spreadsheet_text(values: pd.Series) -> pd.Series:
@@ -123,15 +149,23 @@ def cascade_export_frame(store: GraphStore) -> pd.DataFrame:
     return out.sort_values(["size", "root", "generation"], ascending=[False, True, True])
 
 
-def _csv_ready(frame: pd.DataFrame, text_columns: tuple[str, ...]) -> pd.DataFrame:
+def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell guarded (ids and ``source_ids`` included), lists joined with ``;``."""
     out = frame.copy()
-    for col in text_columns:
-        if col in out:
-            out[col] = guard_spreadsheet_text(out[col])
     if "source_ids" in out:
         out["source_ids"] = out["source_ids"].map(
-            lambda v: ";".join(v) if isinstance(v, (list, tuple, np.ndarray)) else v
+            lambda v: ";".join(str(x) for x in v) if isinstance(v, (list, tuple, np.ndarray)) else v
         )
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        text = s.map(lambda v: isinstance(v, str))
+        if text.any():
+            guarded = guard_spreadsheet_text(s.where(text, None))
+            # lone surrogates cannot be encoded as UTF-8: replaced like in GraphML/GEXF
+            guarded = guarded.map(xml_safe)
+            out[col] = s.astype(object).where(~text, guarded)
     return out
 
 
@@ -154,7 +188,7 @@ def export_graph(store: GraphStore) -> nx.MultiDiGraph:
                 label = frame[col] if label is None else label.where(label.notna(), frame[col])
         frame = frame.assign(label=label.where(label.notna(), frame[key]), node_type=kind)
         for rec in frame.to_dict("records"):
-            node = f"{kind}:{rec[key]}"
+            node = xml_safe(f"{kind}:{rec[key]}")
             g.add_node(node, **{k: _plain(v) for k, v in rec.items() if _plain(v) is not None})
 
     add_nodes(accounts, "account_id", "account", ("handle", "display_name"))
@@ -167,8 +201,8 @@ def export_graph(store: GraphStore) -> nx.MultiDiGraph:
         for rec in frame.to_dict("records"):
             data = {k: _plain(rec[k]) for k in attrs if _plain(rec.get(k)) is not None}
             g.add_edge(
-                f"{src_kind}:{rec[src]}",
-                f"{dst_kind}:{rec[dst]}",
+                xml_safe(f"{src_kind}:{rec[src]}"),
+                xml_safe(f"{dst_kind}:{rec[dst]}"),
                 key=rel,
                 relation=rel,
                 id=f"e{g.number_of_edges()}",
@@ -226,8 +260,8 @@ def _plain(v):
     if isinstance(v, (np.bool_,)):
         return bool(v)
     if isinstance(v, (list, tuple, np.ndarray)):
-        return ";".join(str(x) for x in v)
-    return v
+        return xml_safe(";".join(str(x) for x in v))
+    return xml_safe(v)
 
 
 def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
@@ -236,28 +270,28 @@ def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
     Raises
     ------
     ConfigError
-        Unknown format.
+        Unknown format, or the output path cannot be written (a parent is a file, permissions).
     """
     out = Path(out)
-    if fmt == "csv":
-        out.mkdir(parents=True, exist_ok=True)
-        text = ("handle", "display_name", "title")
-        paths = [out / "accounts.csv", out / "channels.csv"]
-        _csv_ready(account_export_frame(store), text).to_csv(paths[0], index=False)
-        _csv_ready(channel_export_frame(store), text).to_csv(paths[1], index=False)
-        ids = ("txn_id", "inviter_id", "invitee_id", "channel_id", "root")
-        frames = {
-            "reconciliation": store.results("reconciliation"),
-            "room_economy": store.results("room_economy"),
-            "cascades": cascade_export_frame(store),
-            "cascade_growth": store.results("cascade_growth"),
-        }
-        for name, frame in frames.items():
-            path = out / f"{name}.csv"
-            _csv_ready(frame, ids).to_csv(path, index=False)
-            paths.append(path)
-        return paths
-    if fmt in ("graphml", "gexf"):
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    try:
+        if fmt == "csv":
+            out.mkdir(parents=True, exist_ok=True)
+            paths = [out / "accounts.csv", out / "channels.csv"]
+            _csv_ready(account_export_frame(store)).to_csv(paths[0], index=False)
+            _csv_ready(channel_export_frame(store)).to_csv(paths[1], index=False)
+            frames = {
+                "reconciliation": store.results("reconciliation"),
+                "room_economy": store.results("room_economy"),
+                "cascades": cascade_export_frame(store),
+                "cascade_growth": store.results("cascade_growth"),
+            }
+            for name, frame in frames.items():
+                path = out / f"{name}.csv"
+                _csv_ready(frame).to_csv(path, index=False)
+                paths.append(path)
+            return paths
         out.parent.mkdir(parents=True, exist_ok=True)
         g = export_graph(store)
         if fmt == "graphml":
@@ -265,4 +299,8 @@ def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
         else:
             nx.write_gexf(g, out)
         return [out]
-    raise ConfigError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    except OSError as err:
+        raise ConfigError(
+            f"cannot write the export to {out}: {err.strerror or err} ({err.filename or out}). "
+            "Give a folder (csv) or file path whose parents are folders you can write"
+        ) from err

@@ -26,9 +26,12 @@ __all__ = [
     "MANIFEST_REQUIRED",
     "METHODS",
     "NODE_TABLES",
+    "OPTIONAL_KEY_COLUMNS",
     "RECONCILIATION_COLUMNS",
+    "RESULT_TABLES",
     "ROOM_ACTIVITY_COLUMNS",
     "ROOM_ECONOMY_COLUMNS",
+    "SOURCE_COLUMNS",
     "TABLES",
     "TABLE_ORDER",
     "Column",
@@ -275,6 +278,7 @@ ACCOUNT_METRIC_COLUMNS = (
     "referral_depth",
     "referral_descendants",
     "direct_invites",
+    "referral_invited_at",
     "credits_in",
     "credits_out",
     "referral_rewards",
@@ -339,3 +343,85 @@ GENERATION_COLUMNS = (
     "gap_hours_mean",
 )
 GROWTH_COLUMNS = ("root", "day", "joined", "size")
+
+# Provenance of every bundle (the Source node / ``sources`` table).
+SOURCE_COLUMNS = (
+    "source_id",
+    "case_id",
+    "method",
+    "legal_basis",
+    "collected_at",
+    "collected_by",
+    "files",  # list of "path sha256=<hex> table=<table>" strings
+    "file_hashes",  # list of sha256 hex digests of the bundle's files
+    "ingested_at",
+)
+
+# Key columns that may be missing: stored as '' (Neo4j cannot MERGE on null), read back as None.
+OPTIONAL_KEY_COLUMNS = {
+    "invites": ("channel_id", "invited_at"),
+    "forwards": ("ts",),
+}
+
+# Analytics results written by ``graphintel analyze``: name -> columns. account_metrics /
+# channel_metrics are node properties in Neo4j (columns ACCOUNT_METRIC_COLUMNS /
+# CHANNEL_METRIC_COLUMNS); the others are result rows. The last six are what the dashboard shows
+# that is derived (computed once at analyze, read back by graphintel.dataset); aggregates keep
+# the ``source_ids`` of the records they sum (one row per distinct list), so a case scope can
+# filter them exactly.
+RESULT_TABLES: dict[str, tuple[str, ...]] = {
+    "account_metrics": (),
+    "channel_metrics": (),
+    "channel_links": ("channel_a", "channel_b", "forwards", "shared_members", "jaccard"),
+    "priority_components": ("account_id", "component", "value", "weight", "contribution"),
+    "priority_evidence": (
+        "account_id",
+        "component",
+        "record_table",
+        "record_key",
+        "detail",
+        "source_ids",
+    ),
+    "cycles": ("account_id", "broken_parent", "cycle"),
+    "summary": ("key", "value"),  # value is a JSON string
+    "rooms": (
+        "channel_id",
+        "title",
+        "kind",
+        "is_public",
+        "creator_id",
+        "creator",
+        "members",
+        "admins",
+        "community",
+        "targets",
+        "forwards_out",
+        "forwards_in",
+        "first_join",
+        "last_join",
+        "source_ids",
+    ),
+    "activity_daily": ("day", "activity", "count", "source_ids"),
+    "credits_daily": ("day", "kind", "credits", "transactions", "source_ids"),
+    "role_flows": ("source", "target", "credits", "transactions", "source_ids"),
+    "community_flows": ("source", "target", "credits", "transactions", "source_ids"),
+    "org_targets": (
+        "org_id",
+        "name",
+        "kind",
+        "region",
+        "lat",
+        "lon",
+        "rooms",
+        "members_reached",
+        "room_titles",
+        "source_ids",
+    ),
+    # the invitation-credit economy (graphintel.analytics.economy / cascades)
+    "reconciliation": RECONCILIATION_COLUMNS,
+    "room_economy": ROOM_ECONOMY_COLUMNS,
+    "room_activity": ROOM_ACTIVITY_COLUMNS,
+    "cascades": CASCADE_COLUMNS,
+    "cascade_generations": GENERATION_COLUMNS,
+    "cascade_growth": GROWTH_COLUMNS,
+}

@@ -7,10 +7,13 @@ HTML page with the vis-network library inline, so it renders with no network acc
 
 Security
 --------
-Titles, handles and ids come from hostile people. Every ``label`` and ``title`` is passed
-through :func:`html.escape` here (vis-network / pyvis can show titles through ``innerHTML``);
-the node and edge data reach the page only as JSON inside a script (Jinja's ``tojson`` escapes
-``<``, ``>`` and ``&``). Nothing from the data is ever written into HTML markup directly.
+Titles, handles and ids come from hostile people. They are escaped exactly once, as JSON: the
+node and edge data reach the page only inside a script (Jinja's ``tojson`` escapes ``<``, ``>``
+and ``&``), vis-network draws labels on its canvas and shows a string ``title`` with
+``innerText`` (vis-network 9), so text is never parsed as HTML and shows as written ("R&D", not
+"R&amp;D"). Nothing from the data is ever written into HTML markup directly. The pyvis options
+that would put titles into ``innerHTML`` (``select_menu``, ``filter_menu``, tooltip links) are not
+used.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ __all__ = [
     "MISSING_COLOR",
     "PALETTE",
     "category_colors",
+    "display_text",
     "escape_text",
     "generate_html",
     "scale_sizes",
@@ -67,6 +71,21 @@ def escape_text(value: Any, *, limit: int = 200) -> str:
     if len(text) > limit:
         text = text[:limit] + "…"
     return html.escape(text, quote=False)
+
+
+def display_text(value: Any, *, limit: int = 200) -> str:
+    """``value`` as display text for a canvas label or a text tooltip: ``str``, cut to ``limit``
+    characters, not escaped (the JSON encoding escapes it once).
+
+    Examples
+    --------
+    >>> display_text("R&D <lab>"), display_text(None), display_text("abcdef", limit=3)
+    ('R&D <lab>', '', 'abc…')
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = str(value)
+    return text[:limit] + "…" if len(text) > limit else text
 
 
 def category_colors(values: pd.Series | list[Any]) -> list[str]:
@@ -135,7 +154,8 @@ def generate_html(
     nodes : pandas.DataFrame
         ``id`` (required, str) and optionally ``label`` (default: the id), ``title`` (tooltip,
         plain text, ``\\n`` for new lines), ``color``, ``size``, ``level`` (hierarchical layout
-        row), ``shape``, ``borderWidth``. Labels and titles are HTML-escaped here.
+        row), ``shape``, ``borderWidth``. Labels and titles are shown as written (see the
+        module notes on escaping).
     edges : pandas.DataFrame
         ``source``, ``target`` (node ids) and optionally ``title``, ``label``, ``width``,
         ``color``, ``dashes``. Edges whose ends are not in ``nodes`` are dropped.
@@ -169,9 +189,9 @@ def generate_html(
     nodes["id"] = nodes["id"].astype(str)
     nodes = nodes.drop_duplicates("id")
     label_src = nodes["label"] if "label" in nodes else nodes["id"]
-    nodes["label"] = [escape_text(v, limit=60) for v in label_src]
+    nodes["label"] = [display_text(v, limit=60) for v in label_src]
     if "title" in nodes:
-        nodes["title"] = [escape_text(v, limit=2000) for v in nodes["title"]]
+        nodes["title"] = [display_text(v, limit=2000) for v in nodes["title"]]
     edges = edges.reset_index(drop=True).copy()
     if len(edges):
         edges["source"] = edges["source"].astype(str)
@@ -180,7 +200,7 @@ def generate_html(
         edges = edges[edges["source"].isin(known) & edges["target"].isin(known)]
     for col in ("title", "label"):
         if col in edges:
-            edges[col] = [escape_text(v, limit=2000) for v in edges[col]]
+            edges[col] = [display_text(v, limit=2000) for v in edges[col]]
     edges = edges.rename(columns={"source": "from", "target": "to"})
 
     net = Network(

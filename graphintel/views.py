@@ -1,13 +1,9 @@
-"""Data shaping for the dashboard: plain functions over a store or tables, returning frames.
+"""Shaping of small frames for the dashboard: networks, notes, Sankey arrays, CSV text.
 
-No Streamlit, no SQL or Cypher here: data comes from :class:`graphintel.store.base.GraphStore`
-(``table``, ``results``, ``sources``, ``counts``) and the analytics helpers. Pages call these
-functions and render what they return, so everything a page shows can be tested without a
-browser.
-
-Tables handed to these functions are *prepared* tables
-(:func:`graphintel.analytics.graph.prepare_tables`: ids as ``str``/``None``, ISO timestamps as
-``str``); :func:`load_tables` returns them.
+No Streamlit and no store access here: :class:`graphintel.dataset.Dataset` queries the store
+for exactly what a page shows and hands the small frames it gets back to these functions (or a
+page hands them to Streamlit as they are). The Trainer's functions work on simulated tables in
+memory (nothing is read from or written to a store).
 
 Large graphs
 ------------
@@ -30,53 +26,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphintel.analytics import flows as _flows
-from graphintel.analytics import referral as _referral
-from graphintel.analytics.channels import channel_links
-from graphintel.analytics.graph import account_universe, channel_universe, prepare_tables
-from graphintel.errors import AnalyticsError
+from graphintel.analytics.graph import prepare_tables
 from graphintel.model import TABLE_ORDER
 from graphintel.netviz import category_colors, scale_sizes
-from graphintel.store.base import GraphStore
 
 __all__ = [
     "DEFAULT_MAX_NODES",
     "NetworkView",
     "account_labels",
-    "activity_timeline",
-    "analytics_missing",
-    "cascade_table",
-    "channel_links_for",
     "channel_network",
-    "community_flow_frame",
-    "community_sizes",
-    "credits_timeline",
     "intervention_compare",
     "intervention_summary",
-    "load_tables",
     "md_text",
-    "operator_evidence",
-    "organisation_targets",
-    "payment_trace",
+    "payment_trace_view",
     "priority_long",
-    "priority_ranking",
-    "referral_forest_frame",
-    "referral_stats",
-    "referral_view",
+    "province_outlines",
+    "referral_tree_view",
     "region_table",
-    "role_flow_frame",
-    "room_details",
-    "room_table",
     "sankey_data",
-    "search_accounts",
     "search_rooms",
     "shortlist_csv",
-    "sources_table",
     "spread_network",
     "spread_timeline",
-    "top_earner_table",
     "trainer_days",
     "trainer_random_member",
+    "trainer_run",
     "trainer_simulate",
     "trainer_top_operator",
 ]
@@ -101,40 +75,11 @@ class NetworkView:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# -- loading ------------------------------------------------------------------------------------
-
-
-def load_tables(store: GraphStore, names: Iterable[str] = TABLE_ORDER) -> dict[str, pd.DataFrame]:
-    """The canonical tables of ``store``, prepared for analytics (missing ones empty).
-
-    Examples
-    --------
-    >>> from graphintel.store import open_store
-    >>> t = load_tables(open_store("duckdb::memory:"), ["accounts"])
-    >>> len(t["accounts"]), len(t["channels"])
-    (0, 0)
-    """
-    return prepare_tables({name: store.table(name) for name in names})
-
-
-def analytics_missing(store: GraphStore) -> str | None:
-    """A message saying how to compute analytics when ``store`` has none, else ``None``."""
-    if store.results("account_metrics").empty:
-        return (
-            f"No analytics in {store.uri} yet: run `graphintel analyze --store {store.uri}` "
-            "(or `make demo`), then reload this page."
-        )
-    return None
+# -- labels ------------------------------------------------------------------------------------
 
 
 def _day(ts: pd.Series) -> pd.Series:
     return pd.to_datetime(ts, format=_TS, errors="coerce").dt.normalize()
-
-
-def _fill(values: pd.Series, other: pd.Series | Any) -> pd.Series:
-    """``values`` with missing entries taken from ``other`` (object dtype, no coercion)."""
-    v = values.astype(object)
-    return v.where(v.notna(), other)
 
 
 def account_labels(accounts: pd.DataFrame, ids: Iterable[Any]) -> pd.Series:
@@ -154,116 +99,6 @@ def account_labels(accounts: pd.DataFrame, ids: Iterable[Any]) -> pd.Series:
     out = handle.where(handle.notna() & (handle != ""), name)
     out = out.where(out.notna() & (out != ""), pd.Series(ids, index=ids))
     return pd.Series(out.to_numpy(dtype=object), index=ids, dtype=object)
-
-
-# -- overview -----------------------------------------------------------------------------------
-
-
-def sources_table(store: GraphStore) -> pd.DataFrame:
-    """Sources with their provenance: source_id, case_id, method, legal_basis, collected_at,
-    collected_by, files (count), ingested_at."""
-    s = store.sources().copy()
-    s["files"] = [len(f) if isinstance(f, (list, tuple, np.ndarray)) else 0 for f in s["files"]]
-    cols = [
-        "source_id",
-        "case_id",
-        "method",
-        "legal_basis",
-        "collected_at",
-        "collected_by",
-        "files",
-        "ingested_at",
-    ]
-    return s.reindex(columns=cols)
-
-
-def activity_timeline(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Joins, invites and purchases per day: ``day`` (datetime), ``activity``, ``count``.
-
-    Examples
-    --------
-    >>> t = prepare_tables({
-    ...     "memberships": pd.DataFrame({"account_id": ["A", "B"], "channel_id": ["X", "X"],
-    ...                                  "joined_at": ["2024-01-01T10:00:00", "2024-01-02T00:00:00"]}),
-    ...     "transactions": pd.DataFrame({"txn_id": ["T"], "from_id": ["A"], "to_id": ["B"],
-    ...                                   "credits": [1.0], "kind": ["purchase"],
-    ...                                   "ts": ["2024-01-02T05:00:00"]})})
-    >>> activity_timeline(t)[["activity", "count"]].values.tolist()
-    [['joins', 1], ['joins', 1], ['purchases', 1]]
-    """
-    tx = tables["transactions"]
-    parts = [
-        pd.DataFrame({"day": _day(tables["memberships"]["joined_at"]), "activity": "joins"}),
-        pd.DataFrame({"day": _day(tables["invites"]["invited_at"]), "activity": "invites"}),
-        pd.DataFrame(
-            {"day": _day(tx.loc[tx["kind"] == "purchase", "ts"]), "activity": "purchases"}
-        ),
-    ]
-    frame = pd.concat(parts, ignore_index=True).dropna(subset=["day"])
-    out = frame.groupby(["day", "activity"]).size().rename("count").reset_index()
-    return out.sort_values(["day", "activity"]).reset_index(drop=True)
-
-
-def room_table(tables: Mapping[str, pd.DataFrame], channel_metrics: pd.DataFrame) -> pd.DataFrame:
-    """One row per room: channel_id, title, kind, is_public, creator_id, creator, members,
-    admins, community, targets (organisation names, ``; ``-joined), target_ids (list),
-    forwards_out, forwards_in, first_join, last_join; by members descending.
-
-    ``members``/``admins``/``community`` come from the analytics results when present, else
-    members and admins are counted from memberships.
-    """
-    ch = tables["channels"][["channel_id", "title", "kind", "is_public", "creator_id"]]
-    ids = channel_universe(tables)
-    rooms = pd.DataFrame({"channel_id": ids}).merge(ch, on="channel_id", how="left")
-    m = tables["memberships"]
-    if channel_metrics is not None and not channel_metrics.empty:
-        cm = channel_metrics[["channel_id", "members", "admins", "community"]]
-        rooms = rooms.merge(cm, on="channel_id", how="left")
-    else:
-        from graphintel.analytics.channels import channel_members
-
-        members, admins = channel_members(m, ids)
-        rooms["members"], rooms["admins"], rooms["community"] = members, admins, None
-    rooms["members"] = pd.to_numeric(rooms["members"], errors="coerce").fillna(0).astype(int)
-    rooms["admins"] = pd.to_numeric(rooms["admins"], errors="coerce").fillna(0).astype(int)
-    rooms["creator"] = account_labels(tables["accounts"], rooms["creator_id"].fillna("")).to_numpy()
-    rooms.loc[rooms["creator_id"].isna(), "creator"] = None
-    tg = tables["targets"].merge(
-        tables["organizations"][["org_id", "name"]], on="org_id", how="left"
-    )
-    tg["name"] = tg["name"].fillna(tg["org_id"])
-    per_room = tg.groupby("channel_id").agg(
-        targets=("name", lambda s: "; ".join(sorted(map(str, s)))), target_ids=("org_id", list)
-    )
-    rooms = rooms.merge(per_room, left_on="channel_id", right_index=True, how="left")
-    rooms["target_ids"] = [v if isinstance(v, list) else [] for v in rooms["target_ids"]]
-    f = tables["forwards"]
-    rooms["forwards_out"] = rooms["channel_id"].map(f["from_channel_id"].value_counts()).fillna(0)
-    rooms["forwards_in"] = rooms["channel_id"].map(f["to_channel_id"].value_counts()).fillna(0)
-    rooms[["forwards_out", "forwards_in"]] = rooms[["forwards_out", "forwards_in"]].astype(int)
-    joins = m.dropna(subset=["joined_at"]).groupby("channel_id")["joined_at"].agg(["min", "max"])
-    rooms["first_join"] = rooms["channel_id"].map(joins["min"]) if len(joins) else None
-    rooms["last_join"] = rooms["channel_id"].map(joins["max"]) if len(joins) else None
-    rooms = rooms.sort_values(["members", "channel_id"], ascending=[False, True])
-    return rooms.reset_index(drop=True)
-
-
-def community_sizes(account_metrics: pd.DataFrame, channel_metrics: pd.DataFrame) -> pd.DataFrame:
-    """Accounts and rooms per community, largest first: ``community``, ``accounts``,
-    ``channels``.
-
-    Examples
-    --------
-    >>> am = pd.DataFrame({"account_id": ["A", "B", "C"], "community": [0, 1, 1]})
-    >>> cm = pd.DataFrame({"channel_id": ["X"], "community": [0]})
-    >>> community_sizes(am, cm).values.tolist()
-    [[1, 2, 0], [0, 1, 1]]
-    """
-    a = account_metrics["community"].value_counts().rename("accounts")
-    c = channel_metrics["community"].value_counts().rename("channels")
-    out = pd.concat([a, c], axis=1).fillna(0).astype(int).rename_axis("community").reset_index()
-    out = out.sort_values(["accounts", "channels", "community"], ascending=[False, False, True])
-    return out.reset_index(drop=True)
 
 
 # -- channel network ----------------------------------------------------------------------------
@@ -287,25 +122,6 @@ def search_rooms(rooms: pd.DataFrame, query: str) -> pd.DataFrame:
         if col in rooms:
             hit |= rooms[col].fillna("").astype(str).str.lower().str.contains(q, regex=False)
     return rooms[hit]
-
-
-def _window_links(
-    tables: Mapping[str, pd.DataFrame], start: str | None, end: str | None
-) -> pd.DataFrame:
-    """Channel links counting only memberships present and forwards made in the window."""
-    m = tables["memberships"]
-    keep = np.ones(len(m), dtype=bool)
-    if end:
-        keep &= (m["joined_at"].isna() | (m["joined_at"] <= end)).to_numpy()
-    if start:
-        keep &= (m["left_at"].isna() | (m["left_at"] >= start)).to_numpy()
-    f = tables["forwards"]
-    fk = np.ones(len(f), dtype=bool)
-    if start:
-        fk &= (f["ts"].notna() & (f["ts"] >= start)).to_numpy()
-    if end:
-        fk &= (f["ts"].notna() & (f["ts"] <= end)).to_numpy()
-    return channel_links(m[keep], f[fk], channel_universe(tables))
 
 
 def channel_network(
@@ -430,160 +246,43 @@ def channel_network(
     return NetworkView(nodes, edges, len(nodes), total, "; ".join(notes))
 
 
-def room_details(
-    tables: Mapping[str, pd.DataFrame], channel_id: str, *, limit: int = 500
-) -> dict[str, pd.DataFrame]:
-    """Everything recorded about one room: ``members`` (first ``limit``, staff first),
-    ``admins``, ``invite_links``, ``forwards``, ``targets`` — each row with its ``source_ids``.
-
-    Examples
-    --------
-    >>> t = prepare_tables({"memberships": pd.DataFrame(
-    ...     {"account_id": ["A", "B"], "channel_id": ["X", "X"], "role": ["owner", "member"]})})
-    >>> d = room_details(t, "X")
-    >>> d["members"]["account_id"].tolist(), d["admins"]["role"].tolist()
-    (['A', 'B'], ['owner'])
-    """
-    acc = tables["accounts"]
-    m = tables["memberships"]
-    m = m[m["channel_id"] == channel_id].copy()
-    rank = m["role"].map({"owner": 0, "admin": 1}).fillna(2)
-    m = m.assign(_r=rank.to_numpy()).sort_values(["_r", "joined_at", "account_id"])
-    m["handle"] = account_labels(acc, m["account_id"]).to_numpy()
-    cols = ["account_id", "handle", "role", "joined_at", "left_at", "source_ids"]
-    members = m[cols].head(limit).reset_index(drop=True)
-    admins = m.loc[m["role"].isin(["admin", "owner"]), cols].reset_index(drop=True)
-    inv = tables["invites"]
-    inv = inv[(inv["channel_id"] == channel_id) & inv["invite_link"].notna()]
-    links = (
-        inv.groupby(["invite_link", "inviter_id"])
-        .agg(
-            invites=("invitee_id", "size"), first=("invited_at", "min"), last=("invited_at", "max")
-        )
-        .reset_index()
-        .sort_values(["invites", "invite_link"], ascending=[False, True])
-    )
-    links.insert(2, "inviter", account_labels(acc, links["inviter_id"]).to_numpy())
-    f = tables["forwards"]
-    titles = tables["channels"].set_index("channel_id")["title"]
-    out_f = f[f["from_channel_id"] == channel_id].assign(direction="to", other=f["to_channel_id"])
-    in_f = f[f["to_channel_id"] == channel_id].assign(direction="from", other=f["from_channel_id"])
-    fw = pd.concat([out_f, in_f], ignore_index=True)
-    fw = (
-        fw.groupby(["direction", "other"])
-        .agg(forwards=("ts", "size"), first_ts=("ts", "min"), last_ts=("ts", "max"))
-        .reset_index()
-        .rename(columns={"other": "channel_id"})
-        .sort_values(["forwards", "channel_id"], ascending=[False, True])
-    )
-    fw.insert(2, "title", fw["channel_id"].map(titles).to_numpy())
-    tg = tables["targets"]
-    tg = tg[tg["channel_id"] == channel_id].merge(
-        tables["organizations"][["org_id", "name", "kind", "region"]], on="org_id", how="left"
-    )
-    tg = tg[["org_id", "name", "kind", "region", "first_reported", "note", "source_ids"]]
-    return {
-        "members": members,
-        "admins": admins,
-        "invite_links": links.reset_index(drop=True),
-        "forwards": fw.reset_index(drop=True),
-        "targets": tg.reset_index(drop=True),
-    }
-
-
 # -- referral -----------------------------------------------------------------------------------
 
 
-def referral_forest_frame(
-    tables: Mapping[str, pd.DataFrame], account_metrics: pd.DataFrame
-) -> pd.DataFrame:
-    """The stored referral forest (``account_metrics``) with ``referral_invited_at``: the time
-    of the earliest invite from the parent, as the analytics helpers expect.
+def referral_tree_view(
+    chain: pd.DataFrame, subtree: pd.DataFrame, more: list[dict[str, Any]]
+) -> NetworkView:
+    """The referral chain (account → root) and the tree below as a hierarchical view.
+
+    ``chain`` and ``subtree`` have ``account_id``, ``referral_parent``, ``referral_depth``,
+    ``referral_descendants``, ``referral_invited_at``, ``handle`` (``subtree`` also ``level``:
+    generations below the account, 0 = the account); ``more`` lists summary nodes (``parent``,
+    ``level``, ``children`` not shown, ``accounts`` in their sub-trees). The account is red,
+    its ancestors grey, recruits coloured by generation, summary nodes white squares.
 
     Examples
     --------
-    >>> am = pd.DataFrame({"account_id": ["A", "B"], "referral_parent": [None, "A"],
-    ...     "referral_root": ["A", "A"], "referral_depth": [0, 1],
-    ...     "referral_descendants": [1, 0], "direct_invites": [1, 0]})
-    >>> t = prepare_tables({"invites": pd.DataFrame({"inviter_id": ["A"], "invitee_id": ["B"],
-    ...                                               "invited_at": ["2024-01-01T00:00:00"]})})
-    >>> referral_forest_frame(t, am)["referral_invited_at"].tolist()
-    [None, '2024-01-01T00:00:00']
+    >>> row = {"referral_parent": None, "referral_depth": 0, "referral_descendants": 3,
+    ...        "referral_invited_at": None, "handle": "@a", "direct_invites": 3}
+    >>> chain = pd.DataFrame([{"account_id": "A", **row}])
+    >>> sub = pd.DataFrame([{"account_id": "A", **row, "level": 0},
+    ...     {"account_id": "B", **row, "referral_parent": "A", "referral_depth": 1,
+    ...      "referral_descendants": 0, "handle": "R&D", "level": 1}])
+    >>> v = referral_tree_view(chain, sub, [{"parent": "A", "level": 1, "children": 2,
+    ...                                     "accounts": 2}])
+    >>> v.nodes["label"].tolist(), v.edges["source"].tolist()
+    (['@a', 'R&D', '+2 more (2 accounts)'], ['A', 'A'])
     """
-    cols = list(_referral.FOREST_COLUMNS[:-1])
-    f = account_metrics[cols].copy()
-    f["referral_parent"] = (
-        f["referral_parent"].astype(object).where(f["referral_parent"].notna(), None)
-    )
-    inv = tables["invites"].dropna(subset=["invited_at"])
-    first = inv.groupby(["invitee_id", "inviter_id"])["invited_at"].min()
-    key = pd.MultiIndex.from_arrays([f["account_id"], f["referral_parent"].fillna("")])
-    at = first.reindex(key).to_numpy(dtype=object)
-    f["referral_invited_at"] = pd.Series(
-        [None if pd.isna(v) else str(v) for v in at], index=f.index, dtype=object
-    )
-    for c in ("referral_depth", "referral_descendants", "direct_invites"):
-        f[c] = pd.to_numeric(f[c], errors="coerce").fillna(0).astype(np.int64)
-    return f.reset_index(drop=True)
-
-
-def search_accounts(
-    tables: Mapping[str, pd.DataFrame], forest: pd.DataFrame, query: str, *, limit: int = 50
-) -> pd.DataFrame:
-    """Accounts whose id, handle or display name contains ``query`` (case-insensitive),
-    most referral descendants first: account_id, handle, display_name, referral_descendants.
-
-    An empty query lists the accounts with the most descendants.
-    """
-    acc = tables["accounts"][["account_id", "handle", "display_name"]]
-    f = forest[["account_id", "referral_descendants"]].merge(acc, on="account_id", how="left")
-    q = (query or "").strip().lower()
-    if q:
-        hit = np.zeros(len(f), dtype=bool)
-        for col in ("account_id", "handle", "display_name"):
-            hit |= f[col].fillna("").astype(str).str.lower().str.contains(q, regex=False)
-        f = f[hit]
-    f = f.sort_values(["referral_descendants", "account_id"], ascending=[False, True])
-    return f[["account_id", "handle", "display_name", "referral_descendants"]].head(limit)
-
-
-def referral_view(
-    tables: Mapping[str, pd.DataFrame],
-    forest: pd.DataFrame,
-    account_id: str,
-    *,
-    max_nodes: int = DEFAULT_MAX_NODES,
-) -> NetworkView:
-    """The chain from ``account_id`` up to its root and its tree below, as a hierarchical view.
-
-    ``extra`` holds ``chain`` and ``subtree`` frames (see
-    :func:`graphintel.analytics.referral.referral_chain` / ``referral_subtree``). Nodes are
-    levelled by referral depth; the account is red, its ancestors grey, its recruits coloured by
-    generation below it.
-
-    Raises
-    ------
-    AnalyticsError
-        If ``account_id`` is not in the forest.
-    """
-    try:
-        chain = _referral.referral_chain(forest, account_id)
-        sub = _referral.referral_subtree(
-            forest, account_id, max_nodes=max(max_nodes - len(chain), 1)
-        )
-    except KeyError as err:
-        raise AnalyticsError(
-            f"account {account_id!r} is not in the referral forest: pick one from the search"
-        ) from err
-    depth0 = int(chain["referral_depth"].iloc[0])
     anc = chain.iloc[1:]
-    ids = [*anc["account_id"], *sub["account_id"]]
-    levels = [*anc["referral_depth"].astype(int), *(depth0 + sub["level"].astype(int))]
-    labels = account_labels(tables["accounts"], ids)
-    by_id = forest.set_index("account_id")
-    desc = by_id["referral_descendants"].reindex(ids).fillna(0).astype(int).to_numpy()
-    when = by_id["referral_invited_at"].reindex(ids).to_numpy()
-    gen = np.asarray(levels) - depth0
+    depth0 = int(chain["referral_depth"].iloc[0])
+    ids = [*anc["account_id"], *subtree["account_id"]]
+    levels = [*anc["referral_depth"].astype(int), *(depth0 + subtree["level"].astype(int))]
+    labels = [*anc["handle"], *subtree["handle"]]
+    desc = np.array(
+        [*anc["referral_descendants"], *subtree["referral_descendants"]], dtype=np.int64
+    )
+    when = [*anc["referral_invited_at"], *subtree["referral_invited_at"]]
+    gen = np.asarray(levels, dtype=np.int64) - depth0
     colors = np.where(
         gen < 0, "#9aa5b1", np.array(category_colors(np.maximum(gen, 0)), dtype=object)
     )
@@ -591,7 +290,7 @@ def referral_view(
     nodes = pd.DataFrame(
         {
             "id": ids,
-            "label": labels.to_numpy(),
+            "label": labels,
             "title": [
                 f"{lab}\n{i}\ndepth {lv} · descendants {d:,}\ninvited {w or '—'}"
                 for lab, i, lv, d, w in zip(labels, ids, levels, desc, when)
@@ -603,89 +302,58 @@ def referral_view(
     )
     edges = pd.DataFrame(
         {
-            "source": [*anc["account_id"], *sub["referral_parent"].iloc[1:]],
-            "target": [*chain["account_id"].iloc[:-1], *sub["account_id"].iloc[1:]],
+            "source": [*anc["account_id"], *subtree["referral_parent"].iloc[1:]],
+            "target": [*chain["account_id"].iloc[:-1], *subtree["account_id"].iloc[1:]],
         }
     )
-    total_below = int(sub["referral_descendants"].iloc[0])
-    note = ""
-    if len(sub) - 1 < total_below:
-        note = (
-            f"{total_below - (len(sub) - 1)} of {total_below} accounts below the selected account "
-            f"not shown (cap {max_nodes}, nearest generations first)"
+    if more:
+        m = pd.DataFrame(more)
+        mid = [f"\x00more:{p}" for p in m["parent"]]
+        nodes = pd.concat(
+            [
+                nodes,
+                pd.DataFrame(
+                    {
+                        "id": mid,
+                        "label": [
+                            f"+{c:,} more ({a:,} account{'' if a == 1 else 's'})"
+                            for c, a in zip(m["children"], m["accounts"])
+                        ],
+                        "title": [
+                            f"{c:,} more recruits of {p} not shown, {a:,} accounts in their "
+                            "sub-trees"
+                            for c, a, p in zip(m["children"], m["accounts"], m["parent"])
+                        ],
+                        "level": (depth0 + m["level"].astype(int)).to_numpy(),
+                        "color": "#ffffff",
+                        "size": 12.0,
+                        "shape": "box",
+                    }
+                ),
+            ],
+            ignore_index=True,
         )
+        edges = pd.concat(
+            [edges, pd.DataFrame({"source": m["parent"].to_numpy(), "target": mid})],
+            ignore_index=True,
+        )
+    shown_chain = chain.reindex(
+        columns=["account_id", "handle", "referral_depth", "referral_invited_at"]
+    )
+    shown_sub = subtree.reindex(
+        columns=["account_id", "handle", "referral_parent", "level", "referral_descendants"]
+    )
     return NetworkView(
         nodes,
         edges,
-        len(nodes),
-        len(anc) + 1 + total_below,
-        note,
-        extra={
-            "chain": chain.assign(
-                handle=account_labels(tables["accounts"], chain["account_id"]).to_numpy()
-            ),
-            "subtree": sub,
-        },
+        len(ids),
+        len(ids),
+        "",
+        extra={"chain": shown_chain.reset_index(drop=True), "subtree": shown_sub},
     )
-
-
-def cascade_table(
-    tables: Mapping[str, pd.DataFrame], forest: pd.DataFrame, n: int = 10
-) -> pd.DataFrame:
-    """The ``n`` largest cascades with the root's handle: root, handle, size, depth,
-    direct_invites."""
-    c = _referral.largest_cascades(forest, n)
-    c.insert(1, "handle", account_labels(tables["accounts"], c["root"]).to_numpy())
-    return c
-
-
-def referral_stats(forest: pd.DataFrame) -> dict[str, Any]:
-    """Cascade statistics (:func:`graphintel.analytics.referral.cascade_stats`)."""
-    return _referral.cascade_stats(forest)
 
 
 # -- operators ----------------------------------------------------------------------------------
-
-
-def priority_ranking(
-    tables: Mapping[str, pd.DataFrame],
-    account_metrics: pd.DataFrame,
-    components: pd.DataFrame,
-    *,
-    n: int = 50,
-) -> pd.DataFrame:
-    """The top ``n`` accounts by priority: priority_rank, account_id, handle, display_name,
-    priority_score, community, then one column per component contribution.
-
-    Examples
-    --------
-    >>> am = pd.DataFrame({"account_id": ["A", "B"], "priority_score": [0.2, 0.9],
-    ...                    "priority_rank": [2, 1], "community": [0, 0]})
-    >>> comp = pd.DataFrame({"account_id": ["B", "B"], "component": ["bot_use", "rooms"],
-    ...                      "value": [1, 2], "weight": [0.1, 0.2], "contribution": [0.1, 0.8]})
-    >>> t = prepare_tables({})
-    >>> r = priority_ranking(t, am, comp)
-    >>> r["account_id"].tolist(), float(r.loc[0, "rooms"])
-    (['B', 'A'], 0.8)
-    """
-    am = account_metrics.copy()
-    am["priority_score"] = pd.to_numeric(am["priority_score"], errors="coerce").fillna(0.0)
-    am = am[am["priority_score"] > 0]
-    am = am.sort_values(["priority_score", "account_id"], ascending=[False, True]).head(n)
-    acc = tables["accounts"][["account_id", "handle", "display_name"]]
-    out = am[["priority_rank", "account_id", "priority_score", "community"]].merge(
-        acc, on="account_id", how="left"
-    )
-    out = out[
-        ["priority_rank", "account_id", "handle", "display_name", "priority_score", "community"]
-    ]
-    if not components.empty:
-        wide = components[components["account_id"].isin(out["account_id"])].pivot_table(
-            index="account_id", columns="component", values="contribution", aggfunc="sum"
-        )
-        out = out.merge(wide, left_on="account_id", right_index=True, how="left")
-        out[list(wide.columns)] = out[list(wide.columns)].fillna(0.0)
-    return out.reset_index(drop=True)
 
 
 def priority_long(ranking: pd.DataFrame) -> pd.DataFrame:
@@ -697,19 +365,6 @@ def priority_long(ranking: pd.DataFrame) -> pd.DataFrame:
     label = ranking["priority_rank"].astype("Int64").astype(str) + ". " + lab
     wide = ranking[comps].assign(account=label.to_numpy())
     return wide.melt(id_vars="account", var_name="component", value_name="contribution")
-
-
-def operator_evidence(evidence: pd.DataFrame, account_id: str) -> pd.DataFrame:
-    """The evidence records behind one account's score: component, record_table, record_key,
-    detail, source_ids (``, ``-joined)."""
-    ev = evidence[evidence["account_id"] == account_id].copy()
-    ev["source_ids"] = [
-        ", ".join(map(str, s)) if isinstance(s, (list, tuple, np.ndarray)) else str(s)
-        for s in ev["source_ids"]
-    ]
-    return ev[["component", "record_table", "record_key", "detail", "source_ids"]].reset_index(
-        drop=True
-    )
 
 
 def shortlist_csv(ranking: pd.DataFrame) -> str:
@@ -737,28 +392,6 @@ def shortlist_csv(ranking: pd.DataFrame) -> str:
 # -- credit flows -------------------------------------------------------------------------------
 
 
-def role_flow_frame(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Credits between roles (operator, admin, member, bot): source, target, credits,
-    transactions."""
-    return _flows.role_flows(tables, account_universe(tables))
-
-
-def community_flow_frame(
-    tables: Mapping[str, pd.DataFrame], account_metrics: pd.DataFrame, *, top: int = 10
-) -> pd.DataFrame:
-    """Credits between communities; communities outside the ``top`` by credits moved are
-    grouped as ``other``. Labels read ``community N``."""
-    lab = "community " + account_metrics["community"].astype("Int64").astype(str)
-    groups = pd.Series(lab.to_numpy(), index=account_metrics["account_id"].to_numpy())
-    fl = _flows.flows_between(tables["transactions"], groups)
-    vol = pd.concat([fl.groupby("source")["credits"].sum(), fl.groupby("target")["credits"].sum()])
-    keep = set(vol.groupby(level=0).sum().sort_values(ascending=False).index[:top])
-    fl["source"] = fl["source"].where(fl["source"].isin(keep), "other")
-    fl["target"] = fl["target"].where(fl["target"].isin(keep), "other")
-    out = fl.groupby(["source", "target"], as_index=False)[["credits", "transactions"]].sum()
-    return out.sort_values("credits", ascending=False).reset_index(drop=True)
-
-
 def sankey_data(flows: pd.DataFrame) -> dict[str, list[Any]]:
     """Plotly Sankey arrays from flows: payers on the left (``label ▸``), payees on the right
     (``▸ label``), so flows inside a group do not make loops.
@@ -782,67 +415,34 @@ def sankey_data(flows: pd.DataFrame) -> dict[str, list[Any]]:
     }
 
 
-def top_earner_table(
-    tables: Mapping[str, pd.DataFrame], account_metrics: pd.DataFrame, *, n: int = 20
-) -> pd.DataFrame:
-    """The ``n`` accounts receiving the most credits: account_id, handle, credits_in,
-    referral_rewards, credits_out, net_credits, priority_rank."""
-    top = _flows.top_earners(account_metrics, n)
-    top.insert(1, "handle", account_labels(tables["accounts"], top["account_id"]).to_numpy())
-    cols = [
-        "account_id",
-        "handle",
-        "credits_in",
-        "referral_rewards",
-        "credits_out",
-        "net_credits",
-        "priority_rank",
-    ]
-    return top.reindex(columns=cols)
-
-
-def credits_timeline(tables: Mapping[str, pd.DataFrame], *, freq: str = "day") -> pd.DataFrame:
-    """Credits per period and transaction kind (see
-    :func:`graphintel.analytics.flows.credits_over_time`)."""
-    return _flows.credits_over_time(tables["transactions"], freq=freq, by="kind")
-
-
-def payment_trace(
-    tables: Mapping[str, pd.DataFrame],
+def payment_trace_view(
+    tx: pd.DataFrame,
+    labels: pd.DataFrame,
     account_id: str,
     *,
     direction: str = "forward",
-    hops: int = 2,
-    start: str | None = None,
-    end: str | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     max_edges: int = 5_000,
 ) -> NetworkView:
-    """Payments traced ``hops`` hops from ``account_id`` as a directed network and a table.
-
-    The trace is :func:`graphintel.analytics.flows.trace_payments`: every transaction reachable
-    within ``hops`` hops whose ``ts`` is in the window (both bounds inclusive; ``None`` = open,
-    and with no bound at all transactions without ``ts`` count too). It follows reachability,
-    not time order: a payment made *before* the payment that reached its payer is still traced.
+    """A payment trace (the transactions reached, with their ``hop``) as a directed network
+    and a table.
 
     Parameters
     ----------
-    tables : mapping of str to pandas.DataFrame
-        Prepared tables (``transactions``, ``accounts``).
+    tx : pandas.DataFrame
+        ``hop``, ``txn_id``, ``from_id``, ``to_id``, ``credits``, ``kind``, ``ts``,
+        ``channel_id``, ``source_ids``, ordered by hop, ts, txn_id
+        (:meth:`graphintel.dataset.Dataset.trace` collects them, one query per hop).
+    labels : pandas.DataFrame
+        ``account_id``, ``handle`` (display label) of the accounts involved.
     account_id : str
-        Where the trace starts.
+        Where the trace started.
     direction : {"forward", "backward"}
-        ``forward``: where the account's credits went (payer → payee); ``backward``: where they
-        came from.
-    hops : int
-        Maximum number of hops (≥ 1).
-    start, end : str, optional
-        ISO timestamp bounds on ``ts``.
     max_nodes : int
         Accounts drawn at most: the start account, then the nearest hops, then the most credits
         moved in the trace (ties by id). The table is not capped by it.
     max_edges : int
-        The trace stops once this many transactions were collected (the note says so).
+        The limit the trace was collected with (the note says when it was reached).
 
     Returns
     -------
@@ -851,50 +451,32 @@ def payment_trace(
         credits moved in the trace); edges are payer → payee pairs (width ~ credits, tooltip
         with count, credits, first hop and transaction ids). ``extra["table"]``: ``hop, txn_id,
         from_id, from_handle, to_id, to_handle, credits, kind, ts, channel_id, source_ids``
-        (source ids ``, ``-joined), ordered by hop, ts, txn_id; ``extra["summary"]``:
-        ``accounts_reached`` (accounts other than the start account), ``transactions``,
-        ``credits``, ``hops_reached``, ``first_ts``, ``last_ts``, ``truncated`` (the trace hit
-        ``max_edges``).
-
-    Raises
-    ------
-    AnalyticsError
-        If ``direction`` or ``hops`` is invalid.
+        (source ids ``, ``-joined); ``extra["summary"]``: ``accounts_reached`` (accounts other
+        than the start account), ``transactions``, ``credits``, ``hops_reached``, ``first_ts``,
+        ``last_ts``, ``truncated`` (the trace hit ``max_edges``).
 
     Examples
     --------
-    >>> t = prepare_tables({
-    ...     "accounts": pd.DataFrame({"account_id": ["A", "B", "C", "D"],
-    ...                               "handle": ["@a", "@b", None, "@d"]}),
-    ...     "transactions": pd.DataFrame({
-    ...         "txn_id": ["T1", "T2", "T3", "T4"], "from_id": ["A", "B", "C", "D"],
-    ...         "to_id": ["B", "C", "A", "A"], "credits": [5.0, 3.0, 1.0, 2.0],
-    ...         "kind": ["purchase", "payout", "transfer", "purchase"],
-    ...         "ts": ["2024-01-02T00:00:00", "2024-01-01T00:00:00",
-    ...                "2024-01-03T00:00:00", "2024-01-04T00:00:00"]})})
-    >>> v = payment_trace(t, "A", hops=2)
-    >>> v.extra["table"][["hop", "txn_id", "from_id", "to_handle", "credits"]].values.tolist()
-    [[1, 'T1', 'A', '@b', 5.0], [2, 'T2', 'B', 'C', 3.0]]
-    >>> {k: v.extra["summary"][k] for k in ("accounts_reached", "transactions", "credits")}
-    {'accounts_reached': 2, 'transactions': 2, 'credits': 8.0}
-    >>> v.nodes["id"].tolist(), v.edges[["source", "target"]].values.tolist()
-    (['A', 'B', 'C'], [['A', 'B'], ['B', 'C']])
-    >>> b = payment_trace(t, "A", direction="backward", hops=1, max_nodes=2)
-    >>> b.extra["table"]["txn_id"].tolist(), b.nodes["id"].tolist(), b.shown, b.total
-    (['T3', 'T4'], ['A', 'D'], 2, 3)
-    >>> b.note
+    >>> tx = pd.DataFrame({"hop": [1, 2], "txn_id": ["T1", "T2"], "from_id": ["A", "B"],
+    ...     "to_id": ["B", "C"], "credits": [5.0, 3.0], "kind": ["purchase", "payout"],
+    ...     "ts": ["2024-01-02T00:00:00", "2024-01-01T00:00:00"], "channel_id": [None, None],
+    ...     "source_ids": [["S1"], ["S1"]]})
+    >>> lab = pd.DataFrame({"account_id": ["A", "B", "C"], "handle": ["@a", "@b", "C"]})
+    >>> v = payment_trace_view(tx, lab, "A")
+    >>> v.extra["table"][["hop", "txn_id", "to_handle", "source_ids"]].values.tolist()
+    [[1, 'T1', '@b', 'S1'], [2, 'T2', 'C', 'S1']]
+    >>> v.nodes["id"].tolist(), v.extra["summary"]["accounts_reached"]
+    (['A', 'B', 'C'], 2)
+    >>> payment_trace_view(tx, lab, "A", max_nodes=2).note
     '1 of 3 accounts not shown (cap 2: nearest hops, then most credits moved)'
     """
-    tx = _flows.trace_payments(
-        tables["transactions"],
-        account_id,
-        direction=direction,
-        hops=hops,
-        start=start,
-        end=end,
-        max_edges=max_edges,
-    )
-    accounts = tables["accounts"]
+    lab = pd.Series(labels["handle"].to_numpy(dtype=object), index=labels["account_id"].to_numpy())
+
+    def account_labels_(ids: Any) -> pd.Series:
+        ids = pd.Series(list(ids), dtype=object)
+        got = ids.map(lab)
+        return got.where(got.notna(), ids)
+
     credits = pd.to_numeric(tx["credits"], errors="coerce").fillna(0.0).to_numpy(float)
     hop = tx["hop"].to_numpy(dtype=np.int64)
     from_ids = tx["from_id"].astype(object)
@@ -911,9 +493,9 @@ def payment_trace(
             "hop": hop,
             "txn_id": col("txn_id").to_numpy(),
             "from_id": from_ids.to_numpy(),
-            "from_handle": account_labels(accounts, from_ids.fillna("")).to_numpy(),
+            "from_handle": account_labels_(from_ids.fillna("")).to_numpy(),
             "to_id": to_ids.to_numpy(),
-            "to_handle": account_labels(accounts, to_ids.fillna("")).to_numpy(),
+            "to_handle": account_labels_(to_ids.fillna("")).to_numpy(),
             "credits": credits,
             "kind": col("kind").to_numpy(),
             "ts": col("ts").to_numpy(),
@@ -942,7 +524,7 @@ def payment_trace(
     total = len(acc)
     keep = acc.head(max(int(max_nodes), 1))
     ids = keep["account_id"].tolist()
-    labels = account_labels(accounts, ids)
+    labels = account_labels_(ids)
     dist = keep["dist"].to_numpy(dtype=np.int64)
     colors = np.array(category_colors(dist), dtype=object)
     colors[dist == 0] = "#d62728"
@@ -998,7 +580,7 @@ def payment_trace(
             f"{total - len(ids):,} of {total:,} accounts not shown "
             f"(cap {max_nodes:,}: nearest hops, then most credits moved)"
         )
-    truncated = len(tx) >= max_edges
+    truncated = len(tx) >= max_edges > 0
     if truncated:
         notes.append(f"the trace reached its limit of {max_edges:,} transactions (more may exist)")
     ts = table["ts"].dropna()
@@ -1019,40 +601,37 @@ def payment_trace(
 # -- targets ------------------------------------------------------------------------------------
 
 
-def organisation_targets(
-    tables: Mapping[str, pd.DataFrame], rooms: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Organisations with the rooms reported as targeting them: org_id, name, kind, region,
-    lat, lon, rooms, members_reached (distinct members of those rooms), room_titles.
+def province_outlines() -> dict[str, list[float | None]]:
+    """Korea's 17 province outlines (KOSTAT 2013, shipped in ``graphintel/data``) as one path:
+    ``lon`` and ``lat`` lists with ``None`` between rings, ready for a filled line trace, and
+    ``names`` (English name per ring start). No request leaves the machine.
 
     Examples
     --------
-    >>> t = prepare_tables({
-    ...     "organizations": pd.DataFrame({"org_id": ["O1", "O2"], "name": ["x", "y"]}),
-    ...     "targets": pd.DataFrame({"channel_id": ["C1", "C2"], "org_id": ["O1", "O1"]}),
-    ...     "memberships": pd.DataFrame({"account_id": ["A", "A", "B"],
-    ...                                  "channel_id": ["C1", "C2", "C2"]})})
-    >>> organisation_targets(t)[["org_id", "rooms", "members_reached"]].values.tolist()
-    [['O1', 2, 2], ['O2', 0, 0]]
+    >>> o = province_outlines()
+    >>> len(o["lon"]) == len(o["lat"]), len(set(o["names"]))
+    (True, 17)
     """
-    org = tables["organizations"][["org_id", "name", "kind", "region", "lat", "lon"]]
-    tg = tables["targets"][["channel_id", "org_id"]].drop_duplicates()
-    rooms_n = tg.groupby("org_id")["channel_id"].nunique()
-    reach = (
-        tg.merge(tables["memberships"][["channel_id", "account_id"]], on="channel_id")
-        .drop_duplicates(["org_id", "account_id"])
-        .groupby("org_id")
-        .size()
+    import json
+    from importlib import resources
+
+    text = (
+        resources.files("graphintel")
+        .joinpath("data/korea-provinces-2013.geojson")
+        .read_text(encoding="utf-8")
     )
-    titles = tables["channels"].set_index("channel_id")["title"]
-    tt = tg.assign(title=_fill(tg["channel_id"].map(titles), tg["channel_id"]))
-    names = tt.groupby("org_id")["title"].agg(lambda s: "; ".join(sorted(map(str, s))))
-    out = org.copy()
-    out["rooms"] = out["org_id"].map(rooms_n).fillna(0).astype(int)
-    out["members_reached"] = out["org_id"].map(reach).fillna(0).astype(int)
-    out["room_titles"] = out["org_id"].map(names)
-    out = out.sort_values(["rooms", "members_reached", "org_id"], ascending=[False, False, True])
-    return out.reset_index(drop=True)
+    lon: list[float | None] = []
+    lat: list[float | None] = []
+    names: list[str] = []
+    for feature in json.loads(text)["features"]:
+        geom = feature["geometry"]
+        polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        for poly in polys:
+            for ring in poly:
+                lon.extend([float(p[0]) for p in ring] + [None])
+                lat.extend([float(p[1]) for p in ring] + [None])
+                names.append(str(feature["properties"].get("name_eng", "")))
+    return {"lon": lon, "lat": lat, "names": names}
 
 
 def region_table(orgs: pd.DataFrame) -> pd.DataFrame:
@@ -1099,6 +678,23 @@ def trainer_simulate(**params: Any) -> dict[str, pd.DataFrame]:
             if path.exists():
                 frames[name] = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     return prepare_tables(frames)
+
+
+def trainer_run(**params: Any) -> dict[str, Any]:
+    """Simulate (:func:`trainer_simulate`), analyse the run once and return ``tables``,
+    ``metrics`` (account metrics: the referral forest and priority ranks) and ``timeline``
+    (:func:`spread_timeline`). The Trainer's baseline: computed here, not in the page.
+
+    Raises
+    ------
+    SimulationError
+        If an option is out of range.
+    """
+    from graphintel.analytics.pipeline import analyze_tables
+
+    t = trainer_simulate(**params)
+    res = analyze_tables(t, explain_top=10, evidence_limit=1, derive=False)
+    return {"tables": t, "metrics": res["account_metrics"], "timeline": spread_timeline(t)}
 
 
 def _first_join(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
@@ -1305,15 +901,6 @@ def intervention_summary(compare: pd.DataFrame) -> pd.DataFrame:
     ).round(1)
     out["purchase_credits_diff"] = last["purchase_credits"] - base["purchase_credits"]
     return out.rename_axis("scenario").reset_index()
-
-
-def channel_links_for(
-    tables: Mapping[str, pd.DataFrame], *, start: str | None = None, end: str | None = None
-) -> pd.DataFrame:
-    """Channel links (:func:`graphintel.analytics.channels.channel_links`) counting only
-    memberships present and forwards made between ``start`` and ``end`` (ISO timestamps,
-    inclusive; ``None`` = open)."""
-    return _window_links(tables, start, end)
 
 
 def md_text(value: Any) -> str:

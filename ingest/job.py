@@ -18,7 +18,7 @@ import pandas as pd
 from graphintel.config import Settings
 from graphintel.errors import ValidationError, ValidationFailure
 from graphintel.model import NODE_TABLES, TABLES, table_columns
-from graphintel.store.base import Bundle, GraphStore
+from graphintel.store.base import Bundle, GraphStore, check_provenance
 from ingest.csv_reader import read_csv_table
 from ingest.manifest import Manifest, load_manifest
 from ingest.pseudonymise import phone_tokens, pii_key
@@ -186,13 +186,25 @@ def ingest_manifest(
     Raises
     ------
     ManifestError, InputFormatError, ValidationError
-        The bundle is not acceptable; nothing was written.
+        The bundle is not acceptable; nothing was written (no store file is created either).
+    ProvenanceError
+        The bundle's ``source_id`` is stored with a different case, method, legal basis or
+        collection: provenance is written once, a changed source needs a new ``source_id``.
+    StoreUnavailable
+        The store location cannot be written (a parent is a file, permissions, …).
     StoreError
         The store rejected the write (its transaction was rolled back).
     """
     started = time.perf_counter()
     manifest = load_manifest(manifest_path)
-    store.ensure_schema()
+    # Before any work: a store location that cannot be written, and provenance that would
+    # rewrite a known source, are refused. Nothing here creates the store (an absent DuckDB file
+    # reads as empty); the schema is made only once the whole bundle has passed.
+    check = getattr(store, "check_writable", None)
+    if check is not None:
+        check()
+    source_fields = {"source_id": manifest.source_id, **manifest.provenance()}
+    check_provenance(store.sources(), source_fields)
     hashes = {f.sha256 for f in manifest.files}
     if hashes <= store.known_file_hashes():
         report = IngestReport(
@@ -201,6 +213,7 @@ def ingest_manifest(
         report.seconds = time.perf_counter() - started
         return report
     bundle, report = prepare_bundle(manifest, settings, progress=progress)
+    store.ensure_schema()
     report.written = store.write_bundle(bundle, progress=progress)
     report.seconds = time.perf_counter() - started
     return report

@@ -39,14 +39,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
+import numpy as np
 import pandas as pd
 from ijson.utils import sendable_list
 from tqdm.auto import tqdm
 
-from graphintel.errors import InputFormatError
+from graphintel.errors import InputFormatError, clip_repr
 from graphintel.model import NODE_TABLES, TABLES
 
 __all__ = [
+    "MAX_DEPTH",
     "TELEGRAM_TABLES",
     "normalise_name",
     "parse_peer_id",
@@ -61,6 +63,12 @@ _USER_SHIFT = 1 << 32
 _CHAT_SHIFT = 1 << 33
 _MIGRATED_SHIFT = 1_000_000_000  # pre-migration messages get id - 1e9 in the supergroup's export
 _CHUNK = 1 << 18
+MAX_DEPTH = 64
+"""JSON nesting a Telegram export may have (real ones reach about 9)."""
+_MAX_PATH = 1024  # characters of a JSON path (keys included)
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
 
 _KIND = {
     "personal_chat": "personal",
@@ -240,9 +248,12 @@ def _q(name: str | None) -> str:
 class _Source:
     """File-like ``read`` for ijson that rewrites ``\\xNN`` to ``\\u00NN`` and tracks positions."""
 
-    def __init__(self, raw: BinaryIO, bar: Any):
+    def __init__(self, raw: BinaryIO, bar: Any, label: str = ""):
         self._raw = raw
         self._bar = bar
+        self.label = label
+        self.depth = 0  # JSON nesting at the end of what was emitted
+        self.in_string = False
         self._carry = b""
         self._first = True
         self.eof = False
@@ -295,11 +306,54 @@ class _Source:
                 out.append(region[pos:])
                 region = b"".join(out)
                 self.repaired += len(fixes)
+        self._bound_depth(region)
         self.last, self.last_start, self.last_lines = region, self.emitted_raw, self.emitted_lines
         self.last_fixes = fixes
         self.emitted_raw += raw_len
         self.emitted_lines += region.count(b"\n")
         return region
+
+    def _bound_depth(self, region: bytes) -> None:
+        """Refuse nesting deeper than :data:`MAX_DEPTH` before the parser sees it (vectorised).
+
+        The parser gives every event its path, so a 200 KB ``[[[[…`` would cost O(depth²)
+        memory inside one chunk: the depth is tracked here, brackets inside strings excluded
+        (a region never ends inside an escape, see :meth:`read`).
+        """
+        arr = np.frombuffer(region, dtype=np.uint8)
+        q = np.flatnonzero(arr == 0x22)
+        if len(q) and q[0] == 0:
+            cand = q[1:][arr[q[1:] - 1] == 0x5C]
+        else:
+            cand = q[arr[q - 1] == 0x5C] if len(q) else q
+        if len(cand):  # drop escaped quotes: an odd run of backslashes before (a few per chunk)
+            escaped = []
+            for pos in cand.tolist():
+                k = pos - 1
+                while k >= 0 and region[k] == 0x5C:
+                    k -= 1
+                if (pos - 1 - k) % 2:
+                    escaped.append(pos)
+            if escaped:
+                q = np.setdiff1d(q, np.array(escaped, dtype=q.dtype), assume_unique=True)
+        steps = _STEP[arr]
+        b = np.flatnonzero(steps)
+        if len(b):
+            outside = (np.searchsorted(q, b) + self.in_string) % 2 == 0
+            b = b[outside]
+            depth = self.depth + np.cumsum(steps[b], dtype=np.int64)
+            if len(depth):
+                if depth.max() > MAX_DEPTH:
+                    pos = int(b[np.argmax(depth > MAX_DEPTH)])
+                    line = self.emitted_lines + region.count(b"\n", 0, pos) + 1
+                    raise InputFormatError(
+                        f"The Telegram export {self.label} nests arrays/objects more than "
+                        f"{MAX_DEPTH} levels deep at byte {self.emitted_raw + pos:,} (line "
+                        f"{line:,}); a Telegram Desktop export is a few levels deep. Not a real "
+                        "export?"
+                    )
+                self.depth = int(depth[-1])
+        self.in_string = bool((self.in_string + len(q)) % 2)
 
     def locate(self, message: str) -> tuple[int, int, int] | None:
         """Best effort (byte offset, line, column) of a yajl error inside the last chunk."""
@@ -348,6 +402,10 @@ class _Chat:
     migrate_from_title: Any = None
     created: tuple[Any, Any] | None = None  # (ts, msg id) of migrate_from_group
     channel_id: str | None = None
+    index: int = 0  # position in its section's list (JSON paths in messages)
+
+    def path(self) -> str:
+        return "" if self.section == "root" else f"{self.section}.list[{self.index}]."
 
 
 _CHAT_PREFIXES = {"": "root", "chats.list.item": "chats", "left_chats.list.item": "left_chats"}
@@ -359,6 +417,29 @@ _META = {
     for p in _CHAT_PREFIXES
     for k in ("name", "type", "id")
 }
+_TEXT = frozenset((str, type(None)))
+_ID_TYPES = frozenset((str, int, type(None)))
+_MESSAGE_FIELDS = (
+    ("id", _ID_TYPES, "expected a message id (a number)"),
+    ("date", _TEXT, "expected a date as text (2024-05-01T18:00:00)"),
+    ("date_unixtime", _ID_TYPES, "expected a Unix time (text or a number)"),
+    ("type", _TEXT, "expected text (message or service)"),
+    ("action", _TEXT, "expected text (the service action)"),
+    ("from_id", _ID_TYPES, "expected a peer id (user123 or a number)"),
+    ("actor_id", _ID_TYPES, "expected a peer id (user123 or a number)"),
+    ("from", _TEXT, "expected a name as text"),
+    ("actor", _TEXT, "expected a name as text"),
+)
+_CONTAINERS = {
+    **{f"{p}{'.' if p else ''}messages": "start_array" for p in _CHAT_PREFIXES},
+    "chats": "start_map",
+    "left_chats": "start_map",
+    "chats.list": "start_array",
+    "left_chats.list": "start_array",
+    "contacts": "start_map",
+    "contacts.list": "start_array",
+}
+_SHAPE = {"start_array": "an array", "start_map": "an object"}
 _CONTACT = "contacts.list.item"
 _PERSONAL = "personal_information"
 _SCALARS = frozenset(("string", "number", "boolean", "null"))
@@ -367,6 +448,7 @@ _WATCH: dict[str, int] = {
     **{p: 1 for p in _MSG_PREFIXES},
     **{p: 2 for p in _CHAT_PREFIXES},
     **{p: 3 for p in _META},
+    **dict.fromkeys(_CONTAINERS, 6),
     _CONTACT: 4,
     **{f"{_CONTACT}.{k}": 4 for k in ("user_id", "first_name", "last_name", "phone_number")},
     **{
@@ -398,6 +480,30 @@ class _Reader:
         self.contacts: list[dict] = []
         self.personal: dict[str, Any] = {}
         self._contact: dict[str, Any] | None = None
+        self.src: _Source | None = None
+
+    def _shape(self, path: str, found: Any, allowed: str) -> InputFormatError:
+        """Wrong type where the reader needs a known one: name the JSON path and the place."""
+        src = self.src
+        near = (
+            f" (between bytes {src.last_start:,} and {src.last_start + len(src.last):,})"
+            if src is not None
+            else ""
+        )
+        kind = (
+            {
+                "start_map": "an object",
+                "start_array": "an array",
+                "map_key": "an object",
+            }.get(found)
+            if isinstance(found, str)
+            else None
+        )
+        shown = kind or f"{type(found).__name__} {clip_repr(found)}"
+        return InputFormatError(
+            f"The Telegram export {self.label}: {path} is {shown}{near}; {allowed}. Not a "
+            "Telegram Desktop export, or a damaged one"
+        )
 
     # ---- event stream -----------------------------------------------------------------------
     def consume(self, parser: Iterator[tuple[str, str, Any]]) -> None:
@@ -424,14 +530,32 @@ class _Reader:
             send(ev)
             if code == 2:  # a chat object starts or ends
                 if event == "start_map":
-                    chat = _Chat(len(chats), _CHAT_PREFIXES[ev[0]])
+                    section = _CHAT_PREFIXES[ev[0]]
+                    index = sum(1 for c in chats if c.section == section)
+                    chat = _Chat(len(chats), section, index=index)
                     chats.append(chat)
                     stack.append(chat)
                 elif event == "end_map" and stack:
                     stack.pop()
+                elif event not in ("map_key", "end_array") and ev[0]:
+                    found = event if event.startswith("start") else ev[2]
+                    where = ev[0].replace(".list.item", ".list[]")
+                    raise self._shape(where, found, "each chat must be an object")
             elif code == 3:
                 if event in _SCALARS and stack:
-                    setattr(stack[-1], meta[ev[0]], ev[2])
+                    value = ev[2]
+                    if value is not None and not isinstance(value, (str, int)):
+                        raise self._shape(ev[0], value, "expected text or a number")
+                    setattr(stack[-1], meta[ev[0]], value)
+                elif event in ("start_map", "start_array"):
+                    where = (stack[-1].path() if stack else "") + ev[0].rsplit(".", 1)[-1]
+                    raise self._shape(where, event, "expected text or a number")
+            elif code == 6:
+                want = _CONTAINERS[ev[0]]
+                if event in ("start_map", "start_array") and event != want:
+                    raise self._shape(ev[0], event, f"expected {_SHAPE[want]}")
+                if event in _SCALARS:
+                    raise self._shape(ev[0], ev[2], f"expected {_SHAPE[want]}")
             elif code == 4:
                 self._contact_event(ev[0], event, ev[2])
             elif code == 5 and event in _SCALARS:
@@ -455,16 +579,30 @@ class _Reader:
         chat.messages += 1
         mid = m.get("id")
         du = m.get("date_unixtime")
+        date = m.get("date")
         if du is not None:
             chat.unixtime = True
-            ts = _iso(du) or m.get("date")
+            ts = _iso(du) or date
         else:
-            ts = m.get("date")
+            ts = date
         action = m.get("action")
-        if m.get("type") == "service":
+        kind = m.get("type")
+        if kind == "service":
             ref, name = m.get("actor_id"), m.get("actor")
         else:
             ref, name = m.get("from_id"), m.get("from")
+        # Shapes of what is used (cheap type tests on the hot path): ids and dates must be
+        # hashable and comparable, names text.
+        if (
+            type(mid) not in _ID_TYPES
+            or type(date) not in _TEXT
+            or type(du) not in _ID_TYPES
+            or type(action) not in _TEXT
+            or type(kind) not in _TEXT
+            or type(ref) not in _ID_TYPES
+            or type(name) not in _TEXT
+        ):
+            self._message_shape(chat, m)
         aid = None
         if ref is not None:
             aid = self._sender(chat, ref, name, ts, mid)
@@ -474,6 +612,18 @@ class _Reader:
         if action is not None:
             self._action(chat, m, action, aid, name, ts, mid)
         if "forwarded_from" in m or "forwarded_from_id" in m:
+            if type(m.get("forwarded_from")) not in _TEXT:
+                raise self._shape(
+                    f"{chat.path()}messages[{chat.messages - 1}].forwarded_from",
+                    m.get("forwarded_from"),
+                    "expected a name as text",
+                )
+            if type(m.get("forwarded_from_id")) not in _ID_TYPES:
+                raise self._shape(
+                    f"{chat.path()}messages[{chat.messages - 1}].forwarded_from_id",
+                    m.get("forwarded_from_id"),
+                    "expected a peer id (channel123 or a number)",
+                )
             self.forwards.append(
                 (ordinal, mid, ts, m.get("forwarded_from"), m.get("forwarded_from_id"))
             )
@@ -483,6 +633,13 @@ class _Reader:
             if (ordinal, handle) not in self.bots:
                 self.bots[(ordinal, handle)] = [ts, mid, bot]
         self._scan_links(chat, m, ts, mid, aid)
+
+    def _message_shape(self, chat: _Chat, m: dict) -> None:
+        path = f"{chat.path()}messages[{chat.messages - 1}]"
+        for key, allowed, what in _MESSAGE_FIELDS:
+            value = m.get(key)
+            if type(value) not in allowed:
+                raise self._shape(f"{path}.{key}", value, what)
 
     def _sender(self, chat: _Chat, ref: Any, name: Any, ts: Any, mid: Any) -> str | None:
         peer = self.peer_cache.get(ref, False)
@@ -537,6 +694,12 @@ class _Reader:
         members = m.get("members")
         if not isinstance(members, list):
             members = []
+        path = f"{chat.path()}messages[{chat.messages - 1}]"
+        for i, member in enumerate(members):
+            if member is not None and not isinstance(member, str):
+                raise self._shape(f"{path}.members[{i}]", member, "expected a name as text")
+        if type(m.get("inviter")) not in _TEXT:
+            raise self._shape(f"{path}.inviter", m.get("inviter"), "expected a name as text")
         if action in ("create_group", "create_channel"):
             ev.append((o, mid, ts, "create", aid, actor, None, 0))
             for i, name in enumerate(members):
@@ -1213,7 +1376,8 @@ def read_telegram_export(
             if progress
             else None
         )
-        src = _Source(raw, bar)
+        src = _Source(raw, bar, label)
+        reader.src = src
         try:
             reader.consume(ijson.parse(src, buf_size=_CHUNK))
         except ijson.JSONError as err:

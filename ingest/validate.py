@@ -4,7 +4,7 @@ Validation is lazy (after pandera): it runs every rule over whole columns, colle
 with file, line, column, value and rule, and only then decides. Rules:
 
 * required columns hold a value; ids are non-empty strings (surrounding blanks are trimmed);
-* ``bool`` columns hold true/false/1/0/yes/no; ``float`` columns a number (credits ≥ 0, lat in
+* ``bool`` columns hold true/false/1/0/yes/no; ``float`` columns a finite number (credits ≥ 0, lat in
   [-90, 90], lon in [-180, 180]);
 * ``ts`` columns an ISO-8601 date or timestamp (normalised to ``YYYY-MM-DDTHH:MM:SS``, converted to
   UTC when it carries an offset);
@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphintel.errors import ValidationFailure
-from graphintel.model import NODE_TABLES, TABLES
-from graphintel.store.base import OPTIONAL_KEY_COLUMNS
+from graphintel.model import NODE_TABLES, OPTIONAL_KEY_COLUMNS, TABLES
 
 __all__ = ["FILE", "MAX_FAILURES", "validate_table"]
 
@@ -107,8 +106,12 @@ def validate_table(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[
             )
         elif col.type == "float":
             num = pd.to_numeric(stripped.where(~empty, None), errors="coerce")
-            bad = ~empty & num.isna().to_numpy()
+            values = num.to_numpy(dtype=float, na_value=np.nan)
+            bad = ~empty & np.isnan(values)  # text, and "nan" itself
             _failures(frame, bad, col.name, raw, "not a number", failures)
+            bad = ~empty & np.isinf(values)  # inf, 1e309
+            _failures(frame, bad, col.name, raw, "not a finite number", failures)
+            num = num.where(np.isfinite(values), np.nan)
             lo, hi = _RANGES.get(col.name, (None, None))
             if lo is not None or hi is not None:
                 n = num.to_numpy(dtype=float, na_value=np.nan)

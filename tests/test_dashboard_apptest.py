@@ -211,6 +211,43 @@ def test_flows_traces_payments(tiny_uri, monkeypatch):
     assert table["txn_id"].tolist() == ["T01", "T10"]
 
 
+def _page_script(uri: str, page: str) -> None:
+    # Runs inside AppTest: a page's render(ds) on a dataset opened on the store, nothing else.
+    import importlib
+
+    from dashboards import components as ui
+    from graphintel.dataset import open as open_dataset
+
+    mod = importlib.import_module(f"dashboards.sections.{page}")
+    ui.run_page(mod.render, ds=open_dataset(uri).pinned(), needs_data=page != "trainer")
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p != "trainer"])
+def test_render_functions_through_the_facade(page, tiny_uri):
+    at = AppTest.from_function(_page_script, args=(tiny_uri, page), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.title) == 1
+
+
+def test_render_on_a_store_without_analytics(raw_uri):
+    for page in ("channels", "referrals", "operators", "flows", "targets"):
+        at = AppTest.from_function(_page_script, args=(raw_uri, page), default_timeout=60)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("graphintel analyze" in i.value for i in at.info), page
+
+
+def test_referral_tree_keeps_depth_with_more_nodes(tiny_uri, monkeypatch):
+    at = _run(tiny_uri, "referrals", monkeypatch)
+    at.selectbox(key="rf_account").set_value("A01").run()
+    assert not at.exception
+    subtree = at.dataframe[1].value
+    assert subtree["account_id"].tolist()[0] == "A01"
+    assert any("Showing" in c.value for c in at.caption)
+
+
 def test_economy_reconciliation_and_before_after(tiny_uri, monkeypatch):
     at = _run(tiny_uri, "economy", monkeypatch)
     metrics = {m.label: m.value for m in at.metric}

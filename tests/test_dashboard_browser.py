@@ -151,7 +151,7 @@ def test_page_renders_without_exception(path, dashboard, browser):
     dialogs: list[str] = []
     page = _open(browser, dashboard, "" if path == "overview" else path, PAGES[path], dialogs)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{path}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{path}.png"), full_page=True, timeout=120_000)
     body = page.inner_text("body")
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Traceback" not in body
@@ -178,6 +178,118 @@ def test_hostile_titles_do_not_run(path, dashboard, browser):
         assert any("vis.Network" in (f.content() or "") for f in frames[1:]), "no pyvis iframe"
     for frame in page.frames:
         assert frame.locator("img[src='x']").count() == 0
-    page.screenshot(path=str(SHOTS / f"xss_{path}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"xss_{path}.png"), full_page=True, timeout=120_000)
     assert dialogs == [], dialogs
     page.close()
+
+
+def _own_host(url: str, base: str) -> bool:
+    from urllib.parse import urlparse
+
+    u, b = urlparse(url), urlparse(base)
+    if u.scheme in ("data", "blob", "about", "javascript"):
+        return True
+    return (u.scheme, u.hostname, u.port) == (b.scheme, b.hostname, b.port)
+
+
+def test_no_request_leaves_the_machine(dashboard, browser):
+    """Every page, clicked through: every request the browser makes goes to the dashboard."""
+    requests: list[str] = []
+    for path, title in PAGES.items():
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{dashboard}/{'' if path == 'overview' else path}", wait_until="networkidle")
+        page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+        page.wait_for_function(
+            "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
+        )
+        page.wait_for_timeout(2500)
+        page.close()
+    assert requests, "no request recorded"
+    foreign = sorted({r for r in requests if not _own_host(r, dashboard)})
+    assert foreign == [], foreign
+
+
+def _start_dashboard(uri: str, cwd: Path) -> tuple[subprocess.Popen, str, object]:
+    port = _free_port()
+    env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key")
+    log = (cwd / "dashboard.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphintel.cli", "dashboard", "--store", uri, "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url, log
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    proc.wait()
+    log.close()
+    pytest.fail(f"dashboard did not start: {(cwd / 'dashboard.log').read_text()}")
+
+
+def _accounts_metric(page) -> str:
+    box = page.locator('[data-testid="stMetric"]').filter(has_text="Accounts").first
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_ingest_and_analyze_while_the_dashboard_reads(tmp_path, browser):
+    """A real dashboard process keeps the DuckDB file open; `graphintel ingest` and `analyze`
+    of a second bundle succeed meanwhile, and the open page shows the new data on its next run."""
+    from tests.test_dataset import SECOND
+
+    uri = f"duckdb:{tmp_path / 'graph.duckdb'}"
+    env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key")
+    cli = [sys.executable, "-m", "graphintel.cli"]
+    for args in (["ingest", str(TINY / "manifest.yaml")], ["analyze"]):
+        subprocess.run([*cli, *args, "--store", uri], env=env, check=True, capture_output=True)
+    second = tmp_path / "second"
+    second.mkdir()
+    for name, text in SECOND.items():
+        (second / name).write_text(text, encoding="utf-8")
+
+    proc, url, log = _start_dashboard(uri, tmp_path)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Overview").first.wait_for(timeout=30_000)
+        page.wait_for_function(
+            "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
+        )
+        assert _accounts_metric(page) == "13"
+        for args in (
+            ["ingest", str(second / "manifest.yaml"), "--no-progress"],
+            ["analyze"],
+        ):
+            done = subprocess.run(  # noqa: PLW1510 - the return code is asserted below
+                [*cli, *args, "--store", uri], env=env, capture_output=True, text=True, timeout=300
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+        deadline = time.time() + 60
+        seen = _accounts_metric(page)
+        while seen != "14" and time.time() < deadline:
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_role("heading", name="Overview").first.wait_for(timeout=30_000)
+            page.wait_for_function(
+                "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
+            )
+            seen = _accounts_metric(page)
+        assert seen == "14"
+        assert "Traceback" not in page.inner_text("body")
+        page.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -18,20 +18,27 @@ def _data(page: str, name: str) -> list[dict]:
     return json.loads(m.group(1))
 
 
-def test_labels_and_titles_are_escaped_and_never_raw():
+def test_labels_and_titles_are_escaped_once_and_never_raw():
     nodes = pd.DataFrame(
         {"id": [PAYLOAD, "b"], "label": [PAYLOAD, "ok"], "title": [f"room {PAYLOAD}", None]}
     )
     edges = pd.DataFrame({"source": [PAYLOAD], "target": ["b"], "title": [PAYLOAD]})
     page = generate_html(nodes, edges)
     assert PAYLOAD not in page  # ids too travel only as escaped JSON
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in page  # JSON-escaped, once
     data = _data(page, "nodes")
-    assert data[0]["label"] == "&lt;img src=x onerror=alert(1)&gt;"
-    assert data[0]["title"] == "room &lt;img src=x onerror=alert(1)&gt;"
+    assert data[0]["label"] == PAYLOAD  # shown as text on the canvas, as written
+    assert data[0]["title"] == f"room {PAYLOAD}"  # vis-network sets it with innerText
     assert data[0]["id"] == PAYLOAD  # an id is data, not markup
     assert "title" not in data[1]
     e = _data(page, "edges")
-    assert e == [{"from": PAYLOAD, "to": "b", "title": "&lt;img src=x onerror=alert(1)&gt;"}]
+    assert e == [{"from": PAYLOAD, "to": "b", "title": PAYLOAD}]
+
+
+def test_titles_show_as_written():
+    page = generate_html(pd.DataFrame({"id": ["a"], "label": ["R&D"]}), pd.DataFrame())
+    assert _data(page, "nodes")[0]["label"] == "R&D"
+    assert "R&amp;D" not in page
 
 
 def test_resources_inline_no_network():

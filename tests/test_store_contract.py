@@ -165,3 +165,31 @@ def test_results_round_trip(store, tiny_bundle, settings):
     assert store.results("summary")["value"].iloc[0].startswith('{"method"')
     with pytest.raises(StoreError):
         store.write_results("nonsense", summary)
+
+
+def test_provenance_is_written_once(store, tiny_bundle, settings, tmp_path):
+    """A known source_id with other provenance is refused by the store itself and by ingest;
+    nothing is written. The identical source stays idempotent."""
+    from graphintel.errors import ProvenanceError
+    from ingest.job import prepare_bundle
+    from ingest.manifest import load_manifest
+
+    bundle, _ = prepare_bundle(load_manifest(tiny_bundle), settings)
+    store.ensure_schema()
+    store.write_bundle(bundle)
+    before = _snapshot(store)
+    store.write_bundle(bundle)  # identical source: fine, nothing changes
+    assert _snapshot(store) == before
+    sources = store.sources()
+    changed = {**bundle.source, "legal_basis": "none at all", "collected_by": "someone else"}
+    with pytest.raises(ProvenanceError, match=r"legal_basis .*collected_by .*new source_id"):
+        store.write_bundle(type(bundle)(source=changed, tables=bundle.tables))
+    # through ingest, with a changed case but the same files (not skipped by their hashes)
+    other = tmp_path / "other"
+    shutil.copytree(tiny_bundle, other)
+    text = (other / "manifest.yaml").read_text().replace("CASE-TINY-0001", "CASE-ELSEWHERE")
+    (other / "manifest.yaml").write_text(text)
+    with pytest.raises(ProvenanceError, match="case_id 'CASE-TINY-0001' there, 'CASE-ELSEWHERE'"):
+        ingest_manifest(other, store, settings)
+    assert _snapshot(store) == before
+    pd.testing.assert_frame_equal(store.sources(), sources)

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboards import components as ui
-from graphintel import views
+from graphintel.dataset import Dataset
 
-_TS = "%Y-%m-%dT%H:%M:%S"
+_PAGE = 50
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Channel network")
-    t = ui.tables(uri)
-    rooms = ui.rooms(uri)
-    links = ui.result(uri, "channel_links")
-    if links.empty:
-        ui.need_analytics(uri)
-        links = views.channel_links_for(t)
-
+    if not ui.need_analytics(ds):
+        return
     c1, c2, c3 = st.columns([2, 2, 1])
-    comms = sorted(rooms["community"].dropna().unique().tolist())
-    communities = c1.multiselect("Community", comms, key="ch_communities")
-    orgs = t["organizations"][["org_id", "name"]]
-    org_names = dict(zip(orgs["org_id"], orgs["name"].fillna(orgs["org_id"])))
+    communities = c1.multiselect("Community", ds.communities(), key="ch_communities")
+    orgs = ds.organisations()
+    org_names = dict(zip(orgs["org_id"], orgs["name"]))
     org_ids = c2.multiselect(
         "Organisation targeted",
         list(org_names),
@@ -36,12 +29,10 @@ def render(uri: str) -> None:
     )
     c4, c5 = st.columns([2, 3])
     search = c4.text_input("Search title / id / creator", key="ch_search")
-    days = pd.to_datetime(
-        pd.concat([t["memberships"]["joined_at"], t["forwards"]["ts"]]), format=_TS, errors="coerce"
-    ).dropna()
+    span = ds.day_range()
     start = end = None
-    if len(days):
-        lo, hi = days.min().date(), days.max().date()
+    if span is not None and span[0] < span[1]:
+        lo, hi = span
         window = c5.slider(
             "Time window (memberships present, forwards made)",
             min_value=lo,
@@ -50,28 +41,26 @@ def render(uri: str) -> None:
             key="ch_window",
         )
         if tuple(window) != (lo, hi):
-            start = pd.Timestamp(window[0]).strftime(_TS)
-            end = (pd.Timestamp(window[1]) + pd.Timedelta(days=1, seconds=-1)).strftime(_TS)
-            links = views.channel_links_for(t, start=start, end=end)
+            start = f"{window[0].isoformat()}T00:00:00"
+            end = f"{window[1].isoformat()}T23:59:59"
 
-    matches = views.search_rooms(rooms, search) if search else rooms
-    options = ["", *matches["channel_id"].head(500).tolist()]
-    titles = dict(zip(rooms["channel_id"], rooms["title"].fillna(rooms["channel_id"])))
+    filters = {"search": search or None, "communities": communities, "orgs": org_ids}
+    matches = ds.rooms(limit=500, **filters)
+    options = ["", *matches["channel_id"].tolist()]
+    titles = dict(zip(matches["channel_id"], matches["title"].fillna(matches["channel_id"])))
     focus = st.selectbox(
         "Select a room (shows its neighbourhood and details)",
         options,
         format_func=lambda c: "— none —" if c == "" else f"{titles.get(c, c)} ({c})",
         key="ch_focus",
     )
-    view = views.channel_network(
-        rooms,
-        links,
-        communities=communities or None,
-        org_ids=org_ids or None,
-        search=search or None,
+    view = ds.channel_network(
         min_overlap=int(min_overlap),
         focus=focus or None,
+        start=start,
+        end=end,
         max_nodes=ui.max_nodes(),
+        **filters,
     )
     st.caption(
         "Node size: members · colour: community · grey edges: shared members (width ~ "
@@ -81,21 +70,31 @@ def render(uri: str) -> None:
 
     if focus:
         st.subheader("Room details")
-        row = rooms[rooms["channel_id"] == focus]
-        st.dataframe(
-            row.drop(columns=["target_ids"]), hide_index=True, width="stretch", key="ch_room_row"
-        )
-        d = views.room_details(t, focus)
+        row = ds.room(focus)
+        st.dataframe(row, hide_index=True, width="stretch", key="ch_room_row")
+        d = ds.room_details(focus)
         tabs = st.tabs(["Members", "Admins", "Invite links", "Forwards", "Targeted organisations"])
+        members = int(row["members"].iloc[0]) if len(row) else 0
         for tab, key in zip(tabs, ["members", "admins", "invite_links", "forwards", "targets"]):
             with tab:
                 frame = d[key]
-                if key == "members" and len(frame) < int(row["members"].iloc[0]):
-                    st.caption(
-                        f"First {len(frame)} of {int(row['members'].iloc[0]):,} members "
-                        "(staff first)."
-                    )
+                if key == "members" and len(frame) < members:
+                    st.caption(f"First {len(frame)} of {members:,} members (staff first).")
                 st.dataframe(frame, hide_index=True, width="stretch", key=f"ch_d_{key}")
+    else:
+        st.subheader("Rooms")
+        total = ds.rooms_count(**filters)
+        pages = max((total + _PAGE - 1) // _PAGE, 1)
+        page = st.number_input(
+            f"Page (of {pages:,}; {total:,} rooms)", 1, pages, 1, step=1, key="ch_page"
+        )
+        st.dataframe(
+            ds.rooms(limit=_PAGE, offset=(int(page) - 1) * _PAGE, **filters),
+            hide_index=True,
+            width="stretch",
+            key="ch_rooms",
+        )
 
 
-ui.run_page(render)
+if __name__ == "__main__":
+    ui.run_page(render)

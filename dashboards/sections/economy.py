@@ -9,14 +9,14 @@ import streamlit as st
 
 from dashboards import components as ui
 from graphintel import economy_views
-from graphintel.analytics.pipeline import summary_dict
+from graphintel.dataset import Dataset
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Invitation-credit economy")
-    if not ui.need_analytics(uri):
+    if not ui.need_analytics(ds):
         return
-    econ = summary_dict(ui.result(uri, "summary")).get("economy", {})
+    econ = ds.summary().get("economy") or {}
     st.subheader("Invites and the rewards paid for them")
     st.caption(economy_views.LEAD_NOTE)
     k = st.columns(4)
@@ -24,7 +24,7 @@ def render(uri: str) -> None:
     k[1].metric("Matched to an invite", f"{econ.get('matched', 0):,}")
     k[2].metric("Rewards without an invite", f"{econ.get('reward_without_invite', 0):,}")
     k[3].metric("Invites without a reward", f"{econ.get('invite_without_reward', 0):,}")
-    leads = economy_views.room_reward_leads(ui.result(uri, "room_economy"), ui.rooms(uri))
+    leads = economy_views.room_reward_leads(ds.room_economy())
     st.dataframe(leads, hide_index=True, width="stretch", key="ec_rooms")
     st.caption(
         "Credits per matched invite: the reward rate the records imply for the room. Proceeds: "
@@ -37,7 +37,7 @@ def render(uri: str) -> None:
         "Rooms whose records stopped or dropped after a date (a crackdown, an arrest), those "
         "that appeared, and where the members of stopped rooms went. Leads to check."
     )
-    activity = ui.result(uri, "room_activity")
+    activity = ds.room_activity()
     if activity.empty:
         st.info("No dated records naming a room in this store.")
         return
@@ -50,7 +50,7 @@ def render(uri: str) -> None:
     window = c[1].number_input("Days compared", 1, 365, 30, key="ec_window")
     drop = c[2].slider("Dropped when activity falls by", 0.1, 1.0, 0.5, step=0.1, key="ec_drop")
     out = economy_views.before_after_frames(
-        ui.tables(uri), activity, at.isoformat(), window_days=int(window), drop=float(drop)
+        activity, ds.room_joins(), at.isoformat(), window_days=int(window), drop=float(drop)
     )
     rooms = out["rooms"]
     changed = rooms[rooms["status"] != "continued"]
@@ -77,4 +77,5 @@ def render(uri: str) -> None:
         st.dataframe(moves, hide_index=True, width="stretch", key="ec_moves")
 
 
-ui.run_page(render)
+if __name__ == "__main__":
+    ui.run_page(render)

@@ -3,15 +3,14 @@ payment tracing from one account."""
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import components as ui
 from graphintel import views
+from graphintel.dataset import Dataset
 
-_TS = "%Y-%m-%dT%H:%M:%S"
 _DIRECTIONS = {
     "forward": "forward: where its credits went",
     "backward": "backward: where its credits came from",
@@ -34,22 +33,15 @@ def _sankey(flows, key: str) -> None:
     st.dataframe(flows, hide_index=True, width="stretch", key=f"{key}_table")
 
 
-def _trace(uri: str, t) -> None:
+def _trace(ds: Dataset) -> None:
     st.subheader("Trace payments")
     st.caption(
         "Every payment reachable within the hops from the selected account, in the time window. "
         "Reachability, not time order: a later hop may be an earlier payment."
     )
-    metrics = ui.result(uri, "account_metrics")
-    if metrics.empty:
-        forest = pd.DataFrame(
-            {"account_id": t["accounts"]["account_id"], "referral_descendants": 0}
-        )
-    else:
-        forest = ui.forest(uri)
     c1, c2 = st.columns([2, 3])
     query = c1.text_input("Search account (id, handle, name)", key="fl_tr_search")
-    found = views.search_accounts(t, forest, query, limit=100)
+    found = ds.search_accounts(query, limit=100)
     labels = {
         a: f"{h if isinstance(h, str) else a} ({a})"
         for a, h in zip(found["account_id"], found["handle"])
@@ -60,20 +52,19 @@ def _trace(uri: str, t) -> None:
         "Direction", list(_DIRECTIONS), format_func=_DIRECTIONS.get, key="fl_tr_direction"
     )
     hops = c4.number_input("Hops", min_value=1, max_value=5, value=2, step=1, key="fl_tr_hops")
-    days = pd.to_datetime(t["transactions"]["ts"], format=_TS, errors="coerce").dropna()
+    span = ds.payment_day_range()
     start = end = None
-    if len(days):
-        lo, hi = days.min().date(), days.max().date()
-        if lo < hi:
-            window = c5.slider("Time window (payment time)", lo, hi, (lo, hi), key="fl_tr_window")
-            if tuple(window) != (lo, hi):
-                start = pd.Timestamp(window[0]).strftime(_TS)
-                end = (pd.Timestamp(window[1]) + pd.Timedelta(days=1, seconds=-1)).strftime(_TS)
+    if span is not None and span[0] < span[1]:
+        lo, hi = span
+        window = c5.slider("Time window (payment time)", lo, hi, (lo, hi), key="fl_tr_window")
+        if tuple(window) != (lo, hi):
+            start = f"{window[0].isoformat()}T00:00:00"
+            end = f"{window[1].isoformat()}T23:59:59"
     if not account:
         st.info("No account matches the search.")
         return
-    view = views.payment_trace(
-        t, account, direction=direction, hops=int(hops), start=start, end=end,
+    view = ds.trace(
+        account, direction=direction, hops=int(hops), start=start, end=end,
         max_nodes=ui.max_nodes(),
     )  # fmt: skip
     s = view.extra["summary"]
@@ -93,23 +84,24 @@ def _trace(uri: str, t) -> None:
     st.dataframe(view.extra["table"], hide_index=True, width="stretch", key="fl_tr_table")
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Credit flows")
-    t = ui.tables(uri)
+    if not ui.need_analytics(ds):
+        return
     tab_roles, tab_comm = st.tabs(["Between roles", "Between communities"])
     with tab_roles:
         st.caption(
             "Payers on the left, payees on the right. Roles: bot (the mint), operator "
             "(room owner), admin, member."
         )
-        _sankey(views.role_flow_frame(t), "fl_roles")
+        _sankey(ds.role_flows(), "fl_roles")
     with tab_comm:
-        if ui.need_analytics(uri):
-            _sankey(views.community_flow_frame(t, ui.result(uri, "account_metrics")), "fl_comm")
+        st.caption("The ten communities moving most credits; the rest grouped as “other”.")
+        _sankey(ds.community_flows(top=10), "fl_comm")
 
     st.subheader("Credits over time")
     freq = st.radio("Period", ["day", "week", "month"], horizontal=True, key="fl_freq")
-    over = views.credits_timeline(t, freq=freq)
+    over = ds.credits_over_time(freq)
     if over.empty:
         st.info("No dated transactions.")
     else:
@@ -117,11 +109,10 @@ def render(uri: str) -> None:
         st.plotly_chart(fig, key="fl_time")
 
     st.subheader("Top earners")
-    if ui.need_analytics(uri):
-        top = views.top_earner_table(t, ui.result(uri, "account_metrics"), n=20)
-        st.dataframe(top, hide_index=True, width="stretch", key="fl_earners")
+    st.dataframe(ds.top_earners(20), hide_index=True, width="stretch", key="fl_earners")
 
-    _trace(uri, t)
+    _trace(ds)
 
 
-ui.run_page(render)
+if __name__ == "__main__":
+    ui.run_page(render)

@@ -6,37 +6,25 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import components as ui
-from graphintel import views
-from graphintel.analytics.pipeline import summary_dict
+from graphintel.dataset import Dataset
+from graphintel.model import COUNT_KEYS
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Overview")
-    n = ui.counts(uri)
+    n = ds.counts()
     cols = st.columns(5)
-    for i, key in enumerate(
-        [
-            "accounts",
-            "channels",
-            "memberships",
-            "invites",
-            "transactions",
-            "forwards",
-            "organizations",
-            "targets",
-            "content",
-            "sources",
-        ]
-    ):
+    for i, key in enumerate(COUNT_KEYS):
         cols[i % 5].metric(key.capitalize(), f"{n.get(key, 0):,}")
 
     st.subheader("Sources")
     st.caption("Every record carries the id of the source it came from.")
-    st.dataframe(ui.sources(uri), hide_index=True, width="stretch", key="ov_sources")
+    st.dataframe(ds.sources(), hide_index=True, width="stretch", key="ov_sources")
 
-    t = ui.tables(uri)
+    if not ui.need_analytics(ds):
+        return
     st.subheader("Activity per day")
-    act = views.activity_timeline(t)
+    act = ds.activity()
     if act.empty:
         st.info("No dated joins, invites or purchases.")
     else:
@@ -53,29 +41,27 @@ def render(uri: str) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Top rooms")
-        rooms = ui.rooms(uri)[
+        rooms = ds.rooms(limit=15)[
             ["channel_id", "title", "kind", "members", "admins", "community", "creator", "targets"]
         ]
-        st.dataframe(rooms.head(15), hide_index=True, width="stretch", key="ov_rooms")
+        st.dataframe(rooms, hide_index=True, width="stretch", key="ov_rooms")
     with right:
         st.subheader("Communities")
-        if ui.need_analytics(uri):
-            info = summary_dict(ui.result(uri, "summary")).get("communities") or {}
-            st.caption(
-                f"{info.get('count', 0)} communities · method {info.get('method', '?')} · "
-                f"modularity {float(info.get('modularity') or 0):.3f}"
-            )
-            sizes = views.community_sizes(
-                ui.result(uri, "account_metrics"), ui.result(uri, "channel_metrics")
-            )
-            fig = px.bar(
-                sizes.head(20).astype({"community": str}),
-                x="community",
-                y=["accounts", "channels"],
-                barmode="group",
-                height=320,
-            )
-            st.plotly_chart(fig, key="ov_communities")
+        info = ds.summary().get("communities") or {}
+        st.caption(
+            f"{info.get('count', 0)} communities · method {info.get('method', '?')} · "
+            f"modularity {float(info.get('modularity') or 0):.3f}"
+        )
+        sizes = ds.community_sizes(20)
+        fig = px.bar(
+            sizes.astype({"community": str}),
+            x="community",
+            y=["accounts", "channels"],
+            barmode="group",
+            height=320,
+        )
+        st.plotly_chart(fig, key="ov_communities")
 
 
-ui.run_page(render)
+if __name__ == "__main__":
+    ui.run_page(render)

@@ -6,29 +6,27 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import components as ui
-from graphintel import economy_views, views
+from graphintel import economy_views
+from graphintel.dataset import Dataset
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Referral chains")
-    if not ui.need_analytics(uri):
+    if not ui.need_analytics(ds):
         return
-    t = ui.tables(uri)
-    forest = ui.forest(uri)
-
-    stats = views.referral_stats(forest)
+    stats = ds.referral_stats()
     m = st.columns(5)
-    m[0].metric("Cascades", f"{stats['cascades']:,}")
-    m[1].metric("Accounts in cascades", f"{stats['accounts_in_cascades']:,}")
-    m[2].metric("Largest cascade", f"{stats['size_max']:,}")
-    m[3].metric("Deepest chain", stats["depth_max"])
+    m[0].metric("Cascades", f"{stats.get('cascades', 0):,}")
+    m[1].metric("Accounts in cascades", f"{stats.get('accounts_in_cascades', 0):,}")
+    m[2].metric("Largest cascade", f"{stats.get('size_max', 0):,}")
+    m[3].metric("Deepest chain", stats.get("depth_max", 0))
     gap = stats.get("generation_gap_hours_median")
     m[4].metric("Median hours per generation", "—" if gap is None else f"{gap:.1f}")
 
     left, right = st.columns([1, 2])
     with left:
         query = st.text_input("Search account (id, handle, name)", key="rf_search")
-        found = views.search_accounts(t, forest, query, limit=100)
+        found = ds.search_accounts(query, limit=100)
         labels = {
             a: f"{h if isinstance(h, str) else a} ({a}) · {d:,} below"
             for a, h, d in zip(found["account_id"], found["handle"], found["referral_descendants"])
@@ -41,16 +39,17 @@ def render(uri: str) -> None:
             min(120, ui.max_nodes()),
             step=10,
             key="rf_cap",
-            help="Wide trees stay readable with fewer nodes; tables below list more.",
+            help="The largest sub-trees are kept down to this cap; the rest of each account's "
+            "recruits is summed up in one “more” node.",
         )
     if not account:
         st.info("No account matches the search.")
         return
-    view = views.referral_view(t, forest, account, max_nodes=cap)
+    view = ds.referral_tree(account, max_nodes=cap)
     with right:
         st.caption(
             "Chain up to the root (top) and the tree below the selected account (red); "
-            "recruits coloured by generation."
+            "recruits coloured by generation; white boxes sum up recruits not shown."
         )
     ui.show_network(view, hierarchical=True, directed=True, what="accounts", height=560)
     c1, c2 = st.columns(2)
@@ -58,29 +57,30 @@ def render(uri: str) -> None:
         st.subheader("Chain to the root")
         st.dataframe(view.extra["chain"], hide_index=True, width="stretch", key="rf_chain")
     with c2:
-        st.subheader("Tree below (breadth first)")
+        st.subheader("Tree below (shown accounts)")
         st.dataframe(view.extra["subtree"], hide_index=True, width="stretch", key="rf_subtree")
 
     st.subheader("Largest cascades")
-    casc = views.cascade_table(t, forest, 15)
+    casc = ds.cascades(15)
     c3, c4 = st.columns([2, 3])
     c3.dataframe(casc, hide_index=True, width="stretch", key="rf_cascades")
     if not casc.empty:
         fig = px.bar(casc, x="root", y="size", hover_data=["depth", "direct_invites"], height=300)
         c4.plotly_chart(fig, key="rf_cascade_bar")
-    _growth(uri)
+    _growth(ds)
 
 
-def _growth(uri: str) -> None:
+def _growth(ds: Dataset) -> None:
     """How the largest cascades grew: size over time and recruits per member by generation."""
     st.subheader("How cascades grow")
-    casc = ui.result(uri, "cascades")
+    n = st.slider("Cascades drawn", 1, 10, 5, key="rf_growth_n")
+    casc = ds.cascade_list(n)
     if casc.empty:
         st.info("No referral cascade in this store.")
         return
-    n = st.slider("Cascades drawn", 1, 10, 5, key="rf_growth_n")
-    curves = economy_views.cascade_curves(ui.result(uri, "cascade_growth"), casc, n)
-    gens = economy_views.cascade_generation_curves(ui.result(uri, "cascade_generations"), casc, n)
+    roots = casc["root"].tolist()
+    curves = economy_views.cascade_curves(ds.cascade_growth(roots), casc, n)
+    gens = economy_views.cascade_generation_curves(ds.cascade_generations(), casc, n)
     c5, c6 = st.columns(2)
     fig = px.line(
         curves,
@@ -111,4 +111,5 @@ def _growth(uri: str) -> None:
     st.dataframe(gens, hide_index=True, width="stretch", key="rf_growth_table")
 
 
-ui.run_page(render)
+if __name__ == "__main__":
+    ui.run_page(render)

@@ -13,14 +13,14 @@ import streamlit as st
 
 from dashboards import components as ui
 from graphintel import economy_views, views
-from graphintel.analytics.pipeline import analyze_tables
+from graphintel.dataset import Dataset
 
 
 @st.cache_data(max_entries=8, show_spinner="Simulating …")
 def _run(
     accounts: int, operators: int, reward: float, price: float, join_p: float, days: int, seed: int
 ) -> dict:
-    t = views.trainer_simulate(
+    run = views.trainer_run(
         accounts=accounts,
         operators=operators,
         reward_credits=reward,
@@ -29,14 +29,10 @@ def _run(
         days=days,
         seed=seed,
     )
-    res = analyze_tables(t, explain_top=10, evidence_limit=1)
-    forest = views.referral_forest_frame(t, res["account_metrics"])
     return {
-        "tables": t,
-        "metrics": res["account_metrics"],
-        "forest": forest,
-        "timeline": views.spread_timeline(t),
-        "cascades": economy_views.trainer_cascades({"run": t}),
+        **run,
+        "forest": run["metrics"],
+        "cascades": economy_views.trainer_cascades({"run": run["tables"]}),
     }
 
 
@@ -69,7 +65,7 @@ def _scenario(
     }
 
 
-def render(uri: str) -> None:
+def render(ds: Dataset) -> None:
     st.title("Trainer: how an invitation-credit scheme spreads")
     st.caption("Synthetic, fictional data from the simulator; nothing is written to the store.")
     c = st.columns(4)
@@ -249,4 +245,5 @@ def _cascade_compare(runs: dict, x: pd.Timestamp) -> None:
     )
 
 
-ui.run_page(render, needs_data=False)
+if __name__ == "__main__":
+    ui.run_page(render, needs_data=False)

@@ -3,7 +3,7 @@ the channel network and operator priority.
 
 Plain functions, tables first; results are plain data (pandas frames, numpy arrays, dicts).
 :func:`analyze_tables` / :func:`analyze_store` run everything and produce the result tables of
-:data:`graphintel.store.base.RESULT_TABLES`. The score ranks and explains; it never labels anyone
+:data:`graphintel.model.RESULT_TABLES`. The score ranks and explains; it never labels anyone
 guilty.
 """
 
@@ -17,10 +17,10 @@ from graphintel.analytics.communities import (
     modularity,
     normalize_labels,
 )
+from graphintel.analytics.derived import community_flows, derive_tables
 from graphintel.analytics.flows import (
     account_credits,
     account_roles,
-    community_flows,
     flows_between,
     role_flows,
 )
@@ -75,6 +75,7 @@ __all__ = [
     "channel_universe",
     "community_flows",
     "credits_over_time",
+    "derive_tables",
     "detect_communities",
     "ecosystem_graph",
     "encode_tables",

@@ -27,7 +27,6 @@ __all__ = [
     "ROLES",
     "account_credits",
     "account_roles",
-    "community_flows",
     "credits_over_time",
     "flows_between",
     "role_flows",
@@ -186,14 +185,6 @@ def flows_between(
 def role_flows(tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray) -> pd.DataFrame:
     """Credits between roles (operator, admin, member, bot); see :func:`flows_between`."""
     return flows_between(tables["transactions"], account_roles(tables, account_ids))
-
-
-def community_flows(transactions: pd.DataFrame, account_metrics: pd.DataFrame) -> pd.DataFrame:
-    """Credits between communities (labels as str); see :func:`flows_between`."""
-    groups = pd.Series(
-        account_metrics["community"].to_numpy(), index=account_metrics["account_id"].to_numpy()
-    )
-    return flows_between(transactions, groups)
 
 
 def trace_payments(

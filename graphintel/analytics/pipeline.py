@@ -46,6 +46,7 @@ from graphintel.analytics import (
     centrality,
     channels,
     communities,
+    derived,
     economy,
     flows,
     priority,
@@ -59,8 +60,13 @@ from graphintel.analytics.graph import (
     prepare_tables,
 )
 from graphintel.errors import AnalyticsError
-from graphintel.model import ACCOUNT_METRIC_COLUMNS, CHANNEL_METRIC_COLUMNS, TABLE_ORDER
-from graphintel.store.base import RESULT_TABLES, GraphStore
+from graphintel.model import (
+    ACCOUNT_METRIC_COLUMNS,
+    CHANNEL_METRIC_COLUMNS,
+    RESULT_TABLES,
+    TABLE_ORDER,
+)
+from graphintel.store.base import GraphStore
 
 __all__ = [
     "analyze_store",
@@ -118,6 +124,7 @@ def analyze_tables(
     explain_top: int = 1000,
     evidence_limit: int = 10,
     won_per_credit: float = economy.DEFAULT_WON_PER_CREDIT,
+    derive: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Compute every analytic over canonical tables.
 
@@ -140,11 +147,15 @@ def analyze_tables(
         How many top accounts get components and evidence rows, and evidence rows per component.
     won_per_credit : float
         Won per credit for proceeds where a purchase has no ``amount_krw`` (default 2,650).
+    derive : bool
+        Also compute the dashboard's derived tables
+        (:data:`graphintel.analytics.derived.DERIVED_TABLES`) from the same tables.
 
     Returns
     -------
     dict of str to pandas.DataFrame
-        Every key of :data:`graphintel.store.base.RESULT_TABLES`.
+        Every key of :data:`graphintel.model.RESULT_TABLES` (without the derived tables when
+        ``derive`` is false).
 
     Raises
     ------
@@ -226,6 +237,7 @@ def analyze_tables(
             "referral_depth": forest["referral_depth"].astype(np.int64),
             "referral_descendants": forest["referral_descendants"].astype(np.int64),
             "direct_invites": forest["direct_invites"].astype(np.int64),
+            "referral_invited_at": forest["referral_invited_at"],
             "credits_in": credits["credits_in"],
             "credits_out": credits["credits_out"],
             "referral_rewards": credits["referral_rewards"],
@@ -323,7 +335,13 @@ def analyze_tables(
         "room_activity": activity,
         **growth,
     }
-    assert set(out) == set(RESULT_TABLES)
+    if derive:
+        out.update(
+            derived.derive_tables(
+                tables, account_metrics=out["account_metrics"], channel_metrics=channel_metrics
+            )
+        )
+        assert set(out) == set(RESULT_TABLES)
     return out
 
 
@@ -377,7 +395,20 @@ def analyze_store(store: GraphStore, **options: Any) -> dict[str, pd.DataFrame]:
     """
     # Only the columns analytics read: names, handles and evidence stay in the store.
     tables = {name: store.table(name, columns=list(ANALYZE_COLUMNS[name])) for name in TABLE_ORDER}
-    results = analyze_tables(tables, **options)
+    results = analyze_tables(tables, derive=False, **options)
+    del tables
+    # The dashboard's derived tables, from the few columns they need (read after the analytics
+    # tables are freed, so peak memory stays that of the analytics).
+    wanted = derived.DERIVE_COLUMNS
+    tables = {name: store.table(name, columns=list(cols)) for name, cols in wanted.items()}
+    results.update(
+        derived.derive_tables(
+            tables,
+            account_metrics=results["account_metrics"],
+            channel_metrics=results["channel_metrics"],
+        )
+    )
+    del tables
     for name, frame in results.items():
         store.write_results(name, frame)
     return results
@@ -402,9 +433,9 @@ def flows_by_role(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 def flows_by_community(
     tables: Mapping[str, pd.DataFrame], account_metrics: pd.DataFrame
 ) -> pd.DataFrame:
-    """Credits between communities (labels of ``account_metrics``), Sankey-ready."""
+    """Credits between communities (:func:`graphintel.analytics.derived.community_flows`)."""
     t = prepare_tables({"transactions": tables["transactions"]})
-    return flows.community_flows(t["transactions"], account_metrics)
+    return derived.community_flows(t["transactions"], account_metrics)
 
 
 def trace_payments(

@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 from graphintel.analytics.economy import buyer_pairs
 from graphintel.analytics.graph import IdCodes, _codes, source_list
 from graphintel.errors import AnalyticsError
-from graphintel.store.base import RESULT_TABLES
+from graphintel.model import RESULT_TABLES
 
 __all__ = [
     "COMPONENTS",

@@ -17,7 +17,7 @@ Semantics every implementation keeps
 * Optional key columns (``invites.channel_id``, ``invites.invited_at``, ``forwards.ts``) are
   stored as ``''`` when missing (Neo4j cannot MERGE on null) and read back as ``None``.
 * ``counts()`` gives :data:`graphintel.model.COUNT_KEYS`; ``content`` counts distinct hashes.
-* Analytics results are whole tables replaced on every ``write_results`` (see RESULT_TABLES).
+* Analytics results are whole tables replaced on every ``write_results`` (see :data:`graphintel.model.RESULT_TABLES`).
 """
 
 from __future__ import annotations
@@ -27,73 +27,29 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from graphintel.errors import StoreError
-from graphintel.model import (
+from graphintel.errors import ProvenanceError, StoreError, clip_repr
+from graphintel.model import (  # the schema constants live in model; re-exported here
     ACCOUNT_METRIC_COLUMNS,
-    CASCADE_COLUMNS,
     CHANNEL_METRIC_COLUMNS,
-    GENERATION_COLUMNS,
-    GROWTH_COLUMNS,
-    RECONCILIATION_COLUMNS,
-    ROOM_ACTIVITY_COLUMNS,
-    ROOM_ECONOMY_COLUMNS,
+    OPTIONAL_KEY_COLUMNS,
+    RESULT_TABLES,
+    SOURCE_COLUMNS,
     TABLES,
     table_columns,
 )
 
 __all__ = [
     "OPTIONAL_KEY_COLUMNS",
+    "PROVENANCE_FIELDS",
     "RESULT_TABLES",
     "SOURCE_COLUMNS",
     "Bundle",
     "GraphStore",
+    "check_provenance",
     "checked_columns",
     "restore_optional_keys",
     "result_columns",
 ]
-
-SOURCE_COLUMNS = (
-    "source_id",
-    "case_id",
-    "method",
-    "legal_basis",
-    "collected_at",
-    "collected_by",
-    "files",  # list of "path sha256=<hex> table=<table>" strings
-    "file_hashes",  # list of sha256 hex digests of the bundle's files
-    "ingested_at",
-)
-
-OPTIONAL_KEY_COLUMNS = {
-    "invites": ("channel_id", "invited_at"),
-    "forwards": ("ts",),
-}
-
-# Analytics results: name -> columns. account_metrics / channel_metrics are node properties in
-# Neo4j; the others are result rows.
-RESULT_TABLES: dict[str, tuple[str, ...]] = {
-    "account_metrics": (),  # columns: graphintel.model.ACCOUNT_METRIC_COLUMNS
-    "channel_metrics": (),  # columns: graphintel.model.CHANNEL_METRIC_COLUMNS
-    "channel_links": ("channel_a", "channel_b", "forwards", "shared_members", "jaccard"),
-    "priority_components": ("account_id", "component", "value", "weight", "contribution"),
-    "priority_evidence": (
-        "account_id",
-        "component",
-        "record_table",
-        "record_key",
-        "detail",
-        "source_ids",
-    ),
-    "cycles": ("account_id", "broken_parent", "cycle"),
-    "summary": ("key", "value"),  # value is a JSON string
-    # the invitation-credit economy (graphintel.analytics.economy / cascades)
-    "reconciliation": RECONCILIATION_COLUMNS,
-    "room_economy": ROOM_ECONOMY_COLUMNS,
-    "room_activity": ROOM_ACTIVITY_COLUMNS,
-    "cascades": CASCADE_COLUMNS,
-    "cascade_generations": GENERATION_COLUMNS,
-    "cascade_growth": GROWTH_COLUMNS,
-}
 
 
 def result_columns(name: str) -> tuple[str, ...]:
@@ -141,6 +97,57 @@ def restore_optional_keys(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         if col in frame.columns and len(frame):
             frame[col] = frame[col].astype(object).where(frame[col] != "", None)
     return frame
+
+
+PROVENANCE_FIELDS = ("case_id", "method", "legal_basis", "collected_at", "collected_by")
+"""Source fields written once: a known ``source_id`` must come back with the same values."""
+
+
+def check_provenance(known: pd.DataFrame, source: dict[str, Any]) -> None:
+    """Refuse a source whose ``source_id`` is stored with different provenance.
+
+    Provenance is written once: the records already held keep the case, method, legal basis and
+    collection the source was first ingested under. The identical source passes (idempotent).
+
+    Raises
+    ------
+    ProvenanceError
+        ``source["source_id"]`` is in ``known`` (a :meth:`GraphStore.sources` frame) with any of
+        :data:`PROVENANCE_FIELDS` different.
+
+    Example
+    -------
+    >>> known = pd.DataFrame([{"source_id": "S1", "case_id": "C1", "method": "seizure",
+    ...     "legal_basis": "warrant 7", "collected_at": "2024-08-20", "collected_by": "unit 3"}])
+    >>> check_provenance(known, {**known.iloc[0].to_dict()})  # the same source: fine
+    >>> check_provenance(known, {**known.iloc[0].to_dict(), "legal_basis": "none"})
+    Traceback (most recent call last):
+    ...
+    graphintel.errors.ProvenanceError: source_id 'S1' is already in the store with other provenance: legal_basis 'warrant 7' there, 'none' in this bundle. Provenance is written once: a changed source needs a new source_id (or restore the manifest's original values)
+    """
+    if known is None or known.empty or "source_id" not in known:
+        return
+    sid = str(source["source_id"])
+    rows = known[known["source_id"].astype(str) == sid]
+    if rows.empty:
+        return
+    old = rows.iloc[0]
+    differ = [
+        f"{c} {clip_repr(_text(old.get(c)))} there, {clip_repr(_text(source.get(c)))} in this bundle"
+        for c in PROVENANCE_FIELDS
+        if _text(old.get(c)) != _text(source.get(c))
+    ]
+    if differ:
+        raise ProvenanceError(
+            f"source_id {clip_repr(sid)} is already in the store with other provenance: "
+            + "; ".join(differ)
+            + ". Provenance is written once: a changed source needs a new source_id (or restore "
+            "the manifest's original values)"
+        )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
 @dataclass

@@ -32,10 +32,11 @@ from graphintel.model import (
     ACCOUNT_METRIC_COLUMNS,
     CHANNEL_METRIC_COLUMNS,
     NODE_TABLES,
+    RESULT_TABLES,
+    SOURCE_COLUMNS,
     TABLES,
     table_columns,
 )
-from graphintel.store.base import RESULT_TABLES, SOURCE_COLUMNS
 
 __all__ = [
     "LABEL_KEYS",
@@ -46,6 +47,8 @@ __all__ = [
     "clear_label",
     "clear_metrics",
     "count_statement",
+    "dataset_indexes",
+    "dataset_query",
     "delete_results",
     "has_label",
     "has_type",
@@ -165,7 +168,7 @@ def schema_statements() -> list[str]:
         f"CREATE INDEX result_table_rows IF NOT EXISTS FOR (n:{ident(RESULT_LABEL)}) "
         "ON (n.`table`, n.`row`)"
     )
-    return out
+    return out + dataset_indexes()
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -449,3 +452,611 @@ def read_result_rows(name: str) -> str:
 
 
 assert set(NODE_TABLES) == {t for t, s in TABLES.items() if s.node}
+
+
+# -- dataset reads (graphintel.dataset) ---------------------------------------------------------
+# The same names, parameters and result columns as graphintel.store.duckdb_queries.QUERIES.
+# Every statement filters on $scope (a list of source ids, or null for everything).
+
+
+def _sc(var: str) -> str:
+    return f"($scope IS NULL OR any(s IN coalesce({var}.source_ids, []) WHERE s IN $scope))"
+
+
+def _label(var: str) -> str:
+    return (
+        f"coalesce(CASE WHEN {var}.handle <> '' THEN {var}.handle END, "
+        f"CASE WHEN {var}.display_name <> '' THEN {var}.display_name END, {var}.account_id)"
+    )
+
+
+_ROOM_COLS = (
+    "channel_id",
+    "title",
+    "kind",
+    "is_public",
+    "creator_id",
+    "creator",
+    "members",
+    "admins",
+    "community",
+    "targets",
+    "forwards_out",
+    "forwards_in",
+    "first_join",
+    "last_join",
+)
+_ROOM_RET = ", ".join(f"r.{c} AS {c}" for c in _ROOM_COLS)
+_ROOM_FILTER = (
+    f"{_sc('r')} AND ($q IS NULL OR toLower(coalesce(r.title, '')) CONTAINS toLower($q) "
+    "OR toLower(r.channel_id) CONTAINS toLower($q) "
+    "OR toLower(coalesce(r.creator, '')) CONTAINS toLower($q)) "
+    "AND ($communities IS NULL OR r.community IN $communities) "
+    "AND ($orgs IS NULL OR EXISTS { MATCH (:Channel {channel_id: r.channel_id})-[:TARGETS]->"
+    "(o:Organization) WHERE o.org_id IN $orgs })"
+)
+_FOREST_RET = (
+    "m.account_id AS account_id, m.referral_parent AS referral_parent, "
+    "m.referral_root AS referral_root, m.referral_depth AS referral_depth, "
+    "m.referral_descendants AS referral_descendants, m.direct_invites AS direct_invites, "
+    "m.referral_invited_at AS referral_invited_at"
+)
+_FOREST_COLS = (
+    "account_id",
+    "referral_parent",
+    "referral_root",
+    "referral_depth",
+    "referral_descendants",
+    "direct_invites",
+    "referral_invited_at",
+)
+_TX_RET = (
+    "t.txn_id AS txn_id, a.account_id AS from_id, b.account_id AS to_id, t.credits AS credits, "
+    "t.kind AS kind, t.ts AS ts, t.channel_id AS channel_id, t.source_ids AS source_ids"
+)
+_TX_COLS = ("txn_id", "from_id", "to_id", "credits", "kind", "ts", "channel_id", "source_ids")
+_WINDOW = (
+    "(m.joined_at IS NULL OR m.joined_at <= $end) AND (m.left_at IS NULL OR m.left_at >= $start)"
+)
+_PAID_WINDOW = (
+    "($start IS NULL OR (t.ts IS NOT NULL AND t.ts >= $start)) "
+    "AND ($end IS NULL OR (t.ts IS NOT NULL AND t.ts <= $end))"
+)
+
+
+def _flows(table: str) -> str:
+    return (
+        f"MATCH (r:Result {{table: '{table}'}}) WHERE {_sc('r')} "
+        "WITH r.source AS source, r.target AS target, sum(r.credits) AS credits, "
+        "sum(r.transactions) AS transactions"
+    )
+
+
+def _count(key: str, match: str, expr: str) -> str:
+    return f"{match} RETURN '{key}' AS key, {expr} AS n"
+
+
+DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # -- the invitation-credit economy (graphintel.analytics.economy / cascades) --
+    "room_economy": (
+        (
+            "MATCH (r:Result {table: 'room_economy'}) RETURN r.channel_id AS channel_id, "
+            "r.purchases AS purchases, r.proceeds_krw AS proceeds_krw, r.rewards AS rewards, "
+            "r.reward_credits AS reward_credits, r.rewards_matched AS rewards_matched, "
+            "r.matched_reward_credits AS matched_reward_credits, r.reward_rate AS reward_rate, "
+            "r.rewards_without_invite AS rewards_without_invite, "
+            "r.invites_without_reward AS invites_without_reward ORDER BY r.row"
+        ),
+        (
+            "channel_id",
+            "purchases",
+            "proceeds_krw",
+            "rewards",
+            "reward_credits",
+            "rewards_matched",
+            "matched_reward_credits",
+            "reward_rate",
+            "rewards_without_invite",
+            "invites_without_reward",
+        ),
+    ),
+    "cascade_list": (
+        (
+            "MATCH (r:Result {table: 'cascades'}) RETURN r.root AS root, r.size AS size "
+            "ORDER BY size DESC, root LIMIT $limit"
+        ),
+        ("root", "size"),
+    ),
+    "cascade_generations": (
+        (
+            "MATCH (r:Result {table: 'cascade_generations'}) WHERE $ids IS NULL OR r.root IN $ids "
+            "RETURN r.root AS root, r.generation AS generation, r.accounts AS accounts, "
+            "r.recruits AS recruits, r.gap_hours_mean AS gap_hours_mean ORDER BY root, generation"
+        ),
+        ("root", "generation", "accounts", "recruits", "gap_hours_mean"),
+    ),
+    "cascade_growth": (
+        (
+            "MATCH (r:Result {table: 'cascade_growth'}) WHERE r.root IN $ids "
+            "RETURN r.root AS root, r.day AS day, r.joined AS joined, r.size AS size "
+            "ORDER BY root, day"
+        ),
+        ("root", "day", "joined", "size"),
+    ),
+    "room_activity": (
+        (
+            "MATCH (r:Result {table: 'room_activity'}) RETURN r.channel_id AS channel_id, "
+            "r.day AS day, r.events AS events ORDER BY channel_id, day"
+        ),
+        ("channel_id", "day", "events"),
+    ),
+    "room_joins": (
+        (
+            f"MATCH (a:Account)-[m:MEMBER_OF]->(c:Channel) WHERE {_sc('m')} "
+            "RETURN a.account_id AS account_id, c.channel_id AS channel_id, "
+            "m.joined_at AS joined_at UNION ALL "
+            f"MATCH (:Account)-[i:INVITED]->(b:Account) WHERE i.channel_id <> '' AND {_sc('i')} "
+            "RETURN b.account_id AS account_id, i.channel_id AS channel_id, "
+            "CASE WHEN i.invited_at = '' THEN null ELSE i.invited_at END AS joined_at"
+        ),
+        ("account_id", "channel_id", "joined_at"),
+    ),
+    "account_economy": (
+        (
+            "MATCH (m:Account {account_id: $account}) WHERE m.metric_row IS NOT NULL "
+            "RETURN m.proceeds_krw AS proceeds_krw, m.distinct_payers AS distinct_payers, "
+            "m.distinct_payees AS distinct_payees"
+        ),
+        ("proceeds_krw", "distinct_payers", "distinct_payees"),
+    ),
+    "purchases_received": (
+        (
+            "MATCH (a:Account)-[t:PAID]->(b:Account {account_id: $account}) "
+            f"WHERE t.kind = 'purchase' AND {_sc('t')} "
+            "RETURN t.txn_id AS txn_id, a.account_id AS from_id, t.ts AS ts, "
+            "t.channel_id AS channel_id, t.credits AS credits, t.amount_krw AS amount_krw, "
+            "t.kind AS kind, b.account_id AS to_id, t.source_ids AS source_ids "
+            "ORDER BY txn_id LIMIT $limit"
+        ),
+        (
+            "txn_id",
+            "from_id",
+            "ts",
+            "channel_id",
+            "credits",
+            "amount_krw",
+            "kind",
+            "to_id",
+            "source_ids",
+        ),
+    ),
+    "counts": (
+        " UNION ALL ".join(
+            [
+                _count("accounts", f"MATCH (x:Account) WHERE {_sc('x')}", "count(x)"),
+                _count("channels", f"MATCH (x:Channel) WHERE {_sc('x')}", "count(x)"),
+                _count("memberships", f"MATCH ()-[x:MEMBER_OF]->() WHERE {_sc('x')}", "count(x)"),
+                _count("invites", f"MATCH ()-[x:INVITED]->() WHERE {_sc('x')}", "count(x)"),
+                _count("transactions", f"MATCH ()-[x:PAID]->() WHERE {_sc('x')}", "count(x)"),
+                _count(
+                    "forwards",
+                    f"MATCH ()-[x:FORWARDED_TO]->() WHERE {_sc('x')}",
+                    "coalesce(sum(size(x.ts_list)), 0)",
+                ),
+                _count("organizations", f"MATCH (x:Organization) WHERE {_sc('x')}", "count(x)"),
+                _count("targets", f"MATCH ()-[x:TARGETS]->() WHERE {_sc('x')}", "count(x)"),
+                _count("content", f"MATCH (x:Content) WHERE {_sc('x')}", "count(x)"),
+                _count(
+                    "sources",
+                    "MATCH (x:Source) WHERE $scope IS NULL OR x.source_id IN $scope",
+                    "count(x)",
+                ),
+            ]
+        ),
+        ("key", "n"),
+    ),
+    "sources": (
+        (
+            "MATCH (s:Source) WHERE $scope IS NULL OR s.source_id IN $scope "
+            "RETURN s.source_id AS source_id, s.case_id AS case_id, s.method AS method, "
+            "s.legal_basis AS legal_basis, s.collected_at AS collected_at, "
+            "s.collected_by AS collected_by, size(coalesce(s.files, [])) AS files, "
+            "s.ingested_at AS ingested_at ORDER BY source_id"
+        ),
+        (
+            "source_id",
+            "case_id",
+            "method",
+            "legal_basis",
+            "collected_at",
+            "collected_by",
+            "files",
+            "ingested_at",
+        ),
+    ),
+    "has_analytics": (
+        (
+            "OPTIONAL MATCH (n:Account) WHERE n.metric_row IS NOT NULL WITH n LIMIT 1 "
+            "RETURN count(n) AS n"
+        ),
+        ("n",),
+    ),
+    "summary": (
+        "MATCH (r:Result {table: 'summary'}) RETURN r.key AS key, r.value AS value ORDER BY key",
+        ("key", "value"),
+    ),
+    "activity": (
+        (
+            f"MATCH (r:Result {{table: 'activity_daily'}}) WHERE {_sc('r')} "
+            "RETURN r.day AS day, r.activity AS activity, sum(r.count) AS count "
+            "ORDER BY day, activity"
+        ),
+        ("day", "activity", "count"),
+    ),
+    "day_range": (
+        (
+            "CALL () { MATCH (r:Result {table: 'activity_daily'}) WHERE r.activity = 'joins' AND "
+            f"{_sc('r')} RETURN r.day AS d UNION ALL MATCH ()-[f:FORWARDED_TO]->() WHERE "
+            f"{_sc('f')} UNWIND f.ts_list AS t WITH t WHERE t <> '' RETURN substring(t, 0, 10) AS d }} "
+            "RETURN min(d) AS first, max(d) AS last"
+        ),
+        ("first", "last"),
+    ),
+    "payment_day_range": (
+        (
+            f"MATCH (r:Result {{table: 'credits_daily'}}) WHERE {_sc('r')} "
+            "RETURN min(r.day) AS first, max(r.day) AS last"
+        ),
+        ("first", "last"),
+    ),
+    "communities": (
+        (
+            "MATCH (r:Result {table: 'rooms'}) WHERE r.community IS NOT NULL AND "
+            f"{_sc('r')} RETURN DISTINCT r.community AS community ORDER BY community"
+        ),
+        ("community",),
+    ),
+    "community_sizes": (
+        (
+            "CALL () { MATCH (n:Account) WHERE n.metric_row IS NOT NULL AND "
+            f"{_sc('n')} RETURN n.community AS community, count(*) AS accounts, 0 AS channels "
+            "UNION ALL MATCH (r:Result {table: 'rooms'}) WHERE r.community IS NOT NULL AND "
+            f"{_sc('r')} RETURN r.community AS community, 0 AS accounts, count(*) AS channels }} "
+            "RETURN community, sum(accounts) AS accounts, sum(channels) AS channels "
+            "ORDER BY accounts DESC, channels DESC, community LIMIT $limit"
+        ),
+        ("community", "accounts", "channels"),
+    ),
+    "organisations": (
+        (
+            f"MATCH (o:Organization) WHERE {_sc('o')} RETURN o.org_id AS org_id, "
+            "coalesce(o.name, o.org_id) AS name ORDER BY org_id"
+        ),
+        ("org_id", "name"),
+    ),
+    "rooms": (
+        (
+            f"MATCH (r:Result {{table: 'rooms'}}) WHERE {_ROOM_FILTER} RETURN {_ROOM_RET} "
+            "ORDER BY members DESC, channel_id SKIP $offset LIMIT $limit"
+        ),
+        _ROOM_COLS,
+    ),
+    "rooms_count": (
+        f"MATCH (r:Result {{table: 'rooms'}}) WHERE {_ROOM_FILTER} RETURN count(r) AS n",
+        ("n",),
+    ),
+    "rooms_by_id": (
+        (
+            "MATCH (r:Result {table: 'rooms'}) WHERE r.channel_id IN $ids AND "
+            f"{_sc('r')} RETURN {_ROOM_RET} ORDER BY members DESC, channel_id"
+        ),
+        _ROOM_COLS,
+    ),
+    "room_neighbours": (
+        (
+            "MATCH (l:Result {table: 'channel_links'}) WHERE (l.channel_a = $focus OR "
+            "l.channel_b = $focus) AND (l.forwards > 0 OR l.shared_members >= $min_overlap) "
+            "WITH CASE WHEN l.channel_a = $focus THEN l.channel_b ELSE l.channel_a END AS cid, "
+            "l.jaccard + 0.01 * l.forwards AS strength "
+            "WITH collect(cid) AS ids, collect(strength) AS ss "
+            f"MATCH (r:Result {{table: 'rooms'}}) WHERE r.channel_id IN ids AND {_ROOM_FILTER} "
+            "WITH r.channel_id AS channel_id, "
+            "[i IN range(0, size(ids) - 1) WHERE ids[i] = r.channel_id | ss[i]][0] AS strength "
+            "RETURN channel_id, strength ORDER BY strength DESC, channel_id LIMIT $limit"
+        ),
+        ("channel_id", "strength"),
+    ),
+    "room_neighbours_count": (
+        (
+            "MATCH (l:Result {table: 'channel_links'}) WHERE (l.channel_a = $focus OR "
+            "l.channel_b = $focus) AND (l.forwards > 0 OR l.shared_members >= $min_overlap) "
+            "WITH collect(CASE WHEN l.channel_a = $focus THEN l.channel_b ELSE l.channel_a END) "
+            f"AS ids MATCH (r:Result {{table: 'rooms'}}) WHERE r.channel_id IN ids AND "
+            f"{_ROOM_FILTER} RETURN count(r) AS n"
+        ),
+        ("n",),
+    ),
+    "links_among": (
+        (
+            "MATCH (l:Result {table: 'channel_links'}) WHERE l.channel_a IN $ids AND "
+            "l.channel_b IN $ids AND (l.forwards > 0 OR l.shared_members >= $min_overlap) "
+            "RETURN l.channel_a AS channel_a, l.channel_b AS channel_b, l.forwards AS forwards, "
+            "l.shared_members AS shared_members, l.jaccard AS jaccard "
+            "ORDER BY l.jaccard + 0.01 * l.forwards DESC, channel_a, channel_b"
+        ),
+        ("channel_a", "channel_b", "forwards", "shared_members", "jaccard"),
+    ),
+    "window_links": (
+        (
+            "CALL () { MATCH (a:Account)-[m:MEMBER_OF]->(c:Channel) WHERE c.channel_id IN $ids AND "
+            f"{_WINDOW} AND {_sc('m')} WITH DISTINCT a, c.channel_id AS cid "
+            "WITH a, collect(cid) AS cs WHERE size(cs) > 1 UNWIND cs AS x UNWIND cs AS y "
+            "WITH x, y WHERE x < y RETURN x AS ca, y AS cb, count(*) AS shared, 0 AS forwards "
+            "UNION ALL MATCH (f:Channel)-[r:FORWARDED_TO]->(t:Channel) WHERE f.channel_id IN $ids "
+            f"AND t.channel_id IN $ids AND f <> t AND {_sc('r')} "
+            "WITH f, t, size([s IN r.ts_list WHERE s <> '' AND s >= $start AND s <= $end]) AS n "
+            "WHERE n > 0 RETURN CASE WHEN f.channel_id < t.channel_id THEN f.channel_id "
+            "ELSE t.channel_id END AS ca, CASE WHEN f.channel_id < t.channel_id THEN t.channel_id "
+            "ELSE f.channel_id END AS cb, 0 AS shared, n AS forwards } "
+            "WITH ca, cb, sum(shared) AS shared, sum(forwards) AS forwards "
+            "WHERE forwards > 0 OR shared >= $min_overlap "
+            "CALL (ca) { MATCH (a:Account)-[m:MEMBER_OF]->(:Channel {channel_id: ca}) WHERE "
+            f"{_WINDOW} AND {_sc('m')} RETURN count(DISTINCT a) AS na }} "
+            "CALL (cb) { MATCH (a:Account)-[m:MEMBER_OF]->(:Channel {channel_id: cb}) WHERE "
+            f"{_WINDOW} AND {_sc('m')} RETURN count(DISTINCT a) AS nb }} "
+            "RETURN ca AS channel_a, cb AS channel_b, forwards, shared AS shared_members, "
+            "CASE WHEN shared = 0 THEN 0.0 ELSE toFloat(shared) / (na + nb - shared) END AS jaccard "
+            "ORDER BY channel_a, channel_b"
+        ),
+        ("channel_a", "channel_b", "forwards", "shared_members", "jaccard"),
+    ),
+    "room_members": (
+        (
+            "MATCH (a:Account)-[m:MEMBER_OF]->(:Channel {channel_id: $channel}) WHERE "
+            f"{_sc('m')} AND ($staff = false OR m.role IN ['admin', 'owner']) "
+            f"RETURN a.account_id AS account_id, {_label('a')} AS handle, m.role AS role, "
+            "m.joined_at AS joined_at, m.left_at AS left_at, m.source_ids AS source_ids "
+            "ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, joined_at, "
+            "account_id LIMIT $limit"
+        ),
+        ("account_id", "handle", "role", "joined_at", "left_at", "source_ids"),
+    ),
+    "room_invite_links": (
+        (
+            "MATCH (a:Account)-[i:INVITED]->(:Account) WHERE i.channel_id = $channel AND "
+            f"i.invite_link IS NOT NULL AND {_sc('i')} "
+            "WITH i.invite_link AS invite_link, a, count(*) AS invites, "
+            "min(CASE WHEN i.invited_at <> '' THEN i.invited_at END) AS first, "
+            "max(CASE WHEN i.invited_at <> '' THEN i.invited_at END) AS last "
+            f"RETURN invite_link, a.account_id AS inviter_id, {_label('a')} AS inviter, invites, "
+            "first, last ORDER BY invites DESC, invite_link LIMIT $limit"
+        ),
+        ("invite_link", "inviter_id", "inviter", "invites", "first", "last"),
+    ),
+    "room_forwards": (
+        (
+            "CALL () { MATCH (:Channel {channel_id: $channel})-[r:FORWARDED_TO]->(o:Channel) "
+            f"WHERE {_sc('r')} RETURN 'to' AS direction, o, r UNION ALL "
+            "MATCH (o:Channel)-[r:FORWARDED_TO]->(:Channel {channel_id: $channel}) "
+            f"WHERE {_sc('r')} RETURN 'from' AS direction, o, r }} "
+            "RETURN direction, o.channel_id AS channel_id, o.title AS title, "
+            "size(r.ts_list) AS forwards, r.first_ts AS first_ts, r.last_ts AS last_ts "
+            "ORDER BY forwards DESC, channel_id, direction LIMIT $limit"
+        ),
+        ("direction", "channel_id", "title", "forwards", "first_ts", "last_ts"),
+    ),
+    "room_targets": (
+        (
+            "MATCH (:Channel {channel_id: $channel})-[t:TARGETS]->(o:Organization) WHERE "
+            f"{_sc('t')} RETURN o.org_id AS org_id, o.name AS name, o.kind AS kind, "
+            "o.region AS region, t.first_reported AS first_reported, t.note AS note, "
+            "t.source_ids AS source_ids ORDER BY org_id"
+        ),
+        ("org_id", "name", "kind", "region", "first_reported", "note", "source_ids"),
+    ),
+    "search_accounts": (
+        (
+            f"MATCH (a:Account) WHERE {_sc('a')} AND ($q IS NULL OR "
+            "toLower(a.account_id) CONTAINS toLower($q) OR "
+            "toLower(coalesce(a.handle, '')) CONTAINS toLower($q) OR "
+            "toLower(coalesce(a.display_name, '')) CONTAINS toLower($q)) "
+            "RETURN a.account_id AS account_id, a.handle AS handle, "
+            "a.display_name AS display_name, coalesce(a.referral_descendants, 0) AS "
+            "referral_descendants ORDER BY referral_descendants DESC, account_id LIMIT $limit"
+        ),
+        ("account_id", "handle", "display_name", "referral_descendants"),
+    ),
+    "search_accounts_plain": (
+        (
+            f"MATCH (a:Account) WHERE {_sc('a')} AND ($q IS NULL OR "
+            "toLower(a.account_id) CONTAINS toLower($q) OR "
+            "toLower(coalesce(a.handle, '')) CONTAINS toLower($q) OR "
+            "toLower(coalesce(a.display_name, '')) CONTAINS toLower($q)) "
+            "RETURN a.account_id AS account_id, a.handle AS handle, "
+            "a.display_name AS display_name, 0 AS referral_descendants "
+            "ORDER BY account_id LIMIT $limit"
+        ),
+        ("account_id", "handle", "display_name", "referral_descendants"),
+    ),
+    "account_labels": (
+        (
+            "UNWIND $ids AS id OPTIONAL MATCH (a:Account {account_id: id}) "
+            "RETURN id AS account_id, coalesce(CASE WHEN a.handle <> '' THEN a.handle END, "
+            "CASE WHEN a.display_name <> '' THEN a.display_name END, id) AS handle "
+            "ORDER BY account_id"
+        ),
+        ("account_id", "handle"),
+    ),
+    "forest_rows": (
+        (
+            "MATCH (m:Account) WHERE m.account_id IN $ids AND m.metric_row IS NOT NULL AND "
+            f"{_sc('m')} RETURN {_FOREST_RET}, {_label('m')} AS handle"
+        ),
+        (*_FOREST_COLS, "handle"),
+    ),
+    "forest_children": (
+        (
+            f"MATCH (m:Account) WHERE m.referral_parent IN $ids AND {_sc('m')} "
+            "WITH m ORDER BY m.referral_descendants DESC, m.account_id "
+            "WITH m.referral_parent AS parent, collect(m) AS kids, count(*) AS siblings, "
+            "sum(m.referral_descendants + 1) AS sibling_accounts "
+            "UNWIND range(0, size(kids) - 1) AS i WITH parent, kids[i] AS m, i + 1 AS pos, "
+            "siblings, sibling_accounts WHERE pos <= $per_parent "
+            f"RETURN {_FOREST_RET}, {_label('m')} AS handle, pos, siblings, sibling_accounts "
+            "ORDER BY referral_parent, pos"
+        ),
+        (*_FOREST_COLS, "handle", "pos", "siblings", "sibling_accounts"),
+    ),
+    "cascades": (
+        (
+            "MATCH (m:Account) WHERE m.metric_row IS NOT NULL AND m.referral_parent IS NULL AND "
+            f"m.referral_descendants > 0 AND {_sc('m')} "
+            "WITH m ORDER BY m.referral_descendants DESC, m.account_id LIMIT $limit "
+            "CALL (m) { MATCH (x:Account) WHERE x.referral_root = m.account_id "
+            "RETURN max(x.referral_depth) AS depth } "
+            f"RETURN m.account_id AS root, {_label('m')} AS handle, "
+            "m.referral_descendants + 1 AS size, depth, m.direct_invites AS direct_invites "
+            "ORDER BY size DESC, root"
+        ),
+        ("root", "handle", "size", "depth", "direct_invites"),
+    ),
+    "ranking": (
+        (
+            f"MATCH (m:Account) WHERE m.priority_score > 0 AND {_sc('m')} "
+            "RETURN m.priority_rank AS priority_rank, m.account_id AS account_id, "
+            "m.handle AS handle, m.display_name AS display_name, "
+            "m.priority_score AS priority_score, m.community AS community "
+            "ORDER BY priority_score DESC, account_id LIMIT $limit"
+        ),
+        ("priority_rank", "account_id", "handle", "display_name", "priority_score", "community"),
+    ),
+    "components": (
+        (
+            "MATCH (r:Result {table: 'priority_components'}) WHERE r.account_id IN $ids "
+            "RETURN r.account_id AS account_id, r.component AS component, r.value AS value, "
+            "r.weight AS weight, r.contribution AS contribution ORDER BY account_id, component"
+        ),
+        ("account_id", "component", "value", "weight", "contribution"),
+    ),
+    "evidence": (
+        (
+            "MATCH (r:Result {table: 'priority_evidence'}) WHERE r.account_id = $account AND "
+            f"{_sc('r')} RETURN r.component AS component, r.record_table AS record_table, "
+            "r.record_key AS record_key, r.detail AS detail, r.source_ids AS source_ids "
+            "ORDER BY component, record_table, record_key"
+        ),
+        ("component", "record_table", "record_key", "detail", "source_ids"),
+    ),
+    "role_flows": (
+        _flows("role_flows") + " RETURN source, target, credits, transactions "
+        "ORDER BY credits DESC, source, target",
+        ("source", "target", "credits", "transactions"),
+    ),
+    "community_flows": (
+        _flows("community_flows")
+        + " WITH collect({s: source, t: target, c: credits, n: transactions}) AS f "
+        "CALL (f) { UNWIND f AS x UNWIND [[x.s, x.c], [x.t, x.c]] AS gv "
+        "WITH gv[0] AS g, gv[1] AS c WITH g, sum(c) AS vol ORDER BY vol DESC, g LIMIT $top "
+        "RETURN collect(g) AS keep } "
+        "UNWIND f AS x WITH CASE WHEN x.s IN keep THEN x.s ELSE 'other' END AS source, "
+        "CASE WHEN x.t IN keep THEN x.t ELSE 'other' END AS target, x "
+        "RETURN source, target, sum(x.c) AS credits, sum(x.n) AS transactions "
+        "ORDER BY credits DESC, source, target",
+        ("source", "target", "credits", "transactions"),
+    ),
+    "credits_over_time": (
+        (
+            f"MATCH (r:Result {{table: 'credits_daily'}}) WHERE {_sc('r')} "
+            "WITH CASE $freq WHEN 'day' THEN r.day WHEN 'week' THEN "
+            "toString(date(r.day) - duration({days: date(r.day).dayOfWeek - 1})) "
+            "ELSE substring(r.day, 0, 7) + '-01' END AS period, r.kind AS kind, r "
+            "RETURN period, kind, sum(r.credits) AS credits, sum(r.transactions) AS transactions "
+            "ORDER BY period, kind"
+        ),
+        ("period", "kind", "credits", "transactions"),
+    ),
+    "top_earners": (
+        (
+            f"MATCH (m:Account) WHERE m.metric_row IS NOT NULL AND {_sc('m')} "
+            f"RETURN m.account_id AS account_id, {_label('m')} AS handle, "
+            "m.credits_in AS credits_in, m.referral_rewards AS referral_rewards, "
+            "m.credits_out AS credits_out, m.net_credits AS net_credits, "
+            "m.priority_rank AS priority_rank ORDER BY credits_in DESC, account_id LIMIT $limit"
+        ),
+        (
+            "account_id",
+            "handle",
+            "credits_in",
+            "referral_rewards",
+            "credits_out",
+            "net_credits",
+            "priority_rank",
+        ),
+    ),
+    "trace_forward": (
+        (
+            "MATCH (a:Account)-[t:PAID]->(b:Account) WHERE a.account_id IN $frontier AND "
+            f"{_sc('t')} AND {_PAID_WINDOW} RETURN {_TX_RET} ORDER BY ts, txn_id LIMIT $limit"
+        ),
+        _TX_COLS,
+    ),
+    "trace_backward": (
+        (
+            "MATCH (a:Account)-[t:PAID]->(b:Account) WHERE b.account_id IN $frontier AND "
+            f"{_sc('t')} AND {_PAID_WINDOW} RETURN {_TX_RET} ORDER BY ts, txn_id LIMIT $limit"
+        ),
+        _TX_COLS,
+    ),
+    "org_targets": (
+        (
+            f"MATCH (r:Result {{table: 'org_targets'}}) WHERE {_sc('r')} "
+            "RETURN r.org_id AS org_id, r.name AS name, r.kind AS kind, r.region AS region, "
+            "r.lat AS lat, r.lon AS lon, r.rooms AS rooms, r.members_reached AS members_reached, "
+            "r.room_titles AS room_titles ORDER BY rooms DESC, members_reached DESC, org_id"
+        ),
+        (
+            "org_id",
+            "name",
+            "kind",
+            "region",
+            "lat",
+            "lon",
+            "rooms",
+            "members_reached",
+            "room_titles",
+        ),
+    ),
+}
+
+
+def dataset_query(name: str) -> tuple[str, tuple[str, ...]]:
+    """The statement and result columns of the dataset read ``name``.
+
+    Raises
+    ------
+    StoreError
+        ``name`` is not a dataset query.
+
+    Example
+    -------
+    >>> stmt, cols = dataset_query("rooms_count")
+    >>> "$scope" in stmt, cols
+    (True, ('n',))
+    """
+    from graphintel.errors import StoreError
+
+    try:
+        return DATASET_QUERIES[name]
+    except KeyError as err:
+        raise StoreError(f"unknown dataset query {name!r}") from err
+
+
+def dataset_indexes() -> list[str]:
+    """Indexes the dataset reads use (referral tree levels and cascade depths)."""
+    return [
+        (
+            "CREATE INDEX account_referral_parent IF NOT EXISTS FOR (n:`Account`) "
+            "ON (n.`referral_parent`)"
+        ),
+        "CREATE INDEX account_referral_root IF NOT EXISTS FOR (n:`Account`) ON (n.`referral_root`)",
+    ]

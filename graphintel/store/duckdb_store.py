@@ -7,18 +7,33 @@ registered Arrow/pandas relation, never as text spliced into SQL.
 
 Merging a bundle is two bulk statements per table (``UPDATE … FROM`` the staged rows that match a
 key, then ``INSERT`` of the rest): no Python loop over rows.
+
+Readers and writers side by side
+--------------------------------
+A writer never works on the file readers use. Opening a store file for writing takes the writer
+lock (``PATH.lock``, ``flock``; a second writer waits up to ``lock_timeout`` seconds, then gets
+a clear error), copies the file to ``PATH.writing-<pid>`` and writes there; :meth:`close`
+publishes it with one atomic ``os.replace`` (nothing is published when nothing was written, and
+:meth:`abort` — or leaving a ``with`` block on an exception — throws the copy away). Readers (the
+dashboard, :class:`graphintel.store.duckdb_queries.DuckDBReader`) hold the old file open and
+switch to the new one on their next query: they see one generation or the next, never a mix,
+and a writer is never blocked by them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
+import time
 from pathlib import Path
 from typing import Any, Self
 
 import duckdb
 import pandas as pd
 
-from graphintel.errors import StoreUnavailable
+from graphintel.errors import StoreUnavailable, clip
 from graphintel.model import (
     COUNT_KEYS,
     NODE_TABLES,
@@ -27,6 +42,7 @@ from graphintel.model import (
 from graphintel.store.base import (
     SOURCE_COLUMNS,
     Bundle,
+    check_provenance,
     checked_columns,
     restore_optional_keys,
     result_columns,
@@ -69,17 +85,24 @@ class DuckDBStore:
         Database file; its folder is created on first use. ``":memory:"`` for a throw-away store.
     read_only : bool
         Open without write access (several readers may share the file).
+    lock_timeout : float
+        Seconds a writer waits for another writer of the same file to finish.
 
     Notes
     -----
-    The constructor does no I/O; the connection opens on first use. Call :meth:`close` when done.
+    The constructor does no I/O; the connection opens on first use. Call :meth:`close` when done
+    (for a writer: publishes what was written; see the module notes).
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False):
+    def __init__(self, path: str | Path, *, read_only: bool = False, lock_timeout: float = 600.0):
         self.path = str(path)
         self.read_only = read_only
+        self.lock_timeout = float(lock_timeout)
         self.uri = f"duckdb:{self.path}"
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock_fd: int | None = None
+        self._working: str | None = None
+        self._dirty = False
 
     # -- connection -------------------------------------------------------------------------
     @property
@@ -91,27 +114,136 @@ class DuckDBStore:
                         f"the store {self.path} does not exist yet: run `graphintel ingest "
                         "MANIFEST` (or `make demo`) first"
                     )
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                if not self.read_only:
+                    self.check_writable()
+                try:
+                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as err:
+                    raise StoreUnavailable(
+                        f"cannot create the folder of the DuckDB store {self.path}: {err.strerror}"
+                    ) from err
+            target = self.path
+            if not self.read_only and self.path != ":memory:":
+                target = self._start_writing()
             try:
-                self._con = duckdb.connect(self.path, read_only=self.read_only)
+                self._con = duckdb.connect(target, read_only=self.read_only)
             except duckdb.IOException as err:
+                self._stop_writing(publish=False)
                 raise StoreUnavailable(
-                    f"cannot open the DuckDB store {self.path}: {err}. Another graphintel process "
+                    f"cannot open the DuckDB store {self.path}: {clip(err, 300)}. Another "
+                    "graphintel process "
                     "(ingest, analyze or the dashboard) may hold it open for writing; stop it and "
                     "try again"
                 ) from err
         return self._con
 
+    def check_writable(self) -> None:
+        """Refuse a store location that cannot be written, before anything is read or written.
+
+        The file may not exist yet (it is created on the first write), but then its nearest
+        existing ancestor must be a writable folder; an existing path must be a writable file.
+
+        Raises
+        ------
+        StoreUnavailable
+            The path is a folder or not a regular file, a parent is a file, or a permission is
+            missing.
+        """
+        if self.path == ":memory:":
+            return
+        path = Path(self.path)
+        where = f"the DuckDB store {self.path}"
+        if path.exists():
+            if path.is_dir():
+                raise StoreUnavailable(
+                    f"{where} is a folder: give a file, e.g. duckdb:DIR/graph.duckdb"
+                )
+            if not path.is_file():
+                raise StoreUnavailable(f"{where} is not a regular file")
+            if not os.access(path, os.R_OK | os.W_OK):
+                raise StoreUnavailable(f"{where} is not writable (permissions)")
+            return
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise StoreUnavailable(f"{where} cannot be created: {parent} is a file, not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreUnavailable(
+                f"{where} cannot be created: the folder {parent} is not writable (permissions)"
+            )
+
+    def _start_writing(self) -> str:
+        """Take the writer lock and copy the published file to this writer's working copy."""
+        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as err:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise StoreUnavailable(
+                        f"another graphintel process (ingest or analyze) has been writing "
+                        f"{self.path} for more than {self.lock_timeout:.0f} s: wait for it to "
+                        "finish and try again"
+                    ) from err
+                time.sleep(0.2)
+        self._lock_fd = fd
+        working = f"{self.path}.writing-{os.getpid()}"
+        for stale in (working, working + ".wal"):
+            if os.path.exists(stale):
+                os.remove(stale)
+        if os.path.exists(self.path):
+            shutil.copyfile(self.path, working)
+            if os.path.exists(self.path + ".wal"):
+                shutil.copyfile(self.path + ".wal", working + ".wal")
+        self._working = working
+        return working
+
+    def _stop_writing(self, *, publish: bool) -> None:
+        working, self._working = self._working, None
+        try:
+            if working is not None:
+                if publish and os.path.exists(working):
+                    os.replace(working, self.path)
+                    if os.path.exists(self.path + ".wal"):
+                        os.remove(self.path + ".wal")  # belongs to the replaced generation
+                else:
+                    for f in (working, working + ".wal"):
+                        if os.path.exists(f):
+                            os.remove(f)
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
     def close(self) -> None:
+        """Close the connection; a writer publishes what it wrote (one atomic rename)."""
         if self._con is not None:
             self._con.close()
             self._con = None
+            self._stop_writing(publish=self._dirty)
+            self._dirty = False
+
+    def abort(self) -> None:
+        """Close without publishing: readers keep the last published generation."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+            self._stop_writing(publish=False)
+            self._dirty = False
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
     def __repr__(self) -> str:
         return f"DuckDBStore({self.path!r})"
@@ -121,6 +253,7 @@ class DuckDBStore:
         if self.read_only:
             return
         con = self.con
+        self._dirty = True
         for table in TABLES:
             cols = ", ".join(f"{_q(c)} {t}" for c, t in _column_types(table).items())
             con.execute(f"CREATE TABLE IF NOT EXISTS {_q(table)} ({cols})")
@@ -138,14 +271,16 @@ class DuckDBStore:
 
     # -- writing ----------------------------------------------------------------------------
     def known_file_hashes(self) -> set[str]:
-        if not self._has_table("sources"):
+        if not self._exists_or_empty("sources"):
             return set()
         rows = self.con.execute("SELECT DISTINCT unnest(file_hashes) FROM sources").fetchall()
         return {r[0] for r in rows}
 
     def write_bundle(self, bundle: Bundle, *, progress: bool = False) -> dict[str, int]:
+        check_provenance(self.sources(), bundle.source)  # provenance is written once
         self.ensure_schema()
         con = self.con
+        self._dirty = True
         source_id = bundle.source["source_id"]
         written: dict[str, int] = {}
         con.execute("BEGIN TRANSACTION")
@@ -288,6 +423,7 @@ class DuckDBStore:
         cols = list(result_columns(name))
         staged = _json_safe(frame.reindex(columns=cols))
         con = self.con
+        self._dirty = True
         con.register("result_frame", staged)
         try:
             con.execute(
@@ -305,6 +441,7 @@ class DuckDBStore:
     def clear(self) -> None:
         """Drop every table (tests and `--fresh` only)."""
         con = self.con
+        self._dirty = True
         names = [
             r[0]
             for r in con.execute(

@@ -34,6 +34,7 @@ from graphintel.store.base import (
     OPTIONAL_KEY_COLUMNS,
     SOURCE_COLUMNS,
     Bundle,
+    check_provenance,
     checked_columns,
     restore_optional_keys,
     result_columns,
@@ -205,6 +206,7 @@ class Neo4jStore:
 
     def write_bundle(self, bundle: Bundle, *, progress: bool = False) -> dict[str, int]:
         """Merge a validated bundle (see the module notes on transactions)."""
+        check_provenance(self.sources(), bundle.source)  # provenance is written once
         sid = str(bundle.source["source_id"])
         steps: list[tuple[int, Step]] = []
         written: dict[str, int] = {}
