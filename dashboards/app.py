@@ -25,6 +25,7 @@ PAGES = [
     st.Page("sections/referrals.py", title="Referral chains", icon=":material/account_tree:"),
     st.Page("sections/operators.py", title="Operators", icon=":material/format_list_numbered:"),
     st.Page("sections/flows.py", title="Credit flows", icon=":material/payments:"),
+    st.Page("sections/economy.py", title="Economy", icon=":material/savings:"),
     st.Page("sections/targets.py", title="Targets map", icon=":material/map:"),
     st.Page("sections/trainer.py", title="Trainer", icon=":material/school:"),
 ]

@@ -67,14 +67,38 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="COMPONENT=W",
         help="operator-priority weight, repeatable (e.g. --weight bot_use=0.3); components: "
-        "rooms_operated, referral_descendants, credits_received, bot_use, bridging, "
+        "rooms_operated, referral_descendants, credits_received, buyers, bot_use, bridging, "
         "organizations_targeted",
+    )
+    p.add_argument(
+        "--won-per-credit",
+        type=float,
+        default=2650.0,
+        metavar="N",
+        help="won per credit for proceeds where a purchase gives no amount_krw (default 2650)",
     )
 
     p = sub.add_parser("report", help="print a summary of the store")
     _store_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--top", type=int, default=10, help="operators listed (default 10)")
+
+    p = sub.add_parser(
+        "compare", help="rooms that stopped, dropped or appeared after a date; members' moves"
+    )
+    p.add_argument("--at", required=True, metavar="DATE", help="the date, YYYY-MM-DD")
+    p.add_argument(
+        "--window-days", type=int, default=30, help="days compared before and after (30)"
+    )
+    p.add_argument(
+        "--drop",
+        type=float,
+        default=0.5,
+        help="a room dropped when activity after ≤ (1 - DROP) × before (0.5)",
+    )
+    p.add_argument("--top", type=int, default=20, help="rooms and moves listed (20)")
+    _store_option(p)
+    p.add_argument("--format", choices=("table", "json"), default="table")
 
     p = sub.add_parser("export", help="export CSV tables, GraphML or GEXF")
     p.add_argument("--format", choices=("csv", "graphml", "gexf"), required=True)
@@ -163,6 +187,7 @@ def cmd_analyze(args, settings: Settings) -> int:
             resolution=args.resolution,
             engine=args.engine,
             weights=_parse_weights(args.weight),
+            won_per_credit=args.won_per_credit,
         )
         from graphintel.report import build_report, format_report_table
 
@@ -202,6 +227,23 @@ def cmd_report(args, settings: Settings) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(format_report_table(report))
+    return 0
+
+
+def cmd_compare(args, settings: Settings) -> int:
+    from graphintel.report import build_compare, format_compare_table
+
+    store = _open(settings, args.store)
+    try:
+        out = build_compare(
+            store, args.at, window_days=args.window_days, drop=args.drop, top=args.top
+        )
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(format_compare_table(out))
     return 0
 
 
@@ -314,6 +356,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "analyze": cmd_analyze,
     "report": cmd_report,
+    "compare": cmd_compare,
     "export": cmd_export,
     "dashboard": cmd_dashboard,
     "demo": cmd_demo,

@@ -645,6 +645,67 @@ class Dataset:
         ev["source_ids"] = _sources_text(ev["source_ids"])
         return ev
 
+    # -- the invitation-credit economy ------------------------------------------------------------
+    def room_economy(self) -> pd.DataFrame:
+        """Per room: proceeds, rewards, matched rewards, reward rate and unmatched counts (the
+        ``room_economy`` result; not filtered by scope: it aggregates every source).
+
+        >>> gi.open(tiny_uri).room_economy()["channel_id"].tolist()
+        ['C1', 'C2']
+        """
+        f = self._query("room_economy")
+        f["channel_id"] = f["channel_id"].astype(object).where(f["channel_id"].notna(), None)
+        return f
+
+    def cascade_list(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` largest cascades of the ``cascades`` result: root, size."""
+        return _num(self._query("cascade_list", limit=int(n)), ["size"])
+
+    def cascade_generations(self, roots: Iterable[str] | None = None) -> pd.DataFrame:
+        """Generations of the cascades ``roots`` (all when ``None``): root, generation,
+        accounts, recruits, gap_hours_mean."""
+        f = self._query("cascade_generations", ids=_listify(roots))
+        return _num(f, ["generation", "accounts", "recruits"])
+
+    def cascade_growth(self, roots: Iterable[str]) -> pd.DataFrame:
+        """Size per day of the cascades ``roots``: root, day, joined, size."""
+        return _num(self._query("cascade_growth", ids=_listify(roots)), ["joined", "size"])
+
+    def room_activity(self) -> pd.DataFrame:
+        """Dated records per room and day (``room_activity``): channel_id, day, events."""
+        return _num(self._query("room_activity"), ["events"])
+
+    def room_joins(self) -> pd.DataFrame:
+        """When each account entered each room (memberships and invites naming the room):
+        account_id, channel_id, joined_at (earliest; ``None`` when undated)."""
+        f = self._query("room_joins")
+        when = f["joined_at"].astype(object)
+        f["joined_at"] = when.where(when.notna() & (when != ""), None)
+        out = f.groupby(["account_id", "channel_id"], sort=True)["joined_at"].min()
+        out = out.reset_index()
+        out["joined_at"] = out["joined_at"].astype(object).where(out["joined_at"].notna(), None)
+        return out
+
+    def account_economy(self, account_id: str) -> dict[str, float]:
+        """proceeds_krw, distinct_payers, distinct_payees of one account (zeros if unknown)."""
+        f = self._query("account_economy", account=str(account_id))
+        if f.empty:
+            return {"proceeds_krw": 0.0, "distinct_payers": 0, "distinct_payees": 0}
+        r = f.iloc[0]
+        return {
+            "proceeds_krw": float(r["proceeds_krw"] or 0.0),
+            "distinct_payers": int(r["distinct_payers"] or 0),
+            "distinct_payees": int(r["distinct_payees"] or 0),
+        }
+
+    def purchases_received(self, account_id: str, *, limit: int = 1000) -> pd.DataFrame:
+        """The purchase transactions an account received (the records behind
+        ``proceeds_krw``), at most ``limit``."""
+        f = self._query("purchases_received", account=str(account_id), limit=int(limit))
+        for c in ("credits", "amount_krw"):
+            f[c] = pd.to_numeric(f[c], errors="coerce").astype(float)
+        return f
+
     # -- credit flows ----------------------------------------------------------------------------
     def role_flows(self) -> pd.DataFrame:
         """Credits between roles (operator, admin, member, bot): source, target, credits,

@@ -573,6 +573,99 @@ def _count(key: str, match: str, expr: str) -> str:
 
 
 DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # -- the invitation-credit economy (graphintel.analytics.economy / cascades) --
+    "room_economy": (
+        (
+            "MATCH (r:Result {table: 'room_economy'}) RETURN r.channel_id AS channel_id, "
+            "r.purchases AS purchases, r.proceeds_krw AS proceeds_krw, r.rewards AS rewards, "
+            "r.reward_credits AS reward_credits, r.rewards_matched AS rewards_matched, "
+            "r.matched_reward_credits AS matched_reward_credits, r.reward_rate AS reward_rate, "
+            "r.rewards_without_invite AS rewards_without_invite, "
+            "r.invites_without_reward AS invites_without_reward ORDER BY r.row"
+        ),
+        (
+            "channel_id",
+            "purchases",
+            "proceeds_krw",
+            "rewards",
+            "reward_credits",
+            "rewards_matched",
+            "matched_reward_credits",
+            "reward_rate",
+            "rewards_without_invite",
+            "invites_without_reward",
+        ),
+    ),
+    "cascade_list": (
+        (
+            "MATCH (r:Result {table: 'cascades'}) RETURN r.root AS root, r.size AS size "
+            "ORDER BY size DESC, root LIMIT $limit"
+        ),
+        ("root", "size"),
+    ),
+    "cascade_generations": (
+        (
+            "MATCH (r:Result {table: 'cascade_generations'}) WHERE $ids IS NULL OR r.root IN $ids "
+            "RETURN r.root AS root, r.generation AS generation, r.accounts AS accounts, "
+            "r.recruits AS recruits, r.gap_hours_mean AS gap_hours_mean ORDER BY root, generation"
+        ),
+        ("root", "generation", "accounts", "recruits", "gap_hours_mean"),
+    ),
+    "cascade_growth": (
+        (
+            "MATCH (r:Result {table: 'cascade_growth'}) WHERE r.root IN $ids "
+            "RETURN r.root AS root, r.day AS day, r.joined AS joined, r.size AS size "
+            "ORDER BY root, day"
+        ),
+        ("root", "day", "joined", "size"),
+    ),
+    "room_activity": (
+        (
+            "MATCH (r:Result {table: 'room_activity'}) RETURN r.channel_id AS channel_id, "
+            "r.day AS day, r.events AS events ORDER BY channel_id, day"
+        ),
+        ("channel_id", "day", "events"),
+    ),
+    "room_joins": (
+        (
+            f"MATCH (a:Account)-[m:MEMBER_OF]->(c:Channel) WHERE {_sc('m')} "
+            "RETURN a.account_id AS account_id, c.channel_id AS channel_id, "
+            "m.joined_at AS joined_at UNION ALL "
+            f"MATCH (:Account)-[i:INVITED]->(b:Account) WHERE i.channel_id <> '' AND {_sc('i')} "
+            "RETURN b.account_id AS account_id, i.channel_id AS channel_id, "
+            "CASE WHEN i.invited_at = '' THEN null ELSE i.invited_at END AS joined_at"
+        ),
+        ("account_id", "channel_id", "joined_at"),
+    ),
+    "account_economy": (
+        (
+            "MATCH (m:Account {account_id: $account}) WHERE m.metric_row IS NOT NULL "
+            "RETURN m.proceeds_krw AS proceeds_krw, m.distinct_payers AS distinct_payers, "
+            "m.distinct_payees AS distinct_payees"
+        ),
+        ("proceeds_krw", "distinct_payers", "distinct_payees"),
+    ),
+    "purchases_received": (
+        (
+            "MATCH (a:Account)-[t:PAID]->(b:Account {account_id: $account}) "
+            f"WHERE t.kind = 'purchase' AND {_sc('t')} "
+            "RETURN t.txn_id AS txn_id, a.account_id AS from_id, t.ts AS ts, "
+            "t.channel_id AS channel_id, t.credits AS credits, t.amount_krw AS amount_krw, "
+            "t.kind AS kind, b.account_id AS to_id, t.source_ids AS source_ids "
+            "ORDER BY txn_id LIMIT $limit"
+        ),
+        (
+            "txn_id",
+            "from_id",
+            "ts",
+            "channel_id",
+            "credits",
+            "amount_krw",
+            "kind",
+            "to_id",
+            "source_ids",
+        ),
+    ),
     "counts": (
         " UNION ALL ".join(
             [
