@@ -27,6 +27,8 @@ PAGES = [
     st.Page("sections/flows.py", title="Credit flows", icon=":material/payments:"),
     st.Page("sections/economy.py", title="Economy", icon=":material/savings:"),
     st.Page("sections/targets.py", title="Targets map", icon=":material/map:"),
+    st.Page("sections/alerts.py", title="Alerts", icon=":material/notifications:"),
+    st.Page("sections/takedowns.py", title="Takedowns", icon=":material/block:"),
     st.Page("sections/trainer.py", title="Trainer", icon=":material/school:"),
 ]
 

@@ -823,6 +823,52 @@ class Dataset:
         """Per region: organisations, targeted, rooms, members_reached."""
         return views.region_table(self.targets())
 
+    # -- alerts and takedowns ----------------------------------------------------------------
+    def _graph_store(self) -> Any:
+        """The store behind this dataset, for the case tables (read only; do not close)."""
+        store = getattr(self._reader, "store", None)
+        if store is not None:
+            return store
+        from graphintel.store.duckdb_store import DuckDBStore
+
+        snap = self._snapshot if self._snapshot is not None else self._reader.snapshot()
+        store = DuckDBStore(self._reader.path, read_only=True)
+        store._con = snap._cursor()
+        return store
+
+    def alerts(self) -> pd.DataFrame:
+        """The alerts in scope (an alert's source ids overlap the scope), as
+        :func:`graphintel.watch.alerts_view`: room titles, handles and deep links."""
+        from graphintel import watch
+
+        store = self._graph_store()
+        raw = store.case_table("alerts")
+        if self.scope is not None and len(raw):
+            keep = raw["source_ids"].map(lambda v: bool(set(v or []) & self.scope))
+            raw = raw[keep.to_numpy(dtype=bool)]
+        rooms = sorted({c for c in raw["channel_id"].dropna()})
+        accounts = sorted({a for a in raw["account_id"].dropna()})
+        channels = store.table(
+            "channels", columns=["channel_id", "title"], where={"channel_id": rooms}
+        )
+        handles = store.table(
+            "accounts", columns=["account_id", "handle"], where={"account_id": accounts}
+        )
+        view = watch.alerts_view(raw, channels, handles)
+        if self.audit is not None:
+            self.audit(
+                "alerts",
+                {"scope": None if self.scope is None else sorted(self.scope)},
+                {"channel_id": rooms, "account_id": accounts},
+            )
+        return view
+
+    def takedowns(self) -> dict[str, pd.DataFrame]:
+        """:func:`graphintel.takedowns.takedown_tables` of the store (not scoped yet)."""
+        from graphintel.takedowns import takedown_tables
+
+        return takedown_tables(self._graph_store())
+
 
 def open(uri: str, settings: Any = None, **options: Any) -> Dataset:
     """Open a :class:`Dataset` on the store ``uri`` names (read only).

@@ -29,6 +29,7 @@ __all__ = [
     "channel_export_frame",
     "export_graph",
     "export_store",
+    "export_takedowns",
     "guard_spreadsheet_text",
     "xml_safe",
 ]
@@ -264,6 +265,39 @@ def _plain(v):
     return xml_safe(v)
 
 
+def export_takedowns(store: GraphStore, out: Path) -> list[Path]:
+    """``takedowns.csv`` (every record with days_to_confirm and reappearances),
+    ``takedown_reappearances.csv``, ``takedown_circulating.csv`` and ``takedown_figures.csv``
+    (figure, value: the scalar figures of ``report``'s ``takedowns``)."""
+    from graphintel.takedowns import figures_from_tables, takedown_tables
+
+    tables = takedown_tables(store)
+    figures = figures_from_tables(tables)
+    files = {
+        "takedowns.csv": tables["records"],
+        "takedown_reappearances.csv": tables["reappearances"],
+        "takedown_circulating.csv": tables["circulating"],
+    }
+    paths = []
+    for name, frame in files.items():
+        _csv_ready(frame).to_csv(out / name, index=False)
+        paths.append(out / name)
+    rows = [("requests", figures["requests"]), ("hashes", figures["hashes"])]
+    rows += [(f"status_{k}", v) for k, v in figures["by_status"].items()]
+    rows += [(f"days_to_confirm_{k}", v) for k, v in figures["days_to_confirm"].items()]
+    rows += [
+        ("reappearances", figures["reappearances"]),
+        ("reappeared_hashes", figures["reappeared_hashes"]),
+        ("rooms_with_reappearances", len(figures["per_room"])),
+        ("operators_with_reappearances", len(figures["per_operator"])),
+        ("still_circulating", len(figures["still_circulating"])),
+    ]
+    pd.DataFrame(rows, columns=["figure", "value"], dtype=object).to_csv(
+        out / "takedown_figures.csv", index=False
+    )
+    return [*paths, out / "takedown_figures.csv"]
+
+
 def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
     """Write the store in ``fmt`` (csv: a folder; graphml/gexf: a file). Returns paths written.
 
@@ -291,7 +325,7 @@ def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
                 path = out / f"{name}.csv"
                 _csv_ready(frame).to_csv(path, index=False)
                 paths.append(path)
-            return paths
+            return paths + export_takedowns(store, out)
         out.parent.mkdir(parents=True, exist_ok=True)
         g = export_graph(store)
         if fmt == "graphml":

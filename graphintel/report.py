@@ -8,6 +8,8 @@ Added by the invitation-credit economy: ``economy`` {won_per_credit, rewards, ma
 reward_without_invite, invite_without_reward, proceeds_krw, rooms: [{channel_id, reward_rate,
 rewards_matched, rewards_without_invite, invites_without_reward, proceeds_krw}]} — the rooms
 with the most unmatched records first (leads to check, not findings).
+
+Added to DESIGN.md's schema: ``takedowns`` (:func:`graphintel.takedowns.takedown_figures`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 
 from graphintel.errors import ConfigError
 from graphintel.store.base import GraphStore
+from graphintel.takedowns import format_takedowns_table, takedown_figures
 
 __all__ = [
     "build_compare",
@@ -67,6 +70,7 @@ def build_report(store: GraphStore, *, top: int = 10) -> dict[str, Any]:
         },
         "top_operators": top_operators(store, top=top),
         "economy": economy_summary(store, top=top),
+        "takedowns": takedown_figures(store),
     }
     return report
 
@@ -185,6 +189,8 @@ def format_report_table(report: dict[str, Any]) -> str:
                 f"{r['rewards_without_invite']:>19,}{r['invites_without_reward']:>19,}"
                 f"{r['proceeds_krw']:>16,.0f}"
             )
+    if "takedowns" in report:
+        lines += format_takedowns_table(report["takedowns"])
     return "\n".join(lines)
 
 

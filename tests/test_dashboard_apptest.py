@@ -24,6 +24,8 @@ PAGES = [
     "flows",
     "economy",
     "targets",
+    "alerts",
+    "takedowns",
     "trainer",
 ]
 

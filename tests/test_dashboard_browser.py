@@ -37,6 +37,8 @@ PAGES = {
     "operators": "Operators",
     "flows": "Credit flows",
     "targets": "Targets map",
+    "alerts": "Alerts",
+    "takedowns": "Takedowns",
     "trainer": "Trainer",
 }
 ARGS = [

@@ -25,13 +25,21 @@ def render(ds: Dataset) -> None:
 
     left, right = st.columns([1, 2])
     with left:
-        query = st.text_input("Search account (id, handle, name)", key="rf_search")
+        wanted = st.query_params.get("account", "")  # deep link: referrals?account=ID
+        query = st.text_input("Search account (id, handle, name)", value=wanted, key="rf_search")
         found = ds.search_accounts(query, limit=100)
         labels = {
             a: f"{h if isinstance(h, str) else a} ({a}) · {d:,} below"
             for a, h, d in zip(found["account_id"], found["handle"], found["referral_descendants"])
         }
-        account = st.selectbox("Account", list(labels), format_func=labels.get, key="rf_account")
+        ids = list(labels)
+        account = st.selectbox(
+            "Account",
+            ids,
+            index=ids.index(wanted) if wanted in ids else 0,
+            format_func=labels.get,
+            key="rf_account",
+        )
         cap = st.slider(
             "Accounts in the tree view",
             20,
