@@ -55,6 +55,7 @@ lint: install
 	$(BIN)/ruff format --check graphintel ingest dashboards tests benchmarks
 
 bench: install
+	$(BIN)/pip install -q -c requirements.lock -e '.[bench]'
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/ingest.py

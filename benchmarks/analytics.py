@@ -6,6 +6,15 @@ Usage::
     .venv/bin/python benchmarks/analytics.py --accounts 1000000 --no-louvain
     .venv/bin/python benchmarks/analytics.py --source synthetic --accounts 100000
 
+``--cli`` measures whole processes instead, as a user runs them (start-up, store read and write
+included), each under ``/usr/bin/time -v``, in one run on the same data: ``graphintel ingest`` and
+``graphintel analyze`` into a temporary DuckDB store, then — each in its own process reading the
+same store — python-louvain alone and NetworKit's PLM (the evaluated alternative engine) on the
+same ecosystem graph. Ratios: ``louvain_process_over_analyze_process`` (target ≥ 5 at 100k
+accounts) and ``analyze_modularity_ratio`` (≥ 0.99)::
+
+    .venv/bin/python benchmarks/analytics.py --cli --accounts 100000 --bundle /tmp/b100k
+
 ``--source simulate`` (default) runs the real simulator (:func:`graphintel.simulate.simulate`,
 ``SimulationParams(accounts=N, seed=S)``) into a temporary bundle, ingests it into a temporary
 DuckDB store with :func:`ingest.job.ingest_manifest` and reads every canonical table back with
@@ -49,7 +58,7 @@ from graphintel.analytics.graph import ecosystem_graph, prepare_tables
 from graphintel.analytics.pipeline import analyze_tables, summary_dict
 from graphintel.model import TABLE_ORDER
 
-__all__ = ["main", "simulated_tables", "synthetic_tables"]
+__all__ = ["cli_main", "main", "simulated_tables", "synthetic_tables"]
 
 
 def simulated_tables(
@@ -216,6 +225,116 @@ def synthetic_tables(accounts: int, *, seed: int = 0, room_size: int = 1000) -> 
     }
 
 
+def _timed(argv: list[str]) -> dict:
+    """Run ``argv`` under ``/usr/bin/time -v``: wall seconds, peak RSS (MiB) and stdout."""
+    import re
+    import subprocess
+
+    proc = subprocess.run(
+        ["/usr/bin/time", "-v", *argv], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", proc.stderr)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    parts = [float(x) for x in wall.group(1).split(":")] if wall else [0.0]
+    seconds = sum(v * 60**i for i, v in enumerate(reversed(parts)))
+    return {
+        "seconds": round(seconds, 2),
+        "peak_rss_mib": round(int(rss.group(1)) / 1024, 1) if rss else None,
+        "stdout": proc.stdout,
+    }
+
+
+def _reference(store_uri: str, engine: str) -> int:
+    """One process: read the store as ``analyze`` does, run one community engine alone, print
+    its seconds and modularity as JSON."""
+    from graphintel.analytics.graph import prepare_and_encode
+    from graphintel.analytics.pipeline import ANALYZE_COLUMNS
+    from graphintel.store import open_store
+
+    store = open_store(store_uri, read_only=True)
+    tables = {n: store.table(n, columns=list(ANALYZE_COLUMNS[n])) for n in TABLE_ORDER}
+    store.close()
+    t, codes = prepare_and_encode(tables, columns=ANALYZE_COLUMNS)
+    graph = ecosystem_graph(t, codes=codes)
+    t0 = time.perf_counter()
+    if engine == "louvain":
+        labels = louvain_labels(graph, seed=0)
+    else:
+        import networkit as nk
+
+        nk.setNumberOfThreads(1)  # deterministic with a fixed seed only on one thread
+        nk.engineering.setSeed(0, False)
+        g = nk.graph.Graph(graph.n_nodes, weighted=True)
+        g.addEdges(
+            (
+                np.asarray(graph.weight, dtype=np.float64),
+                (np.asarray(graph.src, dtype=np.uint64), np.asarray(graph.dst, dtype=np.uint64)),
+            )
+        )
+        part = nk.community.PLM(g, refine=True, gamma=1.0).run().getPartition()
+        labels = np.asarray(part.getVector(), dtype=np.int64)
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"engine_s": round(seconds, 2), "modularity": modularity(graph, labels)}))
+    return 0
+
+
+def cli_main(args: argparse.Namespace) -> int:
+    """``--cli``: whole CLI processes side by side (see the module docstring)."""
+    gi = str(Path(sys.executable).with_name("graphintel"))
+    out: dict = {"accounts": args.accounts, "mode": "whole processes (/usr/bin/time -v)"}
+    with tempfile.TemporaryDirectory(prefix="graphintel-bench-") as tmp:
+        bundle = Path(args.bundle) if args.bundle else Path(tmp) / "bundle"
+        if not (bundle / "manifest.yaml").exists():
+            out["simulate"] = _timed(
+                [
+                    gi,
+                    "simulate",
+                    "--out",
+                    str(bundle),
+                    "--accounts",
+                    str(args.accounts),
+                    "--seed",
+                    str(args.seed),
+                ]
+            )
+        uri = "duckdb:" + str(Path(tmp) / "bench.duckdb")
+        out["ingest"] = _timed([gi, "ingest", str(bundle), "--store", uri, "--no-progress"])
+        runs = [_timed([gi, "analyze", "--store", uri]) for _ in range(max(args.repeat, 1))]
+        best = min(runs, key=lambda r: r["seconds"])
+        out["analyze"] = {k: best[k] for k in ("seconds", "peak_rss_mib")}
+        out["analyze_runs_s"] = [r["seconds"] for r in runs]
+        from graphintel.store import open_store
+
+        store = open_store(uri, read_only=True)
+        summary = summary_dict(store.results("summary"))
+        store.close()
+        out["stages_s"] = summary["timings"]
+        out["communities"] = summary["communities"]
+        me = [sys.executable, str(Path(__file__).resolve())]
+        engines = ["networkit"] + ([] if args.no_louvain else ["louvain"])
+        for engine in engines:
+            ref = _timed([*me, "--reference", engine, "--store", uri])
+            out[engine] = {
+                "seconds": ref["seconds"],
+                "peak_rss_mib": ref["peak_rss_mib"],
+                **json.loads(ref["stdout"]),
+            }
+        for item in out.values():
+            if isinstance(item, dict):
+                item.pop("stdout", None)
+        if "louvain" in out:
+            q_lv = out["louvain"]["modularity"]
+            out["louvain_process_over_analyze_process"] = round(
+                out["louvain"]["seconds"] / out["analyze"]["seconds"], 2
+            )
+            out["analyze_modularity_ratio"] = round(out["communities"]["modularity"] / q_lv, 4)
+            out["networkit_modularity_ratio"] = round(out["networkit"]["modularity"] / q_lv, 4)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--accounts", type=int, default=100_000)
@@ -230,7 +349,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="analyze runs (best and median shown)")
     ap.add_argument("--no-louvain", action="store_true", help="skip the python-louvain reference")
     ap.add_argument("--betweenness-samples", type=int, default=32)
+    ap.add_argument("--cli", action="store_true", help="time whole CLI processes instead")
+    ap.add_argument("--reference", choices=("louvain", "networkit"), help=argparse.SUPPRESS)
+    ap.add_argument("--store", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.reference:
+        return _reference(args.store, args.reference)
+    if args.cli:
+        return cli_main(args)
 
     out: dict = {"accounts": args.accounts, "source": args.source, "seed": args.seed}
     t0 = time.perf_counter()

@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("simulate", help="write a synthetic invitation-credit bundle")
-    from graphintel.simulate import add_arguments
+    from graphintel.simulate_params import add_arguments
 
     add_arguments(p)
 
@@ -140,8 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="COMPONENT=W",
         help="operator-priority weight, repeatable (e.g. --weight bot_use=0.3); components: "
-        "rooms_operated, referral_descendants, credits_received, bot_use, bridging, "
+        "rooms_operated, referral_descendants, credits_received, buyers, bot_use, bridging, "
         "organizations_targeted",
+    )
+    p.add_argument(
+        "--won-per-credit",
+        type=float,
+        default=2650.0,
+        metavar="N",
+        help="won per credit for proceeds where a purchase gives no amount_krw (default 2650)",
     )
 
     p = sub.add_parser("report", help="print a summary of the store")
@@ -149,6 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--top", type=int, default=10, help="operators listed (default 10)")
 
+    p = sub.add_parser(
+        "compare", help="rooms that stopped, dropped or appeared after a date; members' moves"
+    )
+    p.add_argument("--at", required=True, metavar="DATE", help="the date, YYYY-MM-DD")
+    p.add_argument(
+        "--window-days", type=int, default=30, help="days compared before and after (30)"
+    )
+    p.add_argument(
+        "--drop",
+        type=float,
+        default=0.5,
+        help="a room dropped when activity after ≤ (1 - DROP) × before (0.5)",
+    )
+    p.add_argument("--top", type=int, default=20, help="rooms and moves listed (20)")
+    _store_option(p)
+    p.add_argument("--format", choices=("table", "json"), default="table")
     _add_watch_parsers(sub)
 
     p = sub.add_parser("export", help="export CSV tables, GraphML or GEXF")
@@ -169,8 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("start", "stop", "status"))
     p.add_argument("--home", type=Path, help="server folder (a fresh one is an empty database)")
     p.add_argument("--port", type=int, default=7687, help="Bolt port on 127.0.0.1 (7687)")
-    p.add_argument("--heap", default="1g", help="JVM heap (1g)")
-    p.add_argument("--pagecache", default="512m", help="page cache (512m)")
+    p.add_argument("--heap", help="JVM heap (default: 1/8 of RAM, 1g-8g)")
+    p.add_argument("--pagecache", help="page cache (default: 1/8 of RAM, 512m-8g)")
+    p.add_argument(
+        "--tx-memory",
+        help="transaction memory pool, dbms.memory.transaction.total.max (default: 3/4 of heap)",
+    )
     return parser
 
 
@@ -382,6 +409,7 @@ def cmd_analyze(args, settings: Settings) -> int:
             resolution=args.resolution,
             engine=args.engine,
             weights=_parse_weights(args.weight),
+            won_per_credit=args.won_per_credit,
         )
         from graphintel.report import build_report, format_report_table
 
@@ -421,6 +449,23 @@ def cmd_report(args, settings: Settings) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(format_report_table(report))
+    return 0
+
+
+def cmd_compare(args, settings: Settings) -> int:
+    from graphintel.report import build_compare, format_compare_table
+
+    store = _open(settings, args.store)
+    try:
+        out = build_compare(
+            store, args.at, window_days=args.window_days, drop=args.drop, top=args.top
+        )
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(format_compare_table(out))
     return 0
 
 
@@ -505,7 +550,12 @@ def cmd_neo4j(args, settings: Settings) -> int:
     if args.action == "start":
         neo4j_server.ensure_jars(settings, quiet=False)  # Maven's output goes to stderr
         info = neo4j_server.start(
-            settings, home=args.home, port=args.port, heap=args.heap, pagecache=args.pagecache
+            settings,
+            home=args.home,
+            port=args.port,
+            heap=args.heap,
+            pagecache=args.pagecache,
+            tx_memory=args.tx_memory,
         )
         print(neo4j_server.shell_exports(info))
         print(
@@ -529,6 +579,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "analyze": cmd_analyze,
     "report": cmd_report,
+    "compare": cmd_compare,
     "export": cmd_export,
     "watch": cmd_watch,
     "alerts": cmd_alerts,

@@ -27,6 +27,7 @@ class Settings:
     neo4j_username: str = "neo4j"
     neo4j_password: str | None = field(default=None, repr=False)
     neo4j_uri: str | None = None
+    neo4j_database: str | None = None
     pii_key: bytes | None = field(default=None, repr=False)
     workspace: Path = Path("workspace")
     cache_dir: Path = Path.home() / ".cache" / "graphintel"
@@ -54,6 +55,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         neo4j_username=env.get("NEO4J_USERNAME") or "neo4j",
         neo4j_password=env.get("NEO4J_PASSWORD"),
         neo4j_uri=env.get("NEO4J_URI"),
+        neo4j_database=env.get("NEO4J_DATABASE") or None,
         pii_key=key.encode("utf-8") if key else None,
         workspace=Path(env.get("GRAPHINTEL_WORKSPACE") or "workspace"),
         cache_dir=Path(cache),

@@ -47,8 +47,13 @@ ACCOUNT_EXPORT_COLUMNS = (
     "credits_out",
     "referral_rewards",
     "priority_score",
+    "rewards_matched",
+    "rewards_unmatched",
+    "proceeds_krw",
+    "distinct_payers",
+    "distinct_payees",
 )
-CHANNEL_EXPORT_COLUMNS = ("channel_id", "community", "members", "admins")
+CHANNEL_EXPORT_COLUMNS = ("channel_id", "community", "members", "admins", "proceeds_krw")
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -125,10 +130,24 @@ def channel_export_frame(store: GraphStore) -> pd.DataFrame:
         metrics["community"] = None
         metrics = metrics.reindex(columns=CHANNEL_METRIC_COLUMNS)
     merged = channels.merge(metrics, on="channel_id", how="left")
+    rooms = store.results("room_economy")
+    proceeds = rooms.loc[rooms["channel_id"].notna(), ["channel_id", "proceeds_krw"]]
+    merged = merged.merge(proceeds, on="channel_id", how="left")
+    merged["proceeds_krw"] = pd.to_numeric(merged["proceeds_krw"], errors="coerce").fillna(0.0)
     for col in ("members", "admins"):
         merged[col] = pd.to_numeric(merged[col], errors="coerce").fillna(0).astype(int)
     cols = list(CHANNEL_EXPORT_COLUMNS) + ["title", "kind", "is_public", "inferred", "source_ids"]
     return merged.reindex(columns=cols)
+
+
+def cascade_export_frame(store: GraphStore) -> pd.DataFrame:
+    """``cascades.csv``: one row per cascade and generation — the cascade's ``root``, ``size``,
+    ``generations``, ``generation_gap_hours_mean``, then the generation's figures
+    (:data:`graphintel.model.GENERATION_COLUMNS`, ``reproduction`` = recruits per member)."""
+    casc = store.results("cascades")[["root", "size", "generations", "generation_gap_hours_mean"]]
+    gens = store.results("cascade_generations")
+    out = casc.merge(gens, on="root", how="inner")
+    return out.sort_values(["size", "root", "generation"], ascending=[False, True, True])
 
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -296,6 +315,16 @@ def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
             paths = [out / "accounts.csv", out / "channels.csv"]
             _csv_ready(account_export_frame(store)).to_csv(paths[0], index=False)
             _csv_ready(channel_export_frame(store)).to_csv(paths[1], index=False)
+            frames = {
+                "reconciliation": store.results("reconciliation"),
+                "room_economy": store.results("room_economy"),
+                "cascades": cascade_export_frame(store),
+                "cascade_growth": store.results("cascade_growth"),
+            }
+            for name, frame in frames.items():
+                path = out / f"{name}.csv"
+                _csv_ready(frame).to_csv(path, index=False)
+                paths.append(path)
             return paths + export_takedowns(store, out)
         out.parent.mkdir(parents=True, exist_ok=True)
         g = export_graph(store)

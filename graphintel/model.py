@@ -20,16 +20,22 @@ __all__ = [
     "ACCOUNT_METRIC_COLUMNS",
     "ALERT_KEYS",
     "ALERT_RULES",
+    "CASCADE_COLUMNS",
     "CASE_TABLES",
     "CHANNEL_METRIC_COLUMNS",
     "COUNT_KEYS",
+    "GENERATION_COLUMNS",
+    "GROWTH_COLUMNS",
     "MANIFEST_REQUIRED",
     "MANUAL_METHOD",
     "METHODS",
     "NODE_TABLES",
     "OPTIONAL_KEY_COLUMNS",
+    "RECONCILIATION_COLUMNS",
     "RECORD_TABLES",
     "RESULT_TABLES",
+    "ROOM_ACTIVITY_COLUMNS",
+    "ROOM_ECONOMY_COLUMNS",
     "SOURCE_COLUMNS",
     "TABLES",
     "TABLE_ORDER",
@@ -317,6 +323,11 @@ ACCOUNT_METRIC_COLUMNS = (
     "referral_rewards",
     "purchases",
     "net_credits",
+    "rewards_matched",
+    "rewards_unmatched",
+    "proceeds_krw",
+    "distinct_payers",
+    "distinct_payees",
     "pagerank",
     "betweenness",
     "bridging",
@@ -325,6 +336,52 @@ ACCOUNT_METRIC_COLUMNS = (
 )
 CHANNEL_METRIC_COLUMNS = ("channel_id", "community", "members", "admins")
 
+# The invitation-credit economy's result tables (graphintel.analytics.economy / cascades).
+RECONCILIATION_COLUMNS = (
+    "txn_id",
+    "inviter_id",
+    "invitee_id",
+    "channel_id",
+    "invited_at",
+    "rewarded_at",
+    "status",
+    "credits",
+)
+ROOM_ECONOMY_COLUMNS = (
+    "channel_id",
+    "purchases",
+    "proceeds_krw",
+    "rewards",
+    "reward_credits",
+    "rewards_matched",
+    "matched_reward_credits",
+    "reward_rate",
+    "rewards_without_invite",
+    "invites_without_reward",
+)
+ROOM_ACTIVITY_COLUMNS = ("channel_id", "day", "events")
+CASCADE_COLUMNS = (
+    "root",
+    "size",
+    "generations",
+    "recruiters",
+    "first_joined_at",
+    "last_joined_at",
+    "generation_gap_hours_mean",
+)
+GENERATION_COLUMNS = (
+    "root",
+    "generation",
+    "accounts",
+    "recruiters",
+    "recruits",
+    "reproduction",
+    "recruits_per_recruiter",
+    "first_joined_at",
+    "last_joined_at",
+    "gap_hours_mean",
+)
+GROWTH_COLUMNS = ("root", "day", "joined", "size")
 
 # -- case tables: kept by graphintel itself in the store (not accepted in bundles) ---------------
 WATCH_KINDS = ("org", "account", "hash", "keyword")
@@ -471,4 +528,11 @@ RESULT_TABLES: dict[str, tuple[str, ...]] = {
         "room_titles",
         "source_ids",
     ),
+    # the invitation-credit economy (graphintel.analytics.economy / cascades)
+    "reconciliation": RECONCILIATION_COLUMNS,
+    "room_economy": ROOM_ECONOMY_COLUMNS,
+    "room_activity": ROOM_ACTIVITY_COLUMNS,
+    "cascades": CASCADE_COLUMNS,
+    "cascade_generations": GENERATION_COLUMNS,
+    "cascade_growth": GROWTH_COLUMNS,
 }

@@ -46,10 +46,13 @@ __all__ = [
     "ENTRY_CLASS",
     "POM_XML",
     "STATE_FILE",
+    "MemorySizes",
     "ServerInfo",
     "default_home",
     "ensure_jars",
     "find_java",
+    "machine_memory",
+    "memory_sizes",
     "shell_exports",
     "start",
     "status",
@@ -534,10 +537,99 @@ def status(settings: Settings, *, home: Path | None = None) -> ServerInfo | None
 
 
 # --------------------------------------------------------------------------------------------
+# Memory sizing
+
+_MIB = 1 << 20
+_GIB = 1 << 30
+
+
+@dataclass(frozen=True)
+class MemorySizes:
+    """JVM heap, page cache and transaction memory pool of a server, as neo4j.conf sizes."""
+
+    heap: str
+    pagecache: str
+    tx_memory: str
+
+
+def machine_memory() -> int:
+    """Physical memory of this machine in bytes (``MemTotal`` of ``/proc/meminfo``).
+
+    The cgroup memory limit (``/sys/fs/cgroup/memory.max``) is taken instead when it is lower,
+    so a container gets sizes for what it may use.
+    """
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    with contextlib.suppress(OSError, ValueError):
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    return int(total)
+
+
+def _size_text(nbytes: int) -> str:
+    """A neo4j.conf size rounded down to whole MiB (``g`` when it is a whole GiB)."""
+    mib = max(1, nbytes // _MIB)
+    return f"{mib // 1024}g" if mib % 1024 == 0 else f"{mib}m"
+
+
+def _size_bytes(text: str) -> int:
+    unit = {"k": 1 << 10, "m": _MIB, "g": _GIB}.get(text[-1].lower(), 1)
+    return int(text.rstrip("kKmMgG")) * unit
+
+
+def memory_sizes(
+    total: int,
+    *,
+    heap: str | None = None,
+    pagecache: str | None = None,
+    tx_memory: str | None = None,
+) -> MemorySizes:
+    """Server memory sizes for a machine with ``total`` bytes of RAM; explicit values win.
+
+    Heap and page cache each get 1/8 of the machine (heap at least 1 GiB, at most 8 GiB;
+    page cache at least 512 MiB, at most 8 GiB), rounded down to 256 MiB: a development server
+    that shares its machine with the analytics process and other work. The transaction memory
+    pool (``dbms.memory.transaction.total.max``, the limit a big write hits as
+    ``MemoryPoolOutOfMemoryError``) gets 3/4 of the heap (Neo4j's own default is 70 %).
+
+    Raises
+    ------
+    ConfigError
+        A size that is not a number with an optional unit k, m or g.
+
+    Examples
+    --------
+    >>> memory_sizes(24 * 2**30)
+    MemorySizes(heap='3g', pagecache='3g', tx_memory='2304m')
+    >>> memory_sizes(4 * 2**30)
+    MemorySizes(heap='1g', pagecache='512m', tx_memory='768m')
+    >>> memory_sizes(24 * 2**30, heap="2g", tx_memory="1g")
+    MemorySizes(heap='2g', pagecache='3g', tx_memory='1g')
+    """
+    step = 256 * _MIB
+
+    def share(lo: int, hi: int) -> int:
+        return max(lo, min(hi, total // 8 // step * step))
+
+    if heap is not None:
+        _check_memory(heap, "Heap size")
+    if pagecache is not None:
+        _check_memory(pagecache, "Page cache size")
+    if tx_memory is not None:
+        _check_memory(tx_memory, "Transaction memory size")
+    heap_text = heap or _size_text(share(_GIB, 8 * _GIB))
+    return MemorySizes(
+        heap=heap_text,
+        pagecache=pagecache or _size_text(share(512 * _MIB, 8 * _GIB)),
+        tx_memory=tx_memory or _size_text(_size_bytes(heap_text) * 3 // 4),
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Start
 
 
-def _conf_text(home: Path, lib: Path, port: int, heap: str, pagecache: str) -> str:
+def _conf_text(home: Path, lib: Path, port: int, sizes: MemorySizes) -> str:
     lines = [
         "# Written by graphintel on every `graphintel neo4j start`; edits are overwritten.",
         "server.default_listen_address=127.0.0.1",
@@ -557,9 +649,10 @@ def _conf_text(home: Path, lib: Path, port: int, heap: str, pagecache: str) -> s
         f"server.directories.plugins={home / 'plugins'}",
         f"server.directories.import={home / 'import'}",
         f"server.directories.lib={lib}",
-        f"server.memory.heap.initial_size={heap}",
-        f"server.memory.heap.max_size={heap}",
-        f"server.memory.pagecache.size={pagecache}",
+        f"server.memory.heap.initial_size={sizes.heap}",
+        f"server.memory.heap.max_size={sizes.heap}",
+        f"server.memory.pagecache.size={sizes.pagecache}",
+        f"dbms.memory.transaction.total.max={sizes.tx_memory}",
         # A fresh database otherwise preallocates 2 x 256 MiB of transaction log on disk.
         "db.tx_log.preallocate=false",
         "db.tx_log.rotation.retention_policy=1G size",
@@ -698,8 +791,9 @@ def start(
     *,
     home: Path | None = None,
     port: int = 7687,
-    heap: str = "1g",
-    pagecache: str = "512m",
+    heap: str | None = None,
+    pagecache: str | None = None,
+    tx_memory: str | None = None,
     timeout: float = 180,
 ) -> ServerInfo:
     """Start (or find running) a local Neo4j Community server and wait until Bolt answers.
@@ -713,10 +807,10 @@ def start(
         ``<cache_dir>/neo4j-home``.
     port : int, default 7687
         Bolt port, bound on 127.0.0.1 only. Ignored if this home's server is already running.
-    heap : str, default "1g"
-        JVM heap (``-Xms`` and ``-Xmx``).
-    pagecache : str, default "512m"
-        ``server.memory.pagecache.size``.
+    heap, pagecache, tx_memory : str, optional
+        JVM heap (``-Xms`` and ``-Xmx``), ``server.memory.pagecache.size`` and
+        ``dbms.memory.transaction.total.max``; by default sized from the machine's memory
+        (:func:`memory_sizes` of :func:`machine_memory`).
     timeout : float, default 180
         Seconds to wait for Bolt to answer ``RETURN 1``.
 
@@ -743,8 +837,7 @@ def start(
     """
     if not 1 <= int(port) <= 65535:
         raise ConfigError(f"Bolt port {port!r} is out of range; use 1-65535, e.g. 7687.")
-    _check_memory(heap, "Heap size")
-    _check_memory(pagecache, "Page cache size")
+    sizes = memory_sizes(machine_memory(), heap=heap, pagecache=pagecache, tx_memory=tx_memory)
     path = _home(settings, home)
     with _locked(path):
         running = status(settings, home=path)
@@ -760,7 +853,7 @@ def start(
         for sub in ("conf", "data", "logs", "run", "plugins", "import"):
             (path / sub).mkdir(parents=True, exist_ok=True)
         (path / "conf" / "neo4j.conf").write_text(
-            _conf_text(path, lib, port, heap, pagecache), encoding="utf-8"
+            _conf_text(path, lib, port, sizes), encoding="utf-8"
         )
         state = _read_state(path)
         initialised = (path / "data" / "databases" / "system").exists()
@@ -789,8 +882,8 @@ def start(
             str(java),
             "-cp",
             f"{path / 'plugins'}/*:{lib}/*",
-            f"-Xms{heap}",
-            f"-Xmx{heap}",
+            f"-Xms{sizes.heap}",
+            f"-Xmx{sizes.heap}",
             *_JVM_FLAGS,
             ENTRY_CLASS,
             f"--home-dir={path}",

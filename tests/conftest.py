@@ -55,7 +55,7 @@ def neo4j_session_store():
         pytest.skip("no Neo4j server (NEO4J_URI unset); `make test` starts one")
     from graphintel.store.neo4j_store import Neo4jStore
 
-    store = Neo4jStore(s.neo4j_uri, s.neo4j_username, s.neo4j_password)
+    store = Neo4jStore(s.neo4j_uri, s.neo4j_username, s.neo4j_password, database=s.neo4j_database)
     yield store
     store.close()
 

@@ -207,6 +207,35 @@ def test_query_with_the_printed_credentials(neo4j_home):
         wrong.verify_connectivity()
 
 
+def test_memory_sizes_follow_the_machine_and_the_flags():
+    gib = 2**30
+    assert ns.memory_sizes(64 * gib) == ns.MemorySizes("8g", "8g", "6g")
+    assert ns.memory_sizes(2 * gib) == ns.MemorySizes("1g", "512m", "768m")
+    assert ns.memory_sizes(23 * gib + 500 * 2**20) == ns.MemorySizes("2816m", "2816m", "2112m")
+    assert ns.memory_sizes(8 * gib, heap="4g") == ns.MemorySizes("4g", "1g", "3g")
+    assert ns.memory_sizes(8 * gib, tx_memory="900m").tx_memory == "900m"
+    assert ns.machine_memory() > 0
+    with pytest.raises(ConfigError, match="Transaction memory size"):
+        ns.memory_sizes(8 * gib, tx_memory="lots")
+
+
+@pytest.mark.neo4j
+def test_server_memory_is_sized_from_the_machine(neo4j_home):
+    home, info = neo4j_home
+    sizes = ns.memory_sizes(ns.machine_memory())
+    conf = (home / "conf" / "neo4j.conf").read_text(encoding="utf-8")
+    assert f"dbms.memory.transaction.total.max={sizes.tx_memory}" in conf
+    assert f"-Xmx{sizes.heap}" in Path(f"/proc/{info.pid}/cmdline").read_text().split("\0")
+    with neo4j.GraphDatabase.driver(info.uri, auth=(info.username, info.password)) as driver:
+        records, _, _ = driver.execute_query(
+            "SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value",
+            name="dbms.memory.transaction.total.max",
+        )
+    value = records[0]["value"]  # e.g. '768.00MiB' or '2.06GiB'
+    unit = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[value[-3:]]
+    assert float(value[:-3]) * unit == pytest.approx(ns._size_bytes(sizes.tx_memory), rel=0.01)
+
+
 @pytest.mark.neo4j
 def test_status_and_idempotent_start(settings, neo4j_home):
     home, info = neo4j_home

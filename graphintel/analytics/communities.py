@@ -1,7 +1,8 @@
 """Communities on the ecosystem graph: python-louvain (reference) and Leiden (fast engine).
 
 python-louvain installs a top-level module called ``community``; it is imported here and nowhere
-else, under the alias ``community_louvain``.
+else, under the alias ``community_louvain``, when the reference engine runs (importing it costs
+~0.5 s of start-up that large graphs, which use the fast engine, do not need).
 
 Both engines optimise modularity with the same ``resolution`` (γ) on the same undirected weighted
 graph (:class:`graphintel.analytics.graph.EcosystemGraph`); the Leiden engine (igraph's C
@@ -19,7 +20,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-import community as community_louvain  # python-louvain: imported only here
 import igraph as ig
 import numpy as np
 
@@ -127,6 +127,8 @@ def louvain_labels(graph: EcosystemGraph, *, seed: int = 0, resolution: float = 
     """Raw python-louvain labels (``best_partition``, ``random_state=seed``), one per node."""
     if graph.n_edges == 0:
         return np.arange(graph.n_nodes, dtype=np.int64)
+    import community as community_louvain  # python-louvain: imported only here
+
     part = community_louvain.best_partition(
         graph.to_networkx(), weight="weight", resolution=resolution, random_state=seed
     )

@@ -16,15 +16,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import igraph as ig
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphintel.model import TABLES, table_columns
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "AccountGraph",
@@ -527,6 +530,8 @@ class EcosystemGraph:
 
     def to_networkx(self) -> nx.Graph:
         """An undirected networkx graph on integer nodes (reference / small graphs only)."""
+        import networkx as nx  # the reference engine only: not imported by `analyze` at scale
+
         g = nx.Graph()
         g.add_nodes_from(range(self.n_nodes))
         g.add_weighted_edges_from(

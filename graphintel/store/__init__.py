@@ -15,7 +15,10 @@ def open_store(
     """Open the store a URI names (no I/O until first use).
 
     ``duckdb:PATH`` (embedded, default ``duckdb:workspace/graph.duckdb``) or ``bolt://host:port`` /
-    ``neo4j://host:port`` (credentials from ``settings``: ``NEO4J_USERNAME`` / ``NEO4J_PASSWORD``).
+    ``neo4j://host:port`` and their TLS forms ``bolt+s``, ``bolt+ssc``, ``neo4j+s``, ``neo4j+ssc``
+    (a routing ``neo4j+s://`` URI is all a cluster or Aura needs); credentials and database from
+    ``settings`` (``NEO4J_USERNAME`` / ``NEO4J_PASSWORD`` / ``NEO4J_DATABASE``, default the
+    server's home database).
 
     Example
     -------
@@ -33,8 +36,14 @@ def open_store(
         from graphintel.store.neo4j_store import Neo4jStore
 
         settings = settings or Settings()
-        return Neo4jStore(uri, settings.neo4j_username, settings.neo4j_password)
+        return Neo4jStore(
+            uri,
+            settings.neo4j_username,
+            settings.neo4j_password,
+            database=settings.neo4j_database,
+        )
     raise ConfigError(
         f"unknown store URI {uri!r}: use duckdb:PATH (embedded) or bolt://host:port / "
-        "neo4j://host:port (Neo4j, with NEO4J_USERNAME and NEO4J_PASSWORD set)"
+        "neo4j://host:port, or their TLS forms bolt+s, bolt+ssc, neo4j+s, neo4j+ssc (Neo4j, "
+        "with NEO4J_USERNAME and NEO4J_PASSWORD set, NEO4J_DATABASE optional)"
     )

@@ -21,9 +21,11 @@ Graph shape (DESIGN.md "Graph model"):
   timestamps ``ts_list`` (``''`` for a missing one), the per-event ``ts_sources`` and
   ``ts_evidence`` (JSON strings, parallel to ``ts_list``) and the derived ``count``,
   ``first_ts`` and ``last_ts``;
-* analytics: account/channel metrics as node properties marked by ``metric_row``; other result
-  tables as ``(:Result {table, row, ...})`` nodes described by one ``(:ResultTable {table,
-  columns, dtypes})`` node.
+* analytics (see "analytics results" below): every result table as generations of
+  ``(:Result {table, gen, row, ...})`` nodes, the current one named by ``(:ResultTable {table,
+  gen, rows, columns, dtypes})``; and, as Neo4j users expect from GDS's write mode, the account
+  and channel metrics also as properties of their ``Account``/``Channel`` nodes and each referral
+  parent as ``(:Account)-[:REFERRED_BY {gen}]->(:Account)`` (child to parent).
 """
 
 from __future__ import annotations
@@ -43,18 +45,20 @@ from graphintel.store.base import CANDIDATE_COLUMNS
 
 __all__ = [
     "LABEL_KEYS",
-    "METRIC_MARKER",
+    "REFERRED_BY",
     "RESULT_LABEL",
     "RESULT_TABLE_LABEL",
     "STORE_LABELS",
     "alert_candidate_statements",
     "clear_label",
-    "clear_metrics",
+    "clear_relationships",
+    "count_missing_nodes",
     "count_statement",
     "dataset_indexes",
     "dataset_query",
     "delete_case_rows",
-    "delete_results",
+    "delete_old_referred_by",
+    "delete_old_results",
     "has_label",
     "has_type",
     "ident",
@@ -67,16 +71,16 @@ __all__ = [
     "merge_relationships",
     "read_case_table",
     "read_forwards_pairs",
-    "read_metrics",
     "read_result_meta",
     "read_result_rows",
     "read_source",
     "read_sources",
     "read_table",
     "schema_statements",
+    "switch_result_generation",
     "write_forwards_pairs",
-    "write_metrics",
-    "write_result_meta",
+    "write_metric_properties",
+    "write_referred_by",
     "write_result_rows",
     "write_source",
 ]
@@ -95,7 +99,7 @@ RESULT_TABLE_LABEL = "ResultTable"
 RECORD_LABELS = {TABLES[t].node or "": TABLES[t].key for t in RECORD_TABLES}
 CASE_LABELS = {spec.label: spec.key for spec in CASE_TABLES.values()}
 STORE_LABELS = (*LABEL_KEYS, RESULT_LABEL, RESULT_TABLE_LABEL, *RECORD_LABELS, *CASE_LABELS)
-METRIC_MARKER = "metric_row"
+REFERRED_BY = "REFERRED_BY"
 CREATED = "CREATED"
 FORWARD_PROPS = ("ts_list", "ts_sources", "ts_evidence", "count", "first_ts", "last_ts")
 
@@ -116,10 +120,12 @@ _ALLOWED: frozenset[str] = frozenset(
     | {
         RESULT_LABEL,
         RESULT_TABLE_LABEL,
-        METRIC_MARKER,
+        REFERRED_BY,
         CREATED,
         "table",
+        "gen",
         "row",
+        "rows",
         "columns",
         "dtypes",
         *FORWARD_PROPS,
@@ -189,8 +195,8 @@ def schema_statements() -> list[str]:
         "REQUIRE n.`table` IS UNIQUE"
     )
     out.append(
-        f"CREATE INDEX result_table_rows IF NOT EXISTS FOR (n:{ident(RESULT_LABEL)}) "
-        "ON (n.`table`, n.`row`)"
+        f"CREATE INDEX result_generation_rows IF NOT EXISTS FOR (n:{ident(RESULT_LABEL)}) "
+        "ON (n.`table`, n.`gen`, n.`row`)"
     )
     return out + dataset_indexes()
 
@@ -411,83 +417,113 @@ def count_statement(key: str) -> str:
     return f"MATCH ()-[r:{rel}]->() RETURN count(r) AS n"
 
 
+def clear_relationships(label: str) -> str:
+    """Delete the relationships starting at nodes of ``label`` in batches (auto-commit): before
+    :func:`clear_label`, so no batch of nodes drags a hub's relationships into one transaction."""
+    return f"MATCH (:{ident(label)})-[r]->() CALL (r) {{ DELETE r }} IN TRANSACTIONS OF 10000 ROWS"
+
+
 def clear_label(label: str) -> str:
     """Delete every node of ``label`` in batches (auto-commit transaction)."""
     return f"MATCH (n:{ident(label)}) CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 10000 ROWS"
 
 
 # -- analytics results ---------------------------------------------------------------------------
+# A result table is written as a new *generation* of ``(:Result {table, gen, row, ...})`` nodes,
+# batch by batch (bounded transactions); one small transaction then points its
+# ``(:ResultTable {table})`` at the new ``gen``; the rows of other generations are deleted
+# afterwards in batches. Readers read the generation the ``ResultTable`` names: old or new,
+# never a mix.
+
+
 def _metric_label(name: str) -> tuple[str, str, tuple[str, ...]]:
     if name == "account_metrics":
         return "Account", "account_id", ACCOUNT_METRIC_COLUMNS
     return "Channel", "channel_id", CHANNEL_METRIC_COLUMNS
 
 
-def clear_metrics(name: str) -> str:
-    """Remove the metric properties (and marker) of every node carrying them."""
-    label, key, cols = _metric_label(name)
-    props = ", ".join(f"n.{ident(c)}" for c in (METRIC_MARKER, *cols) if c != key)
-    return (
-        f"MATCH (n:{ident(label)}) WHERE n.{ident(METRIC_MARKER)} IS NOT NULL "
-        f"CALL (n) {{ REMOVE {props} }} IN TRANSACTIONS OF 10000 ROWS"
-    )
-
-
-def write_metrics(name: str) -> tuple[str, list[str]]:
-    """Set metric properties on existing nodes; ``$offset + i`` is the row marker."""
+def write_metric_properties(name: str) -> tuple[str, list[str]]:
+    """Set the metrics of a batch as properties of their ``Account``/``Channel`` nodes (the
+    GDS write-mode convention); every row must find its node."""
     label, key, cols = _metric_label(name)
     sets = ", ".join(f"n.{ident(c)} = row.{ident(c)}" for c in cols if c != key)
     stmt = (
         f"{_row_map(list(cols))} MATCH (n:{ident(label)} {{{ident(key)}: row.{ident(key)}}}) "
-        f"SET n.{ident(METRIC_MARKER)} = $offset + i, {sets} RETURN count(*) AS written"
+        f"SET {sets} RETURN count(*) AS written"
     )
     return stmt, list(cols)
 
 
-def read_metrics(name: str) -> str:
-    label, _, cols = _metric_label(name)
-    ret = ", ".join(f"n.{ident(c)} AS {ident(c)}" for c in cols)
+def count_missing_nodes(table: str) -> str:
+    """How many of the keys ``$ids`` have no node of node table ``table``."""
+    spec = TABLES[table]
+    label, key = ident(spec.node or ""), ident(spec.key[0])
     return (
-        f"MATCH (n:{ident(label)}) WHERE n.{ident(METRIC_MARKER)} IS NOT NULL "
-        f"RETURN {ret} ORDER BY n.{ident(METRIC_MARKER)}"
+        f"UNWIND $ids AS id WITH id WHERE NOT EXISTS {{ MATCH (:{label} {{{key}: id}}) }} "
+        "RETURN count(*) AS missing"
     )
 
 
-def delete_results() -> str:
-    """Delete the rows and the description of result table ``$name`` (auto-commit)."""
-    return (
-        f"MATCH (n) WHERE (n:{ident(RESULT_LABEL)} OR n:{ident(RESULT_TABLE_LABEL)}) "
-        "AND n.`table` = $name CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-    )
-
-
-def write_result_rows(name: str) -> tuple[str, list[str]]:
-    cols = list(RESULT_TABLES[name])
-    sets = ", ".join(f"n.{ident(c)} = row.{ident(c)}" for c in cols)
+def write_referred_by() -> tuple[str, list[str]]:
+    """``(:Account)-[:REFERRED_BY {gen}]->(:Account)`` from child to referral parent."""
+    cols = ["account_id", "referral_parent"]
     stmt = (
-        f"{_row_map(cols)} CREATE (n:{ident(RESULT_LABEL)} {{`table`: $name, `row`: $offset + i}}) "
-        f"SET {sets} RETURN count(*) AS written"
+        f"{_row_map(cols)} MATCH (c:`Account` {{`account_id`: row.`account_id`}}) "
+        "MATCH (p:`Account` {`account_id`: row.`referral_parent`}) "
+        f"CREATE (c)-[r:{ident(REFERRED_BY)} {{`gen`: $gen}}]->(p) RETURN count(*) AS written"
     )
     return stmt, cols
 
 
-def write_result_meta() -> str:
+def delete_old_referred_by() -> str:
+    """Delete the ``REFERRED_BY`` relationships of other generations than ``$gen``."""
+    return (
+        f"MATCH ()-[r:{ident(REFERRED_BY)}]->() WHERE r.`gen` IS NULL OR r.`gen` <> $gen "
+        "CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS"
+    )
+
+
+def write_result_rows(name: str, columns: list[str]) -> str:
+    """CREATE a batch of rows of result table ``$name`` in generation ``$gen``."""
+    sets = ", ".join(f"n.{ident(c)} = row.{ident(c)}" for c in columns)
+    return (
+        f"{_row_map(columns)} CREATE (n:{ident(RESULT_LABEL)} "
+        "{`table`: $name, `gen`: $gen, `row`: $offset + i}) "
+        f"SET {sets} RETURN count(*) AS written"
+    )
+
+
+def switch_result_generation() -> str:
+    """Point result table ``$name`` at generation ``$gen`` (one small transaction)."""
     return (
         f"MERGE (m:{ident(RESULT_TABLE_LABEL)} {{`table`: $name}}) "
-        "SET m.`columns` = $columns, m.`dtypes` = $dtypes"
+        "SET m.`columns` = $columns, m.`dtypes` = $dtypes, m.`gen` = $gen, m.`rows` = $rows"
+    )
+
+
+def delete_old_results() -> str:
+    """Delete the rows of result table ``$name`` that are not of generation ``$gen``."""
+    return (
+        f"MATCH (n:{ident(RESULT_LABEL)} {{`table`: $name}}) "
+        "WHERE n.`gen` IS NULL OR n.`gen` <> $gen "
+        "CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS"
     )
 
 
 def read_result_meta() -> str:
     return (
         f"MATCH (m:{ident(RESULT_TABLE_LABEL)} {{`table`: $name}}) "
-        "RETURN m.`columns` AS columns, m.`dtypes` AS dtypes"
+        "RETURN m.`columns` AS columns, m.`dtypes` AS dtypes, m.`gen` AS gen, m.`rows` AS rows"
     )
 
 
-def read_result_rows(name: str) -> str:
-    ret = ", ".join(f"n.{ident(c)} AS {ident(c)}" for c in RESULT_TABLES[name])
-    return f"MATCH (n:{ident(RESULT_LABEL)} {{`table`: $name}}) RETURN {ret} ORDER BY n.`row`"
+def read_result_rows(name: str, columns: list[str]) -> str:
+    """Rows ``$lo <= row < $hi`` of generation ``$gen`` of result table ``$name``, in order."""
+    ret = ", ".join(f"n.{ident(c)} AS {ident(c)}" for c in columns)
+    return (
+        f"MATCH (n:{ident(RESULT_LABEL)} {{`table`: $name, `gen`: $gen}}) "
+        f"WHERE n.`row` >= $lo AND n.`row` < $hi RETURN {ret} ORDER BY n.`row`"
+    )
 
 
 # -- case tables (watch list, alerts) ------------------------------------------------------------
@@ -739,6 +775,99 @@ def _count(key: str, match: str, expr: str) -> str:
 
 
 DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # -- the invitation-credit economy (graphintel.analytics.economy / cascades) --
+    "room_economy": (
+        (
+            "MATCH (r:Result {table: 'room_economy'}) RETURN r.channel_id AS channel_id, "
+            "r.purchases AS purchases, r.proceeds_krw AS proceeds_krw, r.rewards AS rewards, "
+            "r.reward_credits AS reward_credits, r.rewards_matched AS rewards_matched, "
+            "r.matched_reward_credits AS matched_reward_credits, r.reward_rate AS reward_rate, "
+            "r.rewards_without_invite AS rewards_without_invite, "
+            "r.invites_without_reward AS invites_without_reward ORDER BY r.row"
+        ),
+        (
+            "channel_id",
+            "purchases",
+            "proceeds_krw",
+            "rewards",
+            "reward_credits",
+            "rewards_matched",
+            "matched_reward_credits",
+            "reward_rate",
+            "rewards_without_invite",
+            "invites_without_reward",
+        ),
+    ),
+    "cascade_list": (
+        (
+            "MATCH (r:Result {table: 'cascades'}) RETURN r.root AS root, r.size AS size "
+            "ORDER BY size DESC, root LIMIT $limit"
+        ),
+        ("root", "size"),
+    ),
+    "cascade_generations": (
+        (
+            "MATCH (r:Result {table: 'cascade_generations'}) WHERE $ids IS NULL OR r.root IN $ids "
+            "RETURN r.root AS root, r.generation AS generation, r.accounts AS accounts, "
+            "r.recruits AS recruits, r.gap_hours_mean AS gap_hours_mean ORDER BY root, generation"
+        ),
+        ("root", "generation", "accounts", "recruits", "gap_hours_mean"),
+    ),
+    "cascade_growth": (
+        (
+            "MATCH (r:Result {table: 'cascade_growth'}) WHERE r.root IN $ids "
+            "RETURN r.root AS root, r.day AS day, r.joined AS joined, r.size AS size "
+            "ORDER BY root, day"
+        ),
+        ("root", "day", "joined", "size"),
+    ),
+    "room_activity": (
+        (
+            "MATCH (r:Result {table: 'room_activity'}) RETURN r.channel_id AS channel_id, "
+            "r.day AS day, r.events AS events ORDER BY channel_id, day"
+        ),
+        ("channel_id", "day", "events"),
+    ),
+    "room_joins": (
+        (
+            f"MATCH (a:Account)-[m:MEMBER_OF]->(c:Channel) WHERE {_sc('m')} "
+            "RETURN a.account_id AS account_id, c.channel_id AS channel_id, "
+            "m.joined_at AS joined_at UNION ALL "
+            f"MATCH (:Account)-[i:INVITED]->(b:Account) WHERE i.channel_id <> '' AND {_sc('i')} "
+            "RETURN b.account_id AS account_id, i.channel_id AS channel_id, "
+            "CASE WHEN i.invited_at = '' THEN null ELSE i.invited_at END AS joined_at"
+        ),
+        ("account_id", "channel_id", "joined_at"),
+    ),
+    "account_economy": (
+        (
+            "MATCH (m:Account {account_id: $account}) WHERE m.metric_row IS NOT NULL "
+            "RETURN m.proceeds_krw AS proceeds_krw, m.distinct_payers AS distinct_payers, "
+            "m.distinct_payees AS distinct_payees"
+        ),
+        ("proceeds_krw", "distinct_payers", "distinct_payees"),
+    ),
+    "purchases_received": (
+        (
+            "MATCH (a:Account)-[t:PAID]->(b:Account {account_id: $account}) "
+            f"WHERE t.kind = 'purchase' AND {_sc('t')} "
+            "RETURN t.txn_id AS txn_id, a.account_id AS from_id, t.ts AS ts, "
+            "t.channel_id AS channel_id, t.credits AS credits, t.amount_krw AS amount_krw, "
+            "t.kind AS kind, b.account_id AS to_id, t.source_ids AS source_ids "
+            "ORDER BY txn_id LIMIT $limit"
+        ),
+        (
+            "txn_id",
+            "from_id",
+            "ts",
+            "channel_id",
+            "credits",
+            "amount_krw",
+            "kind",
+            "to_id",
+            "source_ids",
+        ),
+    ),
     "counts": (
         " UNION ALL ".join(
             [

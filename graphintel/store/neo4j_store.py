@@ -15,11 +15,34 @@ server's transaction memory (``dbms.memory.transaction.total.max``; 200k rows al
 files' sha256 digests) is written last, so a write interrupted half-way leaves the bundle "not
 ingested" and running the same ingest again completes it. Transient driver errors (leader
 switch, deadlock, lost connection) are retried by ``session.execute_write``; data errors are not.
+
+Reading
+-------
+Reads stream: the driver pulls :attr:`Neo4jStore.fetch_size` records at a time and the
+statements have no ORDER BY over a whole table (rows are sorted by key here), so the server holds
+one page per read, whatever the size of the table. Result tables are read in pages of rows by
+their ``row`` index.
+
+Writing analytics results
+-------------------------
+``write_results`` never puts a whole table in one transaction (at 100k accounts that exceeded the
+default transaction memory). It writes a new *generation* of ``(:Result {table, gen, row})``
+nodes batch by batch, one transaction per batch; then one small transaction points the table's
+``(:ResultTable)`` node at the new generation; then the other generations are deleted in batches.
+:meth:`Neo4jStore.results` reads the generation the ``ResultTable`` names, so readers see the old
+table or the new one, never a mix; an interrupted write leaves the old table current (its
+orphaned rows are deleted by the next write). After the switch, account and channel metrics are
+also written as properties of the ``Account``/``Channel`` nodes, and each referral parent as
+``(:Account)-[:REFERRED_BY {gen}]->(:Account)`` (new generation created, then the old one
+deleted): Neo4j Browser, Bloom and GDS users find the analytics on the graph, as GDS's write
+mode leaves them. Those graph properties follow the switch batch by batch; ``results()`` is the
+atomic view.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Self
@@ -83,6 +106,8 @@ class Neo4jStore:
         Rows per ``UNWIND`` batch.
     transaction_rows : int, default 50000
         Bundles up to this many rows are written in one transaction.
+    fetch_size : int, default 10000
+        Records the server streams per page of a read (bounded memory per read).
 
     Notes
     -----
@@ -105,6 +130,7 @@ class Neo4jStore:
         database: str | None = None,
         batch_size: int = 10_000,
         transaction_rows: int = 50_000,
+        fetch_size: int = 10_000,
     ):
         self.uri = uri
         self.username = username or "neo4j"
@@ -112,6 +138,7 @@ class Neo4jStore:
         self.database = database
         self.batch_size = int(batch_size)
         self.transaction_rows = int(transaction_rows)
+        self.fetch_size = int(fetch_size)
         self._driver: Any = None
         self._verified = False
 
@@ -158,7 +185,7 @@ class Neo4jStore:
             if not self._verified:  # fail fast (no 30 s of retries) when nothing listens
                 self.driver.verify_connectivity()
                 self._verified = True
-            with self.driver.session(database=self.database) as session:
+            with self.driver.session(database=self.database, fetch_size=self.fetch_size) as session:
                 yield session
         except nx.AuthError as err:
             raise StoreUnavailable(
@@ -176,6 +203,10 @@ class Neo4jStore:
             raise StoreError(f"Neo4j at {self.uri} rejected the operation: {err}") from err
 
     def _read(self, query: str, **params: Any) -> tuple[list[str], list[list[Any]]]:
+        """Run a read query; the records are consumed as the server streams them (pages of
+        :attr:`fetch_size`), so a query without ORDER BY holds no more than one page on the
+        server whatever the size of the table."""
+
         def work(tx: Any) -> tuple[list[str], list[list[Any]]]:
             result = tx.run(query, params)
             keys = list(result.keys())
@@ -198,6 +229,8 @@ class Neo4jStore:
 
     def clear(self) -> None:
         """Delete every graphintel node and relationship (tests and ``--fresh`` only)."""
+        for label in cypher.STORE_LABELS:
+            self._auto(cypher.clear_relationships(label))
         for label in cypher.STORE_LABELS:
             self._auto(cypher.clear_label(label))
 
@@ -505,7 +538,7 @@ class Neo4jStore:
 
     # -- analytics results -----------------------------------------------------------------------
     def write_results(self, name: str, frame: pd.DataFrame) -> None:
-        """Replace result table ``name``; metrics become node properties (see module docs).
+        """Replace result table ``name`` with a new generation (see the module notes).
 
         Raises
         ------
@@ -513,43 +546,101 @@ class Neo4jStore:
             Unknown result name, or metrics for an account/channel the store does not hold.
         """
         cols = list(result_columns(name))
-        staged = _bolt_safe(frame.reindex(columns=cols))
+        staged = _bolt_safe(frame.reindex(columns=cols).reset_index(drop=True))
         dtypes = [str(staged[c].dtype) for c in cols]
-        if name in _METRIC_TABLES:
-            self._auto(cypher.clear_metrics(name))
-            stmt, _ = cypher.write_metrics(name)
-        else:
-            stmt, _ = cypher.write_result_rows(name)
-        self._auto(cypher.delete_results(), name=name)
+        gen = secrets.token_hex(8)
         data = _columnar(staged, cols)
-        steps: list[tuple[int, Step]] = []
-        for start, stop in _slices(len(staged), self.batch_size):
-            params = {
-                "c": {c: v[start:stop] for c, v in data.items()},
-                "n": stop - start,
-                "offset": start,
-                "name": name,
-            }
-            steps.append((stop - start, _write_step(stmt, params, name)))
+        if name in _METRIC_TABLES:  # every row must find its node, before anything is switched
+            missing = self._missing_nodes(name, data)
+            if missing:
+                raise StoreError(
+                    f"{missing} {name} rows name an account or channel the store does not hold: "
+                    "analyse the store's own tables (graphintel analyze)"
+                )
+        stmt = cypher.write_result_rows(name, cols)
+        self._write_batches(stmt, data, len(staged), what=name, name=name, gen=gen)
+        with self._session() as session:  # the switch: one small transaction
+            session.execute_write(
+                lambda tx: tx.run(
+                    cypher.switch_result_generation(),
+                    {
+                        "name": name,
+                        "columns": cols,
+                        "dtypes": dtypes,
+                        "gen": gen,
+                        "rows": len(staged),
+                    },
+                ).consume()
+            )
+        self._auto(cypher.delete_old_results(), name=name, gen=gen)
+        if name in _METRIC_TABLES:
+            self._write_graph_properties(name, staged, data, gen)
 
-        def meta(tx: Any) -> None:
-            tx.run(
-                cypher.write_result_meta(), {"name": name, "columns": cols, "dtypes": dtypes}
-            ).consume()
+    def _missing_nodes(self, name: str, data: dict[str, list[Any]]) -> int:
+        key = "account_id" if name == "account_metrics" else "channel_id"
+        table = "accounts" if name == "account_metrics" else "channels"
+        stmt = cypher.count_missing_nodes(table)
+        missing = 0
+        ids = data[key]
+        for start, stop in _slices(len(ids), self.batch_size * 5):
+            _, rows = self._read(stmt, ids=ids[start:stop])
+            missing += int(rows[0][0]) if rows else 0
+        return missing
 
-        steps.append((0, meta))
-        self._run_steps(steps, progress=False)
+    def _write_graph_properties(
+        self, name: str, staged: pd.DataFrame, data: dict[str, list[Any]], gen: str
+    ) -> None:
+        """Metrics as node properties and referral parents as ``REFERRED_BY`` (write mode)."""
+        stmt, cols = cypher.write_metric_properties(name)
+        self._write_batches(stmt, {c: data[c] for c in cols}, len(staged), what=name)
+        if name != "account_metrics":
+            return
+        has_parent = staged["referral_parent"].notna().to_numpy()
+        parents = staged.loc[has_parent, ["account_id", "referral_parent"]]
+        stmt, cols = cypher.write_referred_by()
+        self._write_batches(
+            stmt, _columnar(parents, cols), len(parents), what="referral parents", gen=gen
+        )
+        self._auto(cypher.delete_old_referred_by(), gen=gen)
+
+    def _write_batches(
+        self, stmt: str, data: dict[str, list[Any]], n: int, *, what: str, **extra: Any
+    ) -> None:
+        """Run ``stmt`` over ``data`` in batches of :attr:`batch_size` rows, one transaction
+        each (bounded transaction memory, whatever the size of the table)."""
+        with self._session() as session:
+            for start, stop in _slices(n, self.batch_size):
+                params = {
+                    "c": {c: v[start:stop] for c, v in data.items()},
+                    "n": stop - start,
+                    "offset": start,
+                    **extra,
+                }
+                session.execute_write(_write_step(stmt, params, what))
 
     def results(self, name: str) -> pd.DataFrame:
         cols = list(result_columns(name))
-        _, meta = self._read(cypher.read_result_meta(), name=name)
-        if not meta:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        dtypes = dict(zip(meta[0][0], meta[0][1]))
-        if name in _METRIC_TABLES:
-            _, rows = self._read(cypher.read_metrics(name))
+        for _ in range(5):  # a write switched generations while we read: read the new one
+            _, meta = self._read(cypher.read_result_meta(), name=name)
+            if not meta or meta[0][2] is None:
+                return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+            stored_cols, stored_dtypes, gen, nrows = meta[0]
+            dtypes = dict(zip(stored_cols, stored_dtypes))
+            stmt = cypher.read_result_rows(name, cols)
+            pages: list[list[list[Any]]] = []
+            page = self.batch_size * 5
+            for lo in range(0, int(nrows or 0), page):
+                _, rows = self._read(stmt, name=name, gen=gen, lo=lo, hi=lo + page)
+                pages.append(rows)
+            got = sum(len(p) for p in pages)
+            if got == int(nrows or 0):
+                break
         else:
-            _, rows = self._read(cypher.read_result_rows(name), name=name)
+            raise StoreError(
+                f"result table {name!r} kept changing while it was read (is an analysis running?); "
+                "try again when it has finished"
+            )
+        rows = [r for p in pages for r in p]
         frame = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
         for c in cols:
             want = dtypes.get(c)
