@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from graphintel import watch
+from graphintel.analytics.pipeline import analyze_store
 from graphintel.config import load_settings
 from graphintel.store import open_store
 from ingest.job import ingest_manifest
@@ -60,6 +61,7 @@ def dashboard(tmp_path_factory):
     store = open_store(uri, settings)
     try:
         ingest_manifest(_hostile(tmp / "bundle"), store, settings)
+        analyze_store(store)  # the Channel network page needs analytics
         for kind, values in [("org", ["O1"]), ("account", ["W1"]), ("keyword", ["school"])]:
             stored = watch.normalise_watch_values(kind, values, pii_key=pii_key(settings))
             watch.add_watches(store, watch.watch_frame(kind, stored))
