@@ -25,9 +25,26 @@ PAGES = [
     st.Page("sections/referrals.py", title="Referral chains", icon=":material/account_tree:"),
     st.Page("sections/operators.py", title="Operators", icon=":material/format_list_numbered:"),
     st.Page("sections/flows.py", title="Credit flows", icon=":material/payments:"),
+    st.Page("sections/economy.py", title="Economy", icon=":material/savings:"),
     st.Page("sections/targets.py", title="Targets map", icon=":material/map:"),
+    st.Page("sections/alerts.py", title="Alerts", icon=":material/notifications:"),
+    st.Page("sections/takedowns.py", title="Takedowns", icon=":material/block:"),
     st.Page("sections/trainer.py", title="Trainer", icon=":material/school:"),
 ]
+
+
+@st.fragment(run_every=30)
+def _watch_store() -> None:
+    """Rerun the page when a writer has published a new generation of the DuckDB store, so an
+    open page shows new data within 30 s without a click."""
+    gen = ui.generation()
+    if gen is None:
+        return
+    seen = st.session_state.setdefault("_store_generation", gen)
+    if gen != seen:
+        st.session_state["_store_generation"] = gen
+        st.rerun()
+
 
 nav = st.navigation(PAGES)
 with st.sidebar:
@@ -44,4 +61,5 @@ with st.sidebar:
     st.caption(
         "Ranks and explains; it never labels anyone guilty. Check every record at its source."
     )
+    _watch_store()
 nav.run()

@@ -22,6 +22,7 @@ from graphintel.netviz import generate_html
 
 __all__ = [
     "dataset",
+    "generation",
     "max_nodes",
     "need_analytics",
     "run_page",
@@ -45,6 +46,17 @@ def dataset(uri: str | None = None) -> Dataset:
     return _dataset(uri or store_uri()).pinned()
 
 
+def generation() -> object | None:
+    """The DuckDB store's current generation (``None`` for Neo4j or an unreadable store)."""
+    uri = store_uri()
+    if not uri.startswith("duckdb:"):
+        return None
+    try:
+        return _dataset(uri).generation()
+    except GraphIntelError:
+        return None
+
+
 def max_nodes() -> int:
     """The node cap of network views (sidebar setting, default 500)."""
     return int(st.session_state.get("max_nodes", views.DEFAULT_MAX_NODES))
@@ -60,6 +72,12 @@ def need_analytics(ds: Dataset) -> bool:
     return True
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _network_html(nodes, edges, directed: bool, hierarchical: bool, height: int) -> str:
+    # the same view (second visit) costs no HTML generation: vis-network inline is ~1 MB
+    return generate_html(nodes, edges, directed=directed, hierarchical=hierarchical, height=height)
+
+
 def show_network(
     view: views.NetworkView,
     *,
@@ -73,9 +91,7 @@ def show_network(
     if view.nodes.empty:
         st.info(f"No {what} match these filters.")
         return
-    page = generate_html(
-        view.nodes, view.edges, directed=directed, hierarchical=hierarchical, height=height
-    )
+    page = _network_html(view.nodes, view.edges, directed, hierarchical, height)
     st_components.html(page, height=height + 20, scrolling=False)
     msg = f"Showing {view.shown:,} of {view.total:,} {what}."
     if view.note:

@@ -32,6 +32,78 @@ def _store_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _notify_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--notify-cmd",
+        metavar="CMD",
+        help="local command that receives the new alerts as JSON lines on stdin (split like a "
+        "shell would, run without a shell; not run when nothing new was raised)",
+    )
+
+
+def _add_watch_parsers(sub) -> None:
+    from graphintel.model import WATCH_KINDS
+
+    p = sub.add_parser("watch", help="watch list: organisations, accounts, hashes, keywords")
+    ws = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    a = ws.add_parser("add", help="watch values of one kind")
+    a.add_argument("values", nargs="*", metavar="VALUE")
+    a.add_argument(
+        "--kind",
+        choices=WATCH_KINDS,
+        help="org (organisation id), account (id, @handle or phone:NUMBER), hash (exact), keyword "
+        "(in room titles, case-insensitive); default org with --from-csv on an org_id column",
+    )
+    a.add_argument("--note", help="why it is watched")
+    a.add_argument("--from-csv", metavar="FILE", help="CSV with a value or org_id column")
+    _store_option(a)
+    ls = ws.add_parser("list", help="print the watch list")
+    ls.add_argument("--kind", choices=WATCH_KINDS)
+    ls.add_argument("--format", choices=("table", "json"), default="table")
+    _store_option(ls)
+    r = ws.add_parser("remove", help="stop watching values")
+    r.add_argument("values", nargs="+", metavar="VALUE")
+    r.add_argument("--kind", choices=WATCH_KINDS, required=True)
+    _store_option(r)
+
+    from graphintel.model import ALERT_RULES
+
+    p = sub.add_parser("alerts", help="alerts raised by the watch list and takedowns")
+    al = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    run = al.add_parser("run", help="run every alert rule over the whole store")
+    _store_option(run)
+    _notify_option(run)
+    ls = al.add_parser("list", help="print alerts (newest first)")
+    ls.add_argument("--format", choices=("table", "json"), default="table")
+    ls.add_argument("--rule", action="append", choices=ALERT_RULES, help="repeatable")
+    ls.add_argument("--since", metavar="TIME", help="raised at or after (ISO-8601, UTC)")
+    ls.add_argument("--open", action="store_true", help="only alerts not acknowledged")
+    _store_option(ls)
+    ack = al.add_parser("ack", help="acknowledge an alert")
+    ack.add_argument("alert_id", metavar="ID", help="alert id (a unique prefix of 6+ characters)")
+    ack.add_argument("--note", required=True, help="what was checked")
+    _store_option(ack)
+
+    p = sub.add_parser("takedown", help="takedown records kept by hand")
+    p.add_argument("action", choices=("request", "confirm", "refuse"))
+    p.add_argument("hashes", nargs="+", metavar="HASH")
+    p.add_argument("--agency", help="who was asked / who confirmed")
+    p.add_argument("--note")
+    p.add_argument("--at", metavar="TIME", help="when (ISO-8601, UTC; default now)")
+    p.add_argument(
+        "--requested-at", metavar="TIME", help="confirm/refuse: which open request (if several)"
+    )
+    p.add_argument(
+        "--source-id",
+        default="MANUAL-TAKEDOWNS",
+        help="Source the records are kept under (default MANUAL-TAKEDOWNS)",
+    )
+    p.add_argument("--case-id", help="case of the source (needed on its first record)")
+    p.add_argument("--legal-basis", help="legal basis of the source (needed on its first record)")
+    p.add_argument("--by", help="unit or officer keeping the records (needed on its first record)")
+    _store_option(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="graphintel",
@@ -50,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("manifest", metavar="MANIFEST", help="a bundle's manifest.yaml (or its folder)")
     _store_option(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _notify_option(p)
 
     p = sub.add_parser("analyze", help="compute all analytics and write them to the store")
     _store_option(p)
@@ -67,14 +140,39 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="COMPONENT=W",
         help="operator-priority weight, repeatable (e.g. --weight bot_use=0.3); components: "
-        "rooms_operated, referral_descendants, credits_received, bot_use, bridging, "
+        "rooms_operated, referral_descendants, credits_received, buyers, bot_use, bridging, "
         "organizations_targeted",
+    )
+    p.add_argument(
+        "--won-per-credit",
+        type=float,
+        default=2650.0,
+        metavar="N",
+        help="won per credit for proceeds where a purchase gives no amount_krw (default 2650)",
     )
 
     p = sub.add_parser("report", help="print a summary of the store")
     _store_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--top", type=int, default=10, help="operators listed (default 10)")
+
+    p = sub.add_parser(
+        "compare", help="rooms that stopped, dropped or appeared after a date; members' moves"
+    )
+    p.add_argument("--at", required=True, metavar="DATE", help="the date, YYYY-MM-DD")
+    p.add_argument(
+        "--window-days", type=int, default=30, help="days compared before and after (30)"
+    )
+    p.add_argument(
+        "--drop",
+        type=float,
+        default=0.5,
+        help="a room dropped when activity after ≤ (1 - DROP) × before (0.5)",
+    )
+    p.add_argument("--top", type=int, default=20, help="rooms and moves listed (20)")
+    _store_option(p)
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _add_watch_parsers(sub)
 
     p = sub.add_parser("export", help="export CSV tables, GraphML or GEXF")
     p.add_argument("--format", choices=("csv", "graphml", "gexf"), required=True)
@@ -149,7 +247,155 @@ def cmd_ingest(args, settings: Settings) -> int:
         report = ingest_manifest(
             args.manifest, store, settings, progress=not args.no_progress and sys.stderr.isatty()
         )
-    print(report.summary())
+        print(report.summary(), flush=True)
+        new = _raise_alerts(store)
+    _notify(args.notify_cmd, new)  # after the store is closed: the alerts are kept either way
+    return 0
+
+
+def _raise_alerts(store):
+    from graphintel.watch import run_alerts
+
+    new = run_alerts(store)
+    if len(new):
+        rules = new["rule"].value_counts()
+        parts = ", ".join(f"{n} {r}" for r, n in rules.items())
+        print(f"{len(new)} new alert(s): {parts}. See `graphintel alerts list --open`.", flush=True)
+    else:
+        print("No new alerts.", flush=True)
+    return new
+
+
+def _notify(notify_cmd: str | None, new) -> None:
+    from graphintel.watch import notify
+
+    if notify_cmd:
+        sent = notify(notify_cmd, new)
+        if sent:
+            print(f"Sent {sent} alert(s) to the notify command.")
+
+
+def cmd_watch(args, settings: Settings) -> int:
+    from graphintel import watch
+
+    store = _open(settings, args.store)
+    try:
+        if args.action == "list":
+            entries = store.case_table("watchlist")
+            if args.kind:
+                entries = entries[entries["kind"] == args.kind]
+            if args.format == "json":
+                recs = entries.astype(object).where(entries.notna(), None).to_dict("records")
+                print(json.dumps(recs, ensure_ascii=False, indent=2))
+            else:
+                print(watch.format_watch_table(entries))
+            return 0
+        if args.action == "remove":
+            values = _watch_values(args.kind, args.values, settings, where="command line")
+            n = watch.remove_watches(store, args.kind, values)
+            print(f"Removed {n} watch entr{'y' if n == 1 else 'ies'} ({args.kind}).")
+            return 0
+        values = list(args.values)
+        notes: list[str | None] = [args.note] * len(values)
+        kind = args.kind
+        if args.from_csv:
+            csv_values, csv_notes = watch.read_watch_csv(args.from_csv)
+            if kind is None:
+                import pandas as pd
+
+                head = pd.read_csv(args.from_csv, nrows=0, encoding="utf-8-sig").columns
+                kind = "org" if "org_id" in [str(c).strip() for c in head] else None
+            values += csv_values
+            notes += [n or args.note for n in csv_notes]
+        if kind is None:
+            raise ConfigError("watch add needs --kind org|account|hash|keyword")
+        if not values:
+            raise ConfigError("watch add needs at least one VALUE (or --from-csv FILE)")
+        where = args.from_csv or "command line"
+        stored = _watch_values(kind, values, settings, where=where)
+        import pandas as pd
+
+        frames = [watch.watch_frame(kind, [v], note=n) for v, n in zip(stored, notes)]
+        entries = pd.concat(frames, ignore_index=True).drop_duplicates(["kind", "value"])
+        added = watch.add_watches(store, entries)
+        print(
+            f"Watching {added} new {kind} entr{'y' if added == 1 else 'ies'} "
+            f"({len(entries) - added} already watched) in {store.uri}. Run `graphintel alerts run` "
+            "to check what the store already holds; every ingest checks new evidence."
+        )
+        return 0
+    finally:
+        store.close()
+
+
+def _watch_values(kind: str, values: list[str], settings: Settings, *, where: str) -> list[str]:
+    from graphintel.watch import normalise_watch_values
+
+    key = None
+    if kind == "account" and any(str(v).strip().lower().startswith("phone:") for v in values):
+        from ingest.pseudonymise import pii_key
+
+        key = pii_key(settings)
+    return normalise_watch_values(kind, values, pii_key=key, where=where)
+
+
+def cmd_alerts(args, settings: Settings) -> int:
+    from graphintel import watch
+
+    store = _open(settings, args.store)
+    try:
+        if args.action == "run":
+            new = _raise_alerts(store)
+        elif args.action == "ack":
+            rec = watch.ack_alert(store, args.alert_id, args.note)
+            print(f"Acknowledged alert {rec['alert_id']} ({rec['rule']}) at {rec['acked_at']}.")
+            return 0
+        else:
+            alerts = watch.filter_alerts(
+                store.case_table("alerts"), rules=args.rule, since=args.since, open_only=args.open
+            )
+    finally:
+        store.close()
+    if args.action == "run":
+        _notify(args.notify_cmd, new)
+        return 0
+    if args.format == "json":
+        print(json.dumps(watch.alert_records(alerts), ensure_ascii=False, indent=2))
+    else:
+        print(watch.format_alerts_table(alerts))
+    return 0
+
+
+def cmd_takedown(args, settings: Settings) -> int:
+    from graphintel.takedowns import ManualProvenance, record_takedowns
+
+    prov = ManualProvenance(
+        source_id=args.source_id,
+        case_id=args.case_id,
+        legal_basis=args.legal_basis,
+        collected_by=args.by,
+    )
+    store = _open(settings, args.store)
+    try:
+        rows = record_takedowns(
+            store,
+            args.action,
+            args.hashes,
+            provenance=prov,
+            at=args.at,
+            requested_at=args.requested_at,
+            agency=args.agency,
+            note=args.note,
+        )
+    finally:
+        store.close()
+    verb = {"request": "requested", "confirm": "confirmed", "refuse": "refused"}[args.action]
+    for rec in rows.to_dict("records"):
+        print(f"{rec['content_hash']}: takedown {verb} (requested at {rec['requested_at']}).")
+    print(
+        f"Kept under source {args.source_id}. Run `graphintel alerts run` to check the store for "
+        "reappearances."
+    )
     return 0
 
 
@@ -163,6 +409,7 @@ def cmd_analyze(args, settings: Settings) -> int:
             resolution=args.resolution,
             engine=args.engine,
             weights=_parse_weights(args.weight),
+            won_per_credit=args.won_per_credit,
         )
         from graphintel.report import build_report, format_report_table
 
@@ -202,6 +449,23 @@ def cmd_report(args, settings: Settings) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(format_report_table(report))
+    return 0
+
+
+def cmd_compare(args, settings: Settings) -> int:
+    from graphintel.report import build_compare, format_compare_table
+
+    store = _open(settings, args.store)
+    try:
+        out = build_compare(
+            store, args.at, window_days=args.window_days, drop=args.drop, top=args.top
+        )
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(format_compare_table(out))
     return 0
 
 
@@ -272,6 +536,7 @@ def cmd_demo(args, settings: Settings) -> int:
     uri = "duckdb:" + str(settings.workspace / "graph.duckdb")
     with _writing(_open(settings, uri)) as store:
         print(ingest_manifest(bundle / "manifest.yaml", store, settings).summary(), flush=True)
+        _raise_alerts(store)
         analyze_store(store)
         print(format_report_table(build_report(store)), flush=True)
     if args.no_dashboard:
@@ -314,7 +579,11 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "analyze": cmd_analyze,
     "report": cmd_report,
+    "compare": cmd_compare,
     "export": cmd_export,
+    "watch": cmd_watch,
+    "alerts": cmd_alerts,
+    "takedown": cmd_takedown,
     "dashboard": cmd_dashboard,
     "demo": cmd_demo,
     "neo4j": cmd_neo4j,

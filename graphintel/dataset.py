@@ -533,7 +533,7 @@ class Dataset:
         budget = max(int(max_nodes) - len(chain_f), 1)
         fits = total_below + 1 <= budget
         sub = [me.assign(level=0, pos=1, siblings=1)]
-        more: list[dict[str, Any]] = []
+        more: list[pd.DataFrame] = []
         frontier = [str(account_id)] if total_below else []
         left = budget - 1
         level = 0
@@ -548,37 +548,53 @@ class Dataset:
             keep = kids.head(left)
             left -= len(keep)
             sub.append(keep.assign(level=level))
-            shown_per_parent = keep.groupby("referral_parent").agg(
+            shown = keep.groupby("referral_parent").agg(
                 n=("account_id", "size"), acc=("referral_descendants", "sum")
             )
-            first = kids.drop_duplicates("referral_parent").set_index("referral_parent")
-            for parent, row in first.iterrows():
-                n_shown = int(shown_per_parent["n"].get(parent, 0))
-                acc_shown = int(shown_per_parent["acc"].get(parent, 0)) + n_shown
-                hidden = int(row["siblings"]) - n_shown
-                if hidden > 0:
-                    more.append(
-                        {
-                            "parent": parent,
-                            "level": level,
-                            "children": hidden,
-                            "accounts": int(row["sibling_accounts"]) - acc_shown,
-                        }
-                    )
+            per = (
+                kids.drop_duplicates("referral_parent")
+                .set_index("referral_parent")[["siblings", "sibling_accounts"]]
+                .join(shown, how="left")
+                .fillna(0)
+            )
+            hidden = per["siblings"] - per["n"]
+            sel = (hidden > 0).to_numpy()
+            more.append(
+                pd.DataFrame(
+                    {
+                        "parent": per.index[sel],
+                        "level": level,
+                        "children": hidden[sel].astype(int).to_numpy(),
+                        "accounts": (per["sibling_accounts"] - per["acc"] - per["n"])[sel]
+                        .astype(int)
+                        .to_numpy(),
+                    }
+                )
+            )
             frontier = keep.loc[keep["referral_descendants"] > 0, "account_id"].tolist()
         # shown accounts whose children were not reached: one summary node each
         subtree = pd.concat(sub, ignore_index=True)
-        expanded = set(subtree["referral_parent"].dropna()) | {m["parent"] for m in more}
-        for _, row in subtree[subtree["referral_descendants"] > 0].iterrows():
-            if row["account_id"] not in expanded:
-                more.append(
-                    {
-                        "parent": row["account_id"],
-                        "level": int(row["level"]) + 1,
-                        "children": int(row["direct_invites"]),
-                        "accounts": int(row["referral_descendants"]),
-                    }
-                )
+        more_f = pd.concat(more, ignore_index=True) if more else pd.DataFrame()
+        expanded = set(subtree["referral_parent"].dropna())
+        if len(more_f):
+            expanded |= set(more_f["parent"])
+        cut = subtree[(subtree["referral_descendants"] > 0) & ~subtree["account_id"].isin(expanded)]
+        if len(cut):
+            more_f = pd.concat(
+                [
+                    more_f,
+                    pd.DataFrame(
+                        {
+                            "parent": cut["account_id"].to_numpy(),
+                            "level": cut["level"].astype(int).to_numpy() + 1,
+                            "children": pd.to_numeric(cut["direct_invites"]).astype(int).to_numpy(),
+                            "accounts": cut["referral_descendants"].astype(int).to_numpy(),
+                        }
+                    ),
+                ],
+                ignore_index=True,
+            )
+        more = more_f.to_dict("records") if len(more_f) else []
         view = views.referral_tree_view(chain_f, subtree, more)
         view.total = len(chain_f) + total_below
         shown_below = len(subtree) - 1
@@ -628,6 +644,67 @@ class Dataset:
         ev = self._query("evidence", account=str(account_id))
         ev["source_ids"] = _sources_text(ev["source_ids"])
         return ev
+
+    # -- the invitation-credit economy ------------------------------------------------------------
+    def room_economy(self) -> pd.DataFrame:
+        """Per room: proceeds, rewards, matched rewards, reward rate and unmatched counts (the
+        ``room_economy`` result; not filtered by scope: it aggregates every source).
+
+        >>> gi.open(tiny_uri).room_economy()["channel_id"].tolist()
+        ['C1', 'C2']
+        """
+        f = self._query("room_economy")
+        f["channel_id"] = f["channel_id"].astype(object).where(f["channel_id"].notna(), None)
+        return f
+
+    def cascade_list(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` largest cascades of the ``cascades`` result: root, size."""
+        return _num(self._query("cascade_list", limit=int(n)), ["size"])
+
+    def cascade_generations(self, roots: Iterable[str] | None = None) -> pd.DataFrame:
+        """Generations of the cascades ``roots`` (all when ``None``): root, generation,
+        accounts, recruits, gap_hours_mean."""
+        f = self._query("cascade_generations", ids=_listify(roots))
+        return _num(f, ["generation", "accounts", "recruits"])
+
+    def cascade_growth(self, roots: Iterable[str]) -> pd.DataFrame:
+        """Size per day of the cascades ``roots``: root, day, joined, size."""
+        return _num(self._query("cascade_growth", ids=_listify(roots)), ["joined", "size"])
+
+    def room_activity(self) -> pd.DataFrame:
+        """Dated records per room and day (``room_activity``): channel_id, day, events."""
+        return _num(self._query("room_activity"), ["events"])
+
+    def room_joins(self) -> pd.DataFrame:
+        """When each account entered each room (memberships and invites naming the room):
+        account_id, channel_id, joined_at (earliest; ``None`` when undated)."""
+        f = self._query("room_joins")
+        when = f["joined_at"].astype(object)
+        f["joined_at"] = when.where(when.notna() & (when != ""), None)
+        out = f.groupby(["account_id", "channel_id"], sort=True)["joined_at"].min()
+        out = out.reset_index()
+        out["joined_at"] = out["joined_at"].astype(object).where(out["joined_at"].notna(), None)
+        return out
+
+    def account_economy(self, account_id: str) -> dict[str, float]:
+        """proceeds_krw, distinct_payers, distinct_payees of one account (zeros if unknown)."""
+        f = self._query("account_economy", account=str(account_id))
+        if f.empty:
+            return {"proceeds_krw": 0.0, "distinct_payers": 0, "distinct_payees": 0}
+        r = f.iloc[0]
+        return {
+            "proceeds_krw": float(r["proceeds_krw"] or 0.0),
+            "distinct_payers": int(r["distinct_payers"] or 0),
+            "distinct_payees": int(r["distinct_payees"] or 0),
+        }
+
+    def purchases_received(self, account_id: str, *, limit: int = 1000) -> pd.DataFrame:
+        """The purchase transactions an account received (the records behind
+        ``proceeds_krw``), at most ``limit``."""
+        f = self._query("purchases_received", account=str(account_id), limit=int(limit))
+        for c in ("credits", "amount_krw"):
+            f[c] = pd.to_numeric(f[c], errors="coerce").astype(float)
+        return f
 
     # -- credit flows ----------------------------------------------------------------------------
     def role_flows(self) -> pd.DataFrame:
@@ -745,6 +822,52 @@ class Dataset:
     def regions(self) -> pd.DataFrame:
         """Per region: organisations, targeted, rooms, members_reached."""
         return views.region_table(self.targets())
+
+    # -- alerts and takedowns ----------------------------------------------------------------
+    def _graph_store(self) -> Any:
+        """The store behind this dataset, for the case tables (read only; do not close)."""
+        store = getattr(self._reader, "store", None)
+        if store is not None:
+            return store
+        from graphintel.store.duckdb_store import DuckDBStore
+
+        snap = self._snapshot if self._snapshot is not None else self._reader.snapshot()
+        store = DuckDBStore(self._reader.path, read_only=True)
+        store._con = snap._cursor()
+        return store
+
+    def alerts(self) -> pd.DataFrame:
+        """The alerts in scope (an alert's source ids overlap the scope), as
+        :func:`graphintel.watch.alerts_view`: room titles, handles and deep links."""
+        from graphintel import watch
+
+        store = self._graph_store()
+        raw = store.case_table("alerts")
+        if self.scope is not None and len(raw):
+            keep = raw["source_ids"].map(lambda v: bool(set(v or []) & self.scope))
+            raw = raw[keep.to_numpy(dtype=bool)]
+        rooms = sorted({c for c in raw["channel_id"].dropna()})
+        accounts = sorted({a for a in raw["account_id"].dropna()})
+        channels = store.table(
+            "channels", columns=["channel_id", "title"], where={"channel_id": rooms}
+        )
+        handles = store.table(
+            "accounts", columns=["account_id", "handle"], where={"account_id": accounts}
+        )
+        view = watch.alerts_view(raw, channels, handles)
+        if self.audit is not None:
+            self.audit(
+                "alerts",
+                {"scope": None if self.scope is None else sorted(self.scope)},
+                {"channel_id": rooms, "account_id": accounts},
+            )
+        return view
+
+    def takedowns(self) -> dict[str, pd.DataFrame]:
+        """:func:`graphintel.takedowns.takedown_tables` of the store (not scoped yet)."""
+        from graphintel.takedowns import takedown_tables
+
+        return takedown_tables(self._graph_store())
 
 
 def open(uri: str, settings: Any = None, **options: Any) -> Dataset:

@@ -16,6 +16,7 @@ __all__ = [
     "InputFormatError",
     "ManifestError",
     "Neo4jSetupError",
+    "NotifyError",
     "ProvenanceError",
     "SimulationError",
     "StoreError",
@@ -143,3 +144,7 @@ class SimulationError(GraphIntelError):
 
 class AnalyticsError(GraphIntelError):
     """Analytics cannot run on what the store holds."""
+
+
+class NotifyError(GraphIntelError):
+    """The local command given to receive new alerts (``--notify-cmd``) failed."""

@@ -29,6 +29,7 @@ __all__ = [
     "channel_export_frame",
     "export_graph",
     "export_store",
+    "export_takedowns",
     "guard_spreadsheet_text",
     "xml_safe",
 ]
@@ -46,8 +47,13 @@ ACCOUNT_EXPORT_COLUMNS = (
     "credits_out",
     "referral_rewards",
     "priority_score",
+    "rewards_matched",
+    "rewards_unmatched",
+    "proceeds_krw",
+    "distinct_payers",
+    "distinct_payees",
 )
-CHANNEL_EXPORT_COLUMNS = ("channel_id", "community", "members", "admins")
+CHANNEL_EXPORT_COLUMNS = ("channel_id", "community", "members", "admins", "proceeds_krw")
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -124,10 +130,24 @@ def channel_export_frame(store: GraphStore) -> pd.DataFrame:
         metrics["community"] = None
         metrics = metrics.reindex(columns=CHANNEL_METRIC_COLUMNS)
     merged = channels.merge(metrics, on="channel_id", how="left")
+    rooms = store.results("room_economy")
+    proceeds = rooms.loc[rooms["channel_id"].notna(), ["channel_id", "proceeds_krw"]]
+    merged = merged.merge(proceeds, on="channel_id", how="left")
+    merged["proceeds_krw"] = pd.to_numeric(merged["proceeds_krw"], errors="coerce").fillna(0.0)
     for col in ("members", "admins"):
         merged[col] = pd.to_numeric(merged[col], errors="coerce").fillna(0).astype(int)
     cols = list(CHANNEL_EXPORT_COLUMNS) + ["title", "kind", "is_public", "inferred", "source_ids"]
     return merged.reindex(columns=cols)
+
+
+def cascade_export_frame(store: GraphStore) -> pd.DataFrame:
+    """``cascades.csv``: one row per cascade and generation — the cascade's ``root``, ``size``,
+    ``generations``, ``generation_gap_hours_mean``, then the generation's figures
+    (:data:`graphintel.model.GENERATION_COLUMNS`, ``reproduction`` = recruits per member)."""
+    casc = store.results("cascades")[["root", "size", "generations", "generation_gap_hours_mean"]]
+    gens = store.results("cascade_generations")
+    out = casc.merge(gens, on="root", how="inner")
+    return out.sort_values(["size", "root", "generation"], ascending=[False, True, True])
 
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -245,6 +265,39 @@ def _plain(v):
     return xml_safe(v)
 
 
+def export_takedowns(store: GraphStore, out: Path) -> list[Path]:
+    """``takedowns.csv`` (every record with days_to_confirm and reappearances),
+    ``takedown_reappearances.csv``, ``takedown_circulating.csv`` and ``takedown_figures.csv``
+    (figure, value: the scalar figures of ``report``'s ``takedowns``)."""
+    from graphintel.takedowns import figures_from_tables, takedown_tables
+
+    tables = takedown_tables(store)
+    figures = figures_from_tables(tables)
+    files = {
+        "takedowns.csv": tables["records"],
+        "takedown_reappearances.csv": tables["reappearances"],
+        "takedown_circulating.csv": tables["circulating"],
+    }
+    paths = []
+    for name, frame in files.items():
+        _csv_ready(frame).to_csv(out / name, index=False)
+        paths.append(out / name)
+    rows = [("requests", figures["requests"]), ("hashes", figures["hashes"])]
+    rows += [(f"status_{k}", v) for k, v in figures["by_status"].items()]
+    rows += [(f"days_to_confirm_{k}", v) for k, v in figures["days_to_confirm"].items()]
+    rows += [
+        ("reappearances", figures["reappearances"]),
+        ("reappeared_hashes", figures["reappeared_hashes"]),
+        ("rooms_with_reappearances", len(figures["per_room"])),
+        ("operators_with_reappearances", len(figures["per_operator"])),
+        ("still_circulating", len(figures["still_circulating"])),
+    ]
+    pd.DataFrame(rows, columns=["figure", "value"], dtype=object).to_csv(
+        out / "takedown_figures.csv", index=False
+    )
+    return [*paths, out / "takedown_figures.csv"]
+
+
 def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
     """Write the store in ``fmt`` (csv: a folder; graphml/gexf: a file). Returns paths written.
 
@@ -262,7 +315,17 @@ def export_store(store: GraphStore, fmt: str, out: str | Path) -> list[Path]:
             paths = [out / "accounts.csv", out / "channels.csv"]
             _csv_ready(account_export_frame(store)).to_csv(paths[0], index=False)
             _csv_ready(channel_export_frame(store)).to_csv(paths[1], index=False)
-            return paths
+            frames = {
+                "reconciliation": store.results("reconciliation"),
+                "room_economy": store.results("room_economy"),
+                "cascades": cascade_export_frame(store),
+                "cascade_growth": store.results("cascade_growth"),
+            }
+            for name, frame in frames.items():
+                path = out / f"{name}.csv"
+                _csv_ready(frame).to_csv(path, index=False)
+                paths.append(path)
+            return paths + export_takedowns(store, out)
         out.parent.mkdir(parents=True, exist_ok=True)
         g = export_graph(store)
         if fmt == "graphml":

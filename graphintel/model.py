@@ -18,16 +18,30 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "ACCOUNT_METRIC_COLUMNS",
+    "ALERT_KEYS",
+    "ALERT_RULES",
+    "CASCADE_COLUMNS",
+    "CASE_TABLES",
     "CHANNEL_METRIC_COLUMNS",
     "COUNT_KEYS",
+    "GENERATION_COLUMNS",
+    "GROWTH_COLUMNS",
     "MANIFEST_REQUIRED",
+    "MANUAL_METHOD",
     "METHODS",
     "NODE_TABLES",
     "OPTIONAL_KEY_COLUMNS",
+    "RECONCILIATION_COLUMNS",
+    "RECORD_TABLES",
     "RESULT_TABLES",
+    "ROOM_ACTIVITY_COLUMNS",
+    "ROOM_ECONOMY_COLUMNS",
     "SOURCE_COLUMNS",
     "TABLES",
     "TABLE_ORDER",
+    "TAKEDOWN_STATUSES",
+    "WATCH_KINDS",
+    "CaseTableSpec",
     "Column",
     "TableSpec",
     "table_columns",
@@ -221,10 +235,41 @@ TABLES: dict[str, TableSpec] = {
         ends=(("channel_id", "Channel"), ("content_hash", "Content")),
         references={"channel_id": "channels", "poster_id": "accounts"},
     ),
+    # Takedown requests of content hashes (an addition to DESIGN.md): one record per request,
+    # keyed by hash and request time. Not part of the graph the analytics read.
+    "takedowns": TableSpec(
+        "takedowns",
+        (
+            _c("content_hash", "id", True),
+            _c("requested_at", "ts", True),
+            _c("status", enum=("requested", "confirmed", "refused"), required=True),
+            _c("confirmed_at", "ts"),
+            _c("agency"),
+            _c("note"),
+        ),
+        key=("content_hash", "requested_at"),
+        node="Takedown",
+    ),
 }
 
-TABLE_ORDER = tuple(TABLES)
+TAKEDOWN_STATUSES = ("requested", "confirmed", "refused")
+
+# The tables of the graph (what the simulator writes and analytics read), in order; TABLES also
+# holds the record tables below, accepted in bundles but outside the graph.
+TABLE_ORDER = (
+    "accounts",
+    "channels",
+    "memberships",
+    "invites",
+    "transactions",
+    "forwards",
+    "organizations",
+    "targets",
+    "content",
+)
 NODE_TABLES = ("accounts", "channels", "organizations")
+# Standalone records (a Neo4j node each, keyed by several columns, no ``inferred`` flag).
+RECORD_TABLES = ("takedowns",)
 
 # What counts in `report`: each table's record count, content = distinct content hashes,
 # sources = Source nodes.
@@ -278,6 +323,11 @@ ACCOUNT_METRIC_COLUMNS = (
     "referral_rewards",
     "purchases",
     "net_credits",
+    "rewards_matched",
+    "rewards_unmatched",
+    "proceeds_krw",
+    "distinct_payers",
+    "distinct_payees",
     "pagerank",
     "betweenness",
     "bridging",
@@ -285,6 +335,125 @@ ACCOUNT_METRIC_COLUMNS = (
     "priority_rank",
 )
 CHANNEL_METRIC_COLUMNS = ("channel_id", "community", "members", "admins")
+
+# The invitation-credit economy's result tables (graphintel.analytics.economy / cascades).
+RECONCILIATION_COLUMNS = (
+    "txn_id",
+    "inviter_id",
+    "invitee_id",
+    "channel_id",
+    "invited_at",
+    "rewarded_at",
+    "status",
+    "credits",
+)
+ROOM_ECONOMY_COLUMNS = (
+    "channel_id",
+    "purchases",
+    "proceeds_krw",
+    "rewards",
+    "reward_credits",
+    "rewards_matched",
+    "matched_reward_credits",
+    "reward_rate",
+    "rewards_without_invite",
+    "invites_without_reward",
+)
+ROOM_ACTIVITY_COLUMNS = ("channel_id", "day", "events")
+CASCADE_COLUMNS = (
+    "root",
+    "size",
+    "generations",
+    "recruiters",
+    "first_joined_at",
+    "last_joined_at",
+    "generation_gap_hours_mean",
+)
+GENERATION_COLUMNS = (
+    "root",
+    "generation",
+    "accounts",
+    "recruiters",
+    "recruits",
+    "reproduction",
+    "recruits_per_recruiter",
+    "first_joined_at",
+    "last_joined_at",
+    "gap_hours_mean",
+)
+GROWTH_COLUMNS = ("root", "day", "joined", "size")
+
+# -- case tables: kept by graphintel itself in the store (not accepted in bundles) ---------------
+WATCH_KINDS = ("org", "account", "hash", "keyword")
+ALERT_RULES = (
+    "watched_org_targeted",
+    "watched_account",
+    "watched_hash_posted",
+    "takedown_reappearance",
+    "watched_keyword_title",
+)
+# The columns that identify an alert of each rule (with the rule itself): a candidate whose key is
+# already stored raises nothing. ``activity`` is created|joined|administers|paid|was_paid.
+ALERT_KEYS: dict[str, tuple[str, ...]] = {
+    "watched_org_targeted": ("channel_id", "org_id"),
+    "watched_account": ("activity", "account_id", "other_account_id", "channel_id"),
+    "watched_hash_posted": ("content_hash", "channel_id"),
+    "takedown_reappearance": ("content_hash", "channel_id"),
+    "watched_keyword_title": ("channel_id",),
+}
+# The method recorded on the Source of records kept by hand (`graphintel takedown ...`); never
+# accepted in a manifest.
+MANUAL_METHOD = "manual_entry"
+
+
+@dataclass(frozen=True)
+class CaseTableSpec:
+    """A table graphintel keeps for the case in the store (watch list, alerts).
+
+    ``columns`` are (name, type) with type ``str`` | ``ts`` | ``list`` (of str); ``label`` is the
+    Neo4j label of its nodes.
+    """
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    label: str
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+
+CASE_TABLES: dict[str, CaseTableSpec] = {
+    "watchlist": CaseTableSpec(
+        "watchlist",
+        (("kind", "str"), ("value", "str"), ("note", "str"), ("added_at", "ts")),
+        key=("kind", "value"),
+        label="Watch",
+    ),
+    "alerts": CaseTableSpec(
+        "alerts",
+        (
+            ("alert_id", "str"),
+            ("rule", "str"),
+            ("activity", "str"),
+            ("raised_at", "ts"),
+            ("observed_at", "ts"),
+            ("channel_id", "str"),
+            ("org_id", "str"),
+            ("account_id", "str"),
+            ("other_account_id", "str"),
+            ("content_hash", "str"),
+            ("watch_kind", "str"),
+            ("watch_value", "str"),
+            ("source_ids", "list"),
+            ("acked_at", "ts"),
+            ("ack_note", "str"),
+        ),
+        key=("alert_id",),
+        label="Alert",
+    ),
+}
 
 # Provenance of every bundle (the Source node / ``sources`` table).
 SOURCE_COLUMNS = (
@@ -359,4 +528,11 @@ RESULT_TABLES: dict[str, tuple[str, ...]] = {
         "room_titles",
         "source_ids",
     ),
+    # the invitation-credit economy (graphintel.analytics.economy / cascades)
+    "reconciliation": RECONCILIATION_COLUMNS,
+    "room_economy": ROOM_ECONOMY_COLUMNS,
+    "room_activity": ROOM_ACTIVITY_COLUMNS,
+    "cascades": CASCADE_COLUMNS,
+    "cascade_generations": GENERATION_COLUMNS,
+    "cascade_growth": GROWTH_COLUMNS,
 }

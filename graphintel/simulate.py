@@ -1,7 +1,7 @@
 """Trainers' simulator: an invitation-for-credit scheme spreading through chat rooms.
 
 ``graphintel simulate --out DIR`` writes a canonical CSV bundle (all nine tables of
-:data:`graphintel.model.TABLES` plus ``manifest.yaml`` with ``method: synthetic``) produced by an
+:data:`graphintel.model.TABLE_ORDER` plus ``manifest.yaml`` with ``method: synthetic``) produced by an
 agent-based model run day by day. Every name in it is fictional; no real person is described.
 
 The model
@@ -68,7 +68,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from graphintel.errors import SimulationError
-from graphintel.model import TABLES
+from graphintel.model import TABLE_ORDER, TABLES
 from graphintel.simulate_params import (
     SimulationParams,
     add_arguments,
@@ -973,7 +973,7 @@ def simulate(
         case_id,
         source_id,
         collected,
-        [(f"{t}.csv", t) for t in TABLES],
+        [(f"{t}.csv", t) for t in TABLE_ORDER],
         f"Synthetic bundle: graphintel simulate --accounts {p.accounts} --seed {p.seed} "
         f"--days {p.days}{removal} (see docs/simulate.md for every option).",
     )

@@ -9,7 +9,9 @@ with file, line, column, value and rule, and only then decides. Rules:
 * ``ts`` columns an ISO-8601 date or timestamp (normalised to ``YYYY-MM-DDTHH:MM:SS``, converted to
   UTC when it carries an offset);
 * enum columns one of their allowed values (case-insensitive);
-* records with the same key must agree: identical duplicates collapse, conflicting ones fail.
+* records with the same key must agree: identical duplicates collapse, conflicting ones fail;
+* ``takedowns``: ``confirmed_at`` is given exactly when ``status`` is ``confirmed``, and never
+  before ``requested_at``.
 """
 
 from __future__ import annotations
@@ -163,9 +165,51 @@ def validate_table(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[
     )
     typed[FILE] = frame[FILE].to_numpy()
     typed[LINE] = frame[LINE].to_numpy() if LINE in frame else None
+    if table == "takedowns":
+        _takedown_rules(typed, frame, failures)
     if failures:
         return typed, failures
     return _collapse_duplicates(typed, table, failures), failures
+
+
+def _takedown_rules(typed: pd.DataFrame, frame: pd.DataFrame, failures: list) -> None:
+    """Cross-column rules of ``takedowns`` (on values that typed cleanly)."""
+    status = typed["status"].astype(object)
+    confirmed = typed["confirmed_at"].astype(object)
+    requested = typed["requested_at"].astype(object)
+    has_confirmed = confirmed.notna().to_numpy(dtype=bool)
+    is_confirmed = (status == "confirmed").to_numpy(dtype=bool)
+    known_status = status.isin(TABLES["takedowns"].column("status").enum).to_numpy(dtype=bool)
+    raw = _as_text(frame["confirmed_at"]) if "confirmed_at" in frame else confirmed
+    _failures(
+        frame,
+        is_confirmed & ~has_confirmed,
+        "confirmed_at",
+        raw,
+        "required when status is confirmed (when the removal was confirmed)",
+        failures,
+    )
+    _failures(
+        frame,
+        known_status & ~is_confirmed & has_confirmed,
+        "confirmed_at",
+        raw,
+        "must be empty unless status is confirmed (a requested or refused takedown has no "
+        "confirmation time)",
+        failures,
+    )
+    both = has_confirmed & requested.notna().to_numpy(dtype=bool)
+    early = np.zeros(len(typed), dtype=bool)
+    early[both] = (confirmed[both] < requested[both]).to_numpy(dtype=bool)
+    _failures(
+        frame,
+        early,
+        "confirmed_at",
+        raw,
+        "is before requested_at: dates out of order (a takedown is confirmed after it is "
+        "requested)",
+        failures,
+    )
 
 
 def _collapse_duplicates(

@@ -42,6 +42,7 @@ def test_report_after_analyze(analysed):
         "rooms_operated",
         "referral_descendants",
         "credits_received",
+        "buyers",
         "bot_use",
         "bridging",
         "organizations_targeted",

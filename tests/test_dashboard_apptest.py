@@ -16,7 +16,18 @@ from ingest.job import ingest_manifest
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboards" / "app.py")
 TINY = ROOT / "sample_data" / "tiny" / "manifest.yaml"
-PAGES = ["overview", "channels", "referrals", "operators", "flows", "targets", "trainer"]
+PAGES = [
+    "overview",
+    "channels",
+    "referrals",
+    "operators",
+    "flows",
+    "economy",
+    "targets",
+    "alerts",
+    "takedowns",
+    "trainer",
+]
 
 
 def _store(path: Path, *, analyse: bool) -> str:
@@ -94,7 +105,7 @@ def test_channel_selection_shows_details(tiny_uri, monkeypatch):
 
 
 def test_pages_without_analytics_say_so(raw_uri, monkeypatch):
-    for page in ("referrals", "operators"):
+    for page in ("referrals", "operators", "economy"):
         at = _run(raw_uri, page, monkeypatch)
         assert any("graphintel analyze" in i.value for i in at.info), page
     at = _run(raw_uri, "overview", monkeypatch)
@@ -134,7 +145,7 @@ def test_trainer_runs_three_real_simulations(tiny_uri, monkeypatch):
     at = _run(tiny_uri, "trainer", monkeypatch)
     labels = [m.label for m in at.metric]
     assert labels.count("Members") == 1 and labels.count("Referral credits") == 3
-    summary = at.dataframe[-1].value
+    summary = next(d.value for d in at.dataframe if "members_diff" in d.value.columns)
     assert len(summary) == 3
     assert summary["scenario"].iloc[0] == "no intervention"
     assert summary["scenario"].iloc[1].startswith("remove top-priority A")
@@ -237,3 +248,48 @@ def test_referral_tree_keeps_depth_with_more_nodes(tiny_uri, monkeypatch):
     subtree = at.dataframe[1].value
     assert subtree["account_id"].tolist()[0] == "A01"
     assert any("Showing" in c.value for c in at.caption)
+
+
+def test_economy_reconciliation_and_before_after(tiny_uri, monkeypatch):
+    at = _run(tiny_uri, "economy", monkeypatch)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Referral rewards"] == "3" and metrics["Matched to an invite"] == "3"
+    assert metrics["Invites without a reward"] == "6"
+    assert "Leads to check, not findings" in _texts(at)
+    rooms = at.dataframe[0].value
+    assert rooms["room"].tolist()[:2] == ["C2", "C1"]  # 4 and 2 invites without a reward
+    assert rooms.set_index("room").loc["C1", "credits per matched invite"] == 1.0
+    at.date_input(key="ec_at").set_value(date(2024, 7, 12))
+    at.number_input(key="ec_window").set_value(5).run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Stopped"], metrics["Dropped"]) == ("1", "1")
+    moves = at.dataframe[-1].value
+    assert moves[["from_channel_id", "to_channel_id", "members"]].values.tolist() == [
+        ["C1", "C3", 2]
+    ]
+
+
+def test_referral_page_shows_cascade_growth(tiny_uri, monkeypatch):
+    at = _run(tiny_uri, "referrals", monkeypatch)
+    assert "How cascades grow" in _texts(at)
+    gens = at.dataframe[-1].value
+    a01 = gens[gens["cascade"] == "A01"]
+    assert a01["reproduction"].tolist() == [1.0, 2.0, 0.5, 0.0]
+    assert len(at.get("plotly_chart")) >= 3
+
+
+def test_operators_show_proceeds_with_purchases(tiny_uri, monkeypatch):
+    at = _run(tiny_uri, "operators", monkeypatch)
+    at.selectbox(key="op_account").set_value("A01").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Proceeds (won)"] == "26,500" and metrics["Distinct payers"] == "2"
+    buys = at.dataframe[-1].value
+    assert buys["txn_id"].tolist() == ["T04", "T05"] and buys["won"].sum() == 26500
+
+
+def test_trainer_compares_cascades(tiny_uri, monkeypatch):
+    at = _run(tiny_uri, "trainer", monkeypatch)
+    assert "Cascades: baseline and intervention" in _texts(at)
+    gens = at.dataframe[-1].value
+    assert gens["scenario"].nunique() == 3 and "reproduction" in gens

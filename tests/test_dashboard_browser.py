@@ -37,6 +37,8 @@ PAGES = {
     "operators": "Operators",
     "flows": "Credit flows",
     "targets": "Targets map",
+    "alerts": "Alerts",
+    "takedowns": "Takedowns",
     "trainer": "Trainer",
 }
 ARGS = [
@@ -198,11 +200,16 @@ def test_no_request_leaves_the_machine(dashboard, browser):
     for path, title in PAGES.items():
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("request", lambda r: requests.append(r.url))
-        page.goto(f"{dashboard}/{'' if path == 'overview' else path}", wait_until="networkidle")
-        page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
-        page.wait_for_function(
-            "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
+        page.goto(
+            f"{dashboard}/{'' if path == 'overview' else path}",
+            wait_until="domcontentloaded",
+            timeout=120_000,
         )
+        page.get_by_role("heading", name=title).first.wait_for(timeout=120_000)
+        page.wait_for_function(
+            "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
+        )
+        page.wait_for_load_state("networkidle", timeout=120_000)
         page.wait_for_timeout(2500)
         page.close()
     assert requests, "no request recorded"

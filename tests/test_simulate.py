@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from graphintel.errors import SimulationError
-from graphintel.model import TABLES
+from graphintel.model import TABLE_ORDER, TABLES
 from graphintel.simulate import (
     LEGAL_BASIS,
     SimulationParams,
@@ -36,7 +36,7 @@ def tables(run):
     out, _ = run
     return {
         t: pd.read_csv(out / f"{t}.csv", dtype=str, keep_default_na=False, na_filter=False)
-        for t in TABLES
+        for t in TABLE_ORDER
     }
 
 
@@ -97,8 +97,8 @@ def test_manifest_and_headers(run, tables):
     assert man["legal_basis"] == LEGAL_BASIS
     assert str(man["collected_at"]) == "2024-07-31"
     assert man["collected_by"] == "graphintel simulate"
-    assert [(f["path"], f["table"]) for f in man["files"]] == [(f"{t}.csv", t) for t in TABLES]
-    for t in TABLES:
+    assert [(f["path"], f["table"]) for f in man["files"]] == [(f"{t}.csv", t) for t in TABLE_ORDER]
+    for t in TABLE_ORDER:
         header = (out / f"{t}.csv").read_text(encoding="utf-8").split("\n", 1)[0]
         assert header.split(",") == TABLES[t].column_names
         assert report.counts[t] == len(tables[t])
@@ -161,7 +161,8 @@ def test_every_reference_is_defined(tables):
     ]
     for table, col, known in refs:
         assert set(tables[table][col]) <= known, (table, col)
-    for table, spec in TABLES.items():
+    for table in TABLE_ORDER:
+        spec = TABLES[table]
         assert not tables[table].duplicated(list(spec.key)).any(), table
 
 
@@ -423,7 +424,7 @@ CUT = "2024-06-07T00:00:00"  # the start of day X (day 0 is 2024-06-01)
 def _read(folder: Path) -> dict[str, pd.DataFrame]:
     return {
         t: pd.read_csv(folder / f"{t}.csv", dtype=str, keep_default_na=False, na_filter=False)
-        for t in TABLES
+        for t in TABLE_ORDER
     }
 
 

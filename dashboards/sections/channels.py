@@ -48,9 +48,16 @@ def render(ds: Dataset) -> None:
     matches = ds.rooms(limit=500, **filters)
     options = ["", *matches["channel_id"].tolist()]
     titles = dict(zip(matches["channel_id"], matches["title"].fillna(matches["channel_id"])))
+    wanted = st.query_params.get("room")  # deep link: channels?room=ID (e.g. from Alerts)
+    if wanted and wanted not in options:
+        found = ds.room(wanted)
+        if len(found):
+            options.insert(1, wanted)
+            titles[wanted] = found["title"].fillna(wanted).iloc[0]
     focus = st.selectbox(
         "Select a room (shows its neighbourhood and details)",
         options,
+        index=options.index(wanted) if wanted in options else 0,
         format_func=lambda c: "— none —" if c == "" else f"{titles.get(c, c)} ({c})",
         key="ch_focus",
     )

@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import components as ui
-from graphintel import views
+from graphintel import economy_views, views
 from graphintel.dataset import Dataset
 
 
@@ -63,6 +63,22 @@ def render(ds: Dataset) -> None:
     ev = ds.operator_evidence(account)
     st.caption(f"{len(ev)} evidence records (record table and key, with source ids).")
     st.dataframe(ev, hide_index=True, width="stretch", key="op_evidence")
+
+    won = (ds.summary().get("economy") or {}).get("won_per_credit")
+    econ = ds.account_economy(account)
+    buys = economy_views.proceeds_records(
+        ds.purchases_received(account), account, won_per_credit=won
+    )
+    st.subheader("Proceeds")
+    k = st.columns(3)
+    k[0].metric("Proceeds (won)", f"{econ['proceeds_krw']:,.0f}")
+    k[1].metric("Distinct payers", f"{econ['distinct_payers']:,}")
+    k[2].metric("Distinct payees", f"{econ['distinct_payees']:,}")
+    st.caption(
+        "Purchases this account received: the recorded amount in won, else credits × "
+        f"{won or 2650:,g} won."
+    )
+    st.dataframe(buys, hide_index=True, width="stretch", key="op_proceeds")
 
 
 if __name__ == "__main__":

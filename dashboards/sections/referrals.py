@@ -6,6 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import components as ui
+from graphintel import economy_views
 from graphintel.dataset import Dataset
 
 
@@ -24,13 +25,21 @@ def render(ds: Dataset) -> None:
 
     left, right = st.columns([1, 2])
     with left:
-        query = st.text_input("Search account (id, handle, name)", key="rf_search")
+        wanted = st.query_params.get("account", "")  # deep link: referrals?account=ID
+        query = st.text_input("Search account (id, handle, name)", value=wanted, key="rf_search")
         found = ds.search_accounts(query, limit=100)
         labels = {
             a: f"{h if isinstance(h, str) else a} ({a}) · {d:,} below"
             for a, h, d in zip(found["account_id"], found["handle"], found["referral_descendants"])
         }
-        account = st.selectbox("Account", list(labels), format_func=labels.get, key="rf_account")
+        ids = list(labels)
+        account = st.selectbox(
+            "Account",
+            ids,
+            index=ids.index(wanted) if wanted in ids else 0,
+            format_func=labels.get,
+            key="rf_account",
+        )
         cap = st.slider(
             "Accounts in the tree view",
             20,
@@ -66,6 +75,48 @@ def render(ds: Dataset) -> None:
     if not casc.empty:
         fig = px.bar(casc, x="root", y="size", hover_data=["depth", "direct_invites"], height=300)
         c4.plotly_chart(fig, key="rf_cascade_bar")
+    _growth(ds)
+
+
+def _growth(ds: Dataset) -> None:
+    """How the largest cascades grew: size over time and recruits per member by generation."""
+    st.subheader("How cascades grow")
+    n = st.slider("Cascades drawn", 1, 10, 5, key="rf_growth_n")
+    casc = ds.cascade_list(n)
+    if casc.empty:
+        st.info("No referral cascade in this store.")
+        return
+    roots = casc["root"].tolist()
+    curves = economy_views.cascade_curves(ds.cascade_growth(roots), casc, n)
+    gens = economy_views.cascade_generation_curves(ds.cascade_generations(), casc, n)
+    c5, c6 = st.columns(2)
+    fig = px.line(
+        curves,
+        x="day",
+        y="size",
+        color="cascade",
+        line_shape="hv",
+        height=340,
+        title="Accounts in the cascade (root included)",
+    )
+    c5.plotly_chart(fig, key="rf_growth_size")
+    fig = px.line(
+        gens,
+        x="generation",
+        y="reproduction",
+        color="cascade",
+        markers=True,
+        height=340,
+        title="Recruits per member, by generation (R; below 1 dies out)",
+    )
+    fig.add_hline(y=1, line_dash="dot")
+    c6.plotly_chart(fig, key="rf_growth_r")
+    st.caption(
+        "Generation 0 is the root. R of a generation = accounts of the next generation ÷ "
+        "accounts of this one; the mean time between generations is from a member's join to "
+        "its recruits' joins."
+    )
+    st.dataframe(gens, hide_index=True, width="stretch", key="rf_growth_table")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import components as ui
-from graphintel import views
+from graphintel import economy_views, views
 from graphintel.dataset import Dataset
 
 
@@ -29,7 +29,11 @@ def _run(
         days=days,
         seed=seed,
     )
-    return {**run, "forest": run["metrics"]}
+    return {
+        **run,
+        "forest": run["metrics"],
+        "cascades": economy_views.trainer_cascades({"run": run["tables"]}),
+    }
 
 
 @st.cache_data(max_entries=32, show_spinner="Simulating the intervention …")
@@ -43,7 +47,7 @@ def _scenario(
     seed: int,
     remove_account: str,
     remove_day: int,
-) -> pd.DataFrame:
+) -> dict:
     t = views.trainer_simulate(
         accounts=accounts,
         operators=operators,
@@ -55,7 +59,10 @@ def _scenario(
         remove_account=remove_account,
         remove_day=remove_day,
     )
-    return views.spread_timeline(t)
+    return {
+        "timeline": views.spread_timeline(t),
+        "cascades": economy_views.trainer_cascades({"run": t}),
+    }
 
 
 def render(ds: Dataset) -> None:
@@ -110,15 +117,18 @@ def render(ds: Dataset) -> None:
     rand = views.trainer_random_member(t, pd.Timestamp(x), int(seed))
     knobs = (accounts, operators, reward, price, join_p, days, int(seed))
     timelines = {"no intervention": timeline}
+    cascade_runs = {"no intervention": run["cascades"]}
     labels = {}
     if top is not None:
         name = f"remove top-priority {top}"
-        timelines[name] = _scenario(*knobs, top, x_day)
+        res = _scenario(*knobs, top, x_day)
+        timelines[name], cascade_runs[name] = res["timeline"], res["cascades"]
         owners = set(t["memberships"].loc[t["memberships"]["role"] == "owner", "account_id"])
         labels[name] = f"top-priority {'operator' if top in owners else 'account'} {top}"
     if rand is not None:
         name = f"remove random member {rand}"
-        timelines[name] = _scenario(*knobs, rand, x_day)
+        res = _scenario(*knobs, rand, x_day)
+        timelines[name], cascade_runs[name] = res["timeline"], res["cascades"]
         labels[name] = f"random member {rand}"
     else:
         st.info(
@@ -184,6 +194,7 @@ def render(ds: Dataset) -> None:
         fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
         st.plotly_chart(fig, key="tr_cmp_credits")
     st.dataframe(summary.reset_index(), hide_index=True, key="tr_cmp_table")
+    _cascade_compare(cascade_runs, pd.Timestamp(x))
     st.caption(
         f"Three runs of the simulator with the same seed and options: identical up to the "
         f"start of {x}; then the removed account stops inviting, buying and being paid, "
@@ -193,6 +204,44 @@ def render(ds: Dataset) -> None:
         "first by the priority analytics on the run without intervention is the "
         "'top-priority' one; the random member is drawn from plain members who joined "
         "before day X."
+    )
+
+
+def _cascade_compare(runs: dict, x: pd.Timestamp) -> None:
+    """The referral cascades of each run: accounts in cascades over time and R by generation."""
+    st.subheader("Cascades: baseline and intervention")
+    gens = pd.concat([g.assign(scenario=n) for n, (g, _) in runs.items()], ignore_index=True)
+    grow = pd.concat([g.assign(scenario=n) for n, (_, g) in runs.items()], ignore_index=True)
+    left, right = st.columns(2)
+    fig = px.line(
+        grow,
+        x="day",
+        y="size",
+        color="scenario",
+        line_shape="hv",
+        height=380,
+        title="Accounts in referral cascades",
+    )
+    fig.add_vline(x=x, line_dash="dot")
+    fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
+    left.plotly_chart(fig, key="tr_casc_size")
+    fig = px.line(
+        gens,
+        x="generation",
+        y="reproduction",
+        color="scenario",
+        markers=True,
+        height=380,
+        title="Recruits per member by generation (R)",
+    )
+    fig.add_hline(y=1, line_dash="dot")
+    fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
+    right.plotly_chart(fig, key="tr_casc_r")
+    st.dataframe(gens, hide_index=True, width="stretch", key="tr_casc_table")
+    st.caption(
+        "Generation 0 = the operators who start the cascades. R = accounts of the next "
+        "generation ÷ accounts of this one (below 1 a cascade dies out); gap = mean hours from "
+        "a member's join to its recruits' joins."
     )
 
 

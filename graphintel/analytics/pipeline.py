@@ -19,7 +19,15 @@ Result tables (:data:`graphintel.store.base.RESULT_TABLES`)
   largest_cascade = size of the largest cascade including its root;
 * ``cascades``: :func:`graphintel.analytics.referral.cascade_stats`;
 * ``priority``: weights and scaling used; ``centrality``: betweenness samples and seed;
+* ``economy``: ``{"won_per_credit", "rewards", "matched", "reward_without_invite",
+  "invite_without_reward", "proceeds_krw"}`` (totals of the reconciliation and proceeds);
 * ``timings``: seconds per stage.
+
+The invitation-credit economy (:mod:`graphintel.analytics.economy`,
+:mod:`graphintel.analytics.cascades`) adds ``reconciliation`` (one row per reward and per
+unrewarded invite), ``room_economy`` (per room: proceeds, reward rate, unmatched counts),
+``room_activity`` (dated records per room and day, for ``graphintel compare``), ``cascades``,
+``cascade_generations`` and ``cascade_growth``.
 """
 
 from __future__ import annotations
@@ -34,10 +42,12 @@ import numpy as np
 import pandas as pd
 
 from graphintel.analytics import (
+    cascades,
     centrality,
     channels,
     communities,
     derived,
+    economy,
     flows,
     priority,
     referral,
@@ -49,6 +59,7 @@ from graphintel.analytics.graph import (
     prepare_and_encode,
     prepare_tables,
 )
+from graphintel.errors import AnalyticsError
 from graphintel.model import (
     ACCOUNT_METRIC_COLUMNS,
     CHANNEL_METRIC_COLUMNS,
@@ -75,13 +86,23 @@ __all__ = [
 ANALYZE_COLUMNS: dict[str, tuple[str, ...]] = {
     "accounts": ("account_id", "is_bot"),
     "channels": ("channel_id", "creator_id", "kind", "source_ids"),
-    "memberships": ("account_id", "channel_id", "role", "source_ids"),
+    "memberships": ("account_id", "channel_id", "role", "joined_at", "source_ids"),
     "invites": ("inviter_id", "invitee_id", "channel_id", "invited_at", "source_ids"),
-    "transactions": ("txn_id", "from_id", "to_id", "credits", "kind", "source_ids"),
-    "forwards": ("from_channel_id", "to_channel_id"),
+    "transactions": (
+        "txn_id",
+        "from_id",
+        "to_id",
+        "credits",
+        "amount_krw",
+        "kind",
+        "ts",
+        "channel_id",
+        "source_ids",
+    ),
+    "forwards": ("from_channel_id", "to_channel_id", "ts"),
     "organizations": ("org_id", "name"),
     "targets": ("channel_id", "org_id", "source_ids"),
-    "content": ("channel_id", "poster_id"),
+    "content": ("channel_id", "poster_id", "posted_at"),
 }
 """The columns :func:`analyze_tables` reads (the others are not normalised)."""
 
@@ -102,6 +123,7 @@ def analyze_tables(
     betweenness_samples: int = 32,
     explain_top: int = 1000,
     evidence_limit: int = 10,
+    won_per_credit: float = economy.DEFAULT_WON_PER_CREDIT,
     derive: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Compute every analytic over canonical tables.
@@ -123,6 +145,8 @@ def analyze_tables(
         Source pivots for sampled betweenness (exact on graphs up to that many accounts).
     explain_top, evidence_limit : int
         How many top accounts get components and evidence rows, and evidence rows per component.
+    won_per_credit : float
+        Won per credit for proceeds where a purchase has no ``amount_krw`` (default 2,650).
     derive : bool
         Also compute the dashboard's derived tables
         (:data:`graphintel.analytics.derived.DERIVED_TABLES`) from the same tables.
@@ -136,7 +160,8 @@ def analyze_tables(
     Raises
     ------
     AnalyticsError
-        On an unknown engine, a bad resolution or invalid weights.
+        On an unknown engine, a bad resolution, invalid weights or a negative or non-finite
+        ``won_per_credit``.
 
     Examples
     --------
@@ -147,6 +172,15 @@ def analyze_tables(
     >>> json.loads(res["summary"].set_index("key").loc["referral", "value"])["largest_cascade"]
     2
     """
+    try:
+        won = float(won_per_credit)
+    except (TypeError, ValueError):
+        won = math.nan
+    if not math.isfinite(won) or won < 0:
+        raise AnalyticsError(
+            f"won per credit must be a finite number ≥ 0, got {won_per_credit!r} "
+            f"(default {economy.DEFAULT_WON_PER_CREDIT:g})"
+        )
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -166,6 +200,13 @@ def analyze_tables(
 
     credits = flows.account_credits(t["transactions"], acc, codes=codes)
     lap("credits")
+
+    recon = economy.reconcile_rewards(t["invites"], t["transactions"], codes=codes)
+    econ = economy.account_economy(t["transactions"], acc, recon, won_per_credit=won, codes=codes)
+    rooms_econ = economy.room_economy(t["transactions"], recon, won_per_credit=won)
+    activity = economy.room_activity(t)
+    growth = cascades.cascade_tables(forest)
+    lap("economy")
 
     eco = ecosystem_graph(t, codes=codes)
     lap("projection")
@@ -202,6 +243,11 @@ def analyze_tables(
             "referral_rewards": credits["referral_rewards"],
             "purchases": credits["purchases"],
             "net_credits": credits["net_credits"],
+            "rewards_matched": econ["rewards_matched"],
+            "rewards_unmatched": econ["rewards_unmatched"],
+            "proceeds_krw": econ["proceeds_krw"],
+            "distinct_payers": econ["distinct_payers"],
+            "distinct_payees": econ["distinct_payees"],
             "pagerank": pr,
             "betweenness": bc,
             "bridging": bridge,
@@ -253,6 +299,14 @@ def analyze_tables(
             "scaling": "log(1 + value) / log(1 + max value) per component",
             "explained_accounts": int(prio.components["account_id"].nunique()),
         },
+        "economy": {
+            "won_per_credit": won,
+            "rewards": int(recon["txn_id"].notna().sum()),
+            "matched": int((recon["status"] == "matched").sum()),
+            "reward_without_invite": int((recon["status"] == "reward_without_invite").sum()),
+            "invite_without_reward": int((recon["status"] == "invite_without_reward").sum()),
+            "proceeds_krw": float(econ["proceeds_krw"].sum()),
+        },
         "centrality": {
             "betweenness_samples": int(betweenness_samples),
             "betweenness_exact": bool(len(acc) <= betweenness_samples),
@@ -276,6 +330,10 @@ def analyze_tables(
         "priority_evidence": prio.evidence,
         "cycles": cycles,
         "summary": summary_frame,
+        "reconciliation": recon,
+        "room_economy": rooms_econ,
+        "room_activity": activity,
+        **growth,
     }
     if derive:
         out.update(
@@ -323,7 +381,7 @@ def analyze_store(store: GraphStore, **options: Any) -> dict[str, pd.DataFrame]:
         An open store (the caller closes it).
     **options
         Passed to :func:`analyze_tables` (``seed``, ``resolution``, ``engine``, ``weights``,
-        ``betweenness_samples``, ``explain_top``, ``evidence_limit``).
+        ``betweenness_samples``, ``explain_top``, ``evidence_limit``, ``won_per_credit``).
 
     Returns
     -------

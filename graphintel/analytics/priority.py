@@ -14,6 +14,12 @@ Components (raw value per account)
 ``credits_received``
     ``credits_in``: credits of all transactions to the account. Evidence: those transactions,
     largest first.
+``buyers``
+    Breadth of buyers: distinct accounts that paid the account in ``purchase`` transactions or
+    transactions of no stated kind (:func:`graphintel.analytics.economy.buyer_pairs`). Many
+    distinct payers into one account is the signature of a seller, and it needs nothing but
+    payments, so sellers rank even in a payments-only source. Evidence: one transaction per
+    buyer, largest first.
 ``bot_use``
     Distinct bots tied to rooms it operates: bot accounts (``accounts.is_bot``) that are members
     of those rooms, plus operated rooms of kind ``bot``.
@@ -42,6 +48,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graphintel.analytics.economy import buyer_pairs
 from graphintel.analytics.graph import IdCodes, _codes, source_list
 from graphintel.errors import AnalyticsError
 from graphintel.model import RESULT_TABLES
@@ -59,14 +66,16 @@ COMPONENTS = (
     "rooms_operated",
     "referral_descendants",
     "credits_received",
+    "buyers",
     "bot_use",
     "bridging",
     "organizations_targeted",
 )
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "rooms_operated": 0.25,
+    "rooms_operated": 0.20,
     "referral_descendants": 0.20,
-    "credits_received": 0.20,
+    "credits_received": 0.15,
+    "buyers": 0.10,
     "bot_use": 0.10,
     "bridging": 0.10,
     "organizations_targeted": 0.15,
@@ -246,6 +255,8 @@ def priority_scores(
     ).astype(np.float64)
     raw["referral_descendants"] = metrics["referral_descendants"].to_numpy(np.float64)
     raw["credits_received"] = metrics["credits_in"].to_numpy(np.float64)
+    buyer_to, _ = buyer_pairs(tables["transactions"], acc, codes=codes)
+    raw["buyers"] = np.bincount(buyer_to, minlength=n).astype(np.float64)
 
     # bots: bot members of operated rooms + operated rooms of kind bot
     bot_links = _bot_links(tables, rooms, acc, channel_ids, codes)
@@ -553,6 +564,33 @@ def _evidence(
                 + ")",
             ),
             "credits_received",
+        )
+    # buyers: the largest payment from each distinct buyer, largest first
+    kind_tx = tx["kind"].to_numpy(dtype=object)
+    frm = ac("transactions", "from_id")
+    rows = np.flatnonzero(
+        topmask[to] & (to != frm) & (frm >= 0) & ((kind_tx == "purchase") | pd.isna(kind_tx))
+    )
+    if len(rows):
+        order = np.lexsort((rows, -tx["credits"].fillna(0.0).to_numpy(np.float64)[rows]))
+        first = pd.DataFrame({"to": to[rows[order]], "frm": frm[rows[order]]}).duplicated()
+        rows = rows[order][~first.to_numpy()]
+        bx = _limit(tx, ["credits", "txn_id"], [False, True], limit, to[rows], rows)
+        bx = bx.assign(account_id=bx["to_id"])
+        kind = bx["kind"].astype(object).where(bx["kind"].notna(), "unspecified")
+        add(
+            bx.assign(
+                record_table="transactions",
+                record_key=bx["txn_id"],
+                detail="buyer "
+                + bx["from_id"]
+                + " paid "
+                + bx["credits"].map("{:g}".format).astype(object)
+                + " credits ("
+                + kind
+                + ")",
+            ),
+            "buyers",
         )
     # bot use
     b = bot_links[topmask[bot_links["acc"].to_numpy(np.int64)]] if len(bot_links) else bot_links

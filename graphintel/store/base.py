@@ -30,26 +30,60 @@ import pandas as pd
 from graphintel.errors import ProvenanceError, StoreError, clip_repr
 from graphintel.model import (  # the schema constants live in model; re-exported here
     ACCOUNT_METRIC_COLUMNS,
+    CASE_TABLES,
     CHANNEL_METRIC_COLUMNS,
     OPTIONAL_KEY_COLUMNS,
     RESULT_TABLES,
     SOURCE_COLUMNS,
     TABLES,
+    CaseTableSpec,
     table_columns,
 )
 
 __all__ = [
+    "CANDIDATE_COLUMNS",
     "OPTIONAL_KEY_COLUMNS",
     "PROVENANCE_FIELDS",
     "RESULT_TABLES",
     "SOURCE_COLUMNS",
     "Bundle",
     "GraphStore",
+    "case_spec",
     "check_provenance",
     "checked_columns",
     "restore_optional_keys",
     "result_columns",
 ]
+
+
+# What a store's ``alert_candidates()`` returns: one row per rule match (the alert's columns
+# without the ones graphintel.watch adds: alert_id, raised_at, acked_at, ack_note).
+CANDIDATE_COLUMNS = (
+    "rule",
+    "activity",
+    "channel_id",
+    "org_id",
+    "account_id",
+    "other_account_id",
+    "content_hash",
+    "observed_at",
+    "watch_kind",
+    "watch_value",
+    "source_ids",
+)
+
+
+def case_spec(name: str) -> CaseTableSpec:
+    """The spec of case table ``name`` (watch list, alerts).
+
+    Raises
+    ------
+    StoreError
+        ``name`` is not a case table.
+    """
+    if name not in CASE_TABLES:
+        raise StoreError(f"unknown case table {name!r}: expected one of {', '.join(CASE_TABLES)}")
+    return CASE_TABLES[name]
 
 
 def result_columns(name: str) -> tuple[str, ...]:
@@ -203,6 +237,21 @@ class GraphStore(Protocol):
 
     def results(self, name: str) -> pd.DataFrame:
         """An analytics result table; an empty frame (with its columns) before analytics ran."""
+
+    def case_table(self, name: str) -> pd.DataFrame:
+        """A case table (``watchlist`` or ``alerts``, :data:`graphintel.model.CASE_TABLES`),
+        sorted by its key; empty (with its columns) when nothing was written yet."""
+
+    def write_case_rows(self, name: str, frame: pd.DataFrame, *, replace: bool = False) -> int:
+        """Insert the rows of ``frame`` whose key is not stored yet (stored rows are left as they
+        are, or overwritten whole with ``replace=True``); returns the rows inserted."""
+
+    def delete_case_rows(self, name: str, keys: pd.DataFrame) -> int:
+        """Delete the rows whose key is in ``keys`` (key columns); returns the rows deleted."""
+
+    def alert_candidates(self) -> pd.DataFrame:
+        """Every match of the alert rules over the whole store (columns
+        :data:`CANDIDATE_COLUMNS`), computed set-wise in the store."""
 
     def close(self) -> None:
         """Release connections. Whoever opened the store closes it."""

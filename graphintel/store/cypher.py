@@ -32,13 +32,16 @@ from __future__ import annotations
 
 from graphintel.model import (
     ACCOUNT_METRIC_COLUMNS,
+    CASE_TABLES,
     CHANNEL_METRIC_COLUMNS,
     NODE_TABLES,
+    RECORD_TABLES,
     RESULT_TABLES,
     SOURCE_COLUMNS,
     TABLES,
     table_columns,
 )
+from graphintel.store.base import CANDIDATE_COLUMNS
 
 __all__ = [
     "LABEL_KEYS",
@@ -47,22 +50,27 @@ __all__ = [
     "RESULT_LABEL",
     "RESULT_TABLE_LABEL",
     "STORE_LABELS",
+    "alert_candidate_statements",
     "clear_label",
     "clear_relationships",
     "count_missing_nodes",
     "count_statement",
     "dataset_indexes",
     "dataset_query",
+    "delete_case_rows",
     "delete_old_referred_by",
     "delete_old_results",
     "has_label",
     "has_type",
     "ident",
+    "insert_case_rows",
     "known_file_hashes",
     "merge_content_nodes",
     "merge_created",
     "merge_nodes",
+    "merge_records",
     "merge_relationships",
+    "read_case_table",
     "read_forwards_pairs",
     "read_result_meta",
     "read_result_rows",
@@ -88,7 +96,10 @@ LABEL_KEYS: dict[str, str] = {
 }
 RESULT_LABEL = "Result"
 RESULT_TABLE_LABEL = "ResultTable"
-STORE_LABELS = (*LABEL_KEYS, RESULT_LABEL, RESULT_TABLE_LABEL)
+# Standalone record nodes (takedowns) and the case tables (watch list, alerts), keyed by columns.
+RECORD_LABELS = {TABLES[t].node or "": TABLES[t].key for t in RECORD_TABLES}
+CASE_LABELS = {spec.label: spec.key for spec in CASE_TABLES.values()}
+STORE_LABELS = (*LABEL_KEYS, RESULT_LABEL, RESULT_TABLE_LABEL, *RECORD_LABELS, *CASE_LABELS)
 REFERRED_BY = "REFERRED_BY"
 METRIC_MARKER = "metric_row"
 CREATED = "CREATED"
@@ -104,6 +115,10 @@ _ALLOWED: frozenset[str] = frozenset(
     | set(ACCOUNT_METRIC_COLUMNS)
     | set(CHANNEL_METRIC_COLUMNS)
     | {c for cols in RESULT_TABLES.values() for c in cols}
+    | set(RECORD_LABELS)
+    | set(CASE_LABELS)
+    | {c for spec in CASE_TABLES.values() for c in spec.column_names}
+    | set(CANDIDATE_COLUMNS)
     | {
         RESULT_LABEL,
         RESULT_TABLE_LABEL,
@@ -165,6 +180,15 @@ def schema_statements() -> list[str]:
         f"REQUIRE n.{ident(key)} IS UNIQUE"
         for label, key in LABEL_KEYS.items()
     ]
+    for label, key in {**RECORD_LABELS, **CASE_LABELS}.items():
+        props = ", ".join(f"n.{ident(k)}" for k in key)
+        out.append(
+            f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS FOR (n:{ident(label)}) "
+            f"REQUIRE ({props}) IS UNIQUE"
+        )
+    out.append(  # watched phone tokens (alert rules)
+        "CREATE INDEX account_phone_token IF NOT EXISTS FOR (n:`Account`) ON (n.`phone_token`)"
+    )
     out.append(
         "CREATE CONSTRAINT paid_txn_id IF NOT EXISTS FOR ()-[r:`PAID`]-() "
         "REQUIRE r.`txn_id` IS UNIQUE"
@@ -210,6 +234,21 @@ def merge_nodes(table: str, *, create: bool = False) -> tuple[str, list[str]]:
     verb = "CREATE" if create else "MERGE"
     stmt = (
         f"{_row_map(cols)} {verb} (n:{label} {{{ident(key)}: row.{ident(key)}}}) "
+        f"SET {', '.join(sets)} RETURN count(*) AS written"
+    )
+    return stmt, cols
+
+
+def merge_records(table: str) -> tuple[str, list[str]]:
+    """MERGE a batch of a record table (``takedowns``) by its key columns, ``coalesce(new, old)``
+    per attribute and the sorted union of source ids, as nodes."""
+    spec = TABLES[table]
+    cols = [c for c in table_columns(table) if c != "source_ids"]
+    pattern = ", ".join(f"{ident(k)}: row.{ident(k)}" for k in spec.key)
+    sets = _coalesce_sets("n", [c for c in cols if c not in spec.key])
+    sets.append(_union_sid("n"))
+    stmt = (
+        f"{_row_map(cols)} MERGE (n:{ident(spec.node or '')} {{{pattern}}}) "
         f"SET {', '.join(sets)} RETURN count(*) AS written"
     )
     return stmt, cols
@@ -491,7 +530,170 @@ def read_result_rows(name: str, columns: list[str]) -> str:
     )
 
 
-assert set(NODE_TABLES) == {t for t, s in TABLES.items() if s.node}
+# -- case tables (watch list, alerts) ------------------------------------------------------------
+def _case(name: str) -> tuple[str, tuple[str, ...], list[str]]:
+    spec = CASE_TABLES[name]
+    return ident(spec.label), spec.key, spec.column_names
+
+
+def read_case_table(name: str) -> str:
+    """Every row of case table ``name``, ordered by its key."""
+    label, key, cols = _case(name)
+    ret = ", ".join(f"n.{ident(c)} AS {ident(c)}" for c in cols)
+    order = ", ".join(f"n.{ident(k)}" for k in key)
+    return f"MATCH (n:{label}) RETURN {ret} ORDER BY {order}"
+
+
+def insert_case_rows(name: str, *, replace: bool = False) -> tuple[str, list[str]]:
+    """Create the rows of a batch whose key is absent (``replace``: also overwrite present ones);
+    ``written`` counts the rows created (or, with ``replace``, every row)."""
+    label, key, cols = _case(name)
+    pattern = ", ".join(f"{ident(k)}: row.{ident(k)}" for k in key)
+    if replace:
+        body = f"MERGE (n:{label} {{{pattern}}}) SET n = row"
+    else:
+        body = (
+            f"OPTIONAL MATCH (old:{label} {{{pattern}}}) WITH row, old WHERE old IS NULL "
+            f"CREATE (n:{label}) SET n = row"
+        )
+    return f"{_row_map(cols)} {body} RETURN count(*) AS written", cols
+
+
+def delete_case_rows(name: str) -> tuple[str, list[str]]:
+    """Delete the rows whose key is in the batch; ``deleted`` counts them."""
+    label, key, _ = _case(name)
+    pattern = ", ".join(f"{ident(k)}: row.{ident(k)}" for k in key)
+    stmt = (
+        f"{_row_map(list(key))} MATCH (n:{label} {{{pattern}}}) DETACH DELETE n "
+        "RETURN count(*) AS deleted"
+    )
+    return stmt, list(key)
+
+
+# The alert rules (graphintel.model.ALERT_RULES); each statement returns CANDIDATE_COLUMNS.
+_WATCHED_ACCOUNTS = (
+    "CALL () { "
+    "MATCH (w:`Watch` {`kind`: 'account'}) MATCH (a:`Account` {`account_id`: w.`value`}) "
+    "RETURN a, w.`value` AS watch_value "
+    "UNION "
+    "MATCH (w:`Watch` {`kind`: 'account'}) WHERE w.`value` STARTS WITH 'pii:' "
+    "MATCH (a:`Account` {`phone_token`: w.`value`}) RETURN a, w.`value` AS watch_value "
+    "UNION "
+    "MATCH (w:`Watch` {`kind`: 'account'}) "
+    "WITH collect(DISTINCT toLower(ltrim(w.`value`, '@'))) AS hs WHERE size(hs) > 0 "
+    "MATCH (a:`Account`) WHERE a.`handle` IS NOT NULL AND toLower(ltrim(a.`handle`, '@')) IN hs "
+    "WITH a, toLower(ltrim(a.`handle`, '@')) AS h "
+    "MATCH (w:`Watch` {`kind`: 'account'}) WHERE toLower(ltrim(w.`value`, '@')) = h "
+    "RETURN a, w.`value` AS watch_value } "
+)
+
+
+def _returns(**exprs: str) -> str:
+    return "RETURN " + ", ".join(f"{exprs.get(c, 'null')} AS {ident(c)}" for c in CANDIDATE_COLUMNS)
+
+
+def alert_candidate_statements() -> list[str]:
+    """One read statement per rule (or activity): every match over the whole graph."""
+    acct = {"account_id": "a.`account_id`", "watch_kind": "'account'", "watch_value": "watch_value"}
+    return [
+        "MATCH (w:`Watch` {`kind`: 'org'}) "
+        "MATCH (c:`Channel`)-[t:`TARGETS`]->(o:`Organization` {`org_id`: w.`value`}) "
+        + _returns(
+            rule="'watched_org_targeted'",
+            activity="''",
+            channel_id="c.`channel_id`",
+            org_id="o.`org_id`",
+            observed_at="t.`first_reported`",
+            watch_kind="'org'",
+            watch_value="w.`value`",
+            source_ids="t.`source_ids`",
+        ),
+        _WATCHED_ACCOUNTS
+        + "MATCH (a)-[:`CREATED`]->(c:`Channel`) "
+        + _returns(
+            rule="'watched_account'",
+            activity="'created'",
+            channel_id="c.`channel_id`",
+            observed_at="c.`created_at`",
+            source_ids="c.`source_ids`",
+            **acct,
+        ),
+        _WATCHED_ACCOUNTS
+        + "MATCH (a)-[m:`MEMBER_OF`]->(c:`Channel`) "
+        + _returns(
+            rule="'watched_account'",
+            activity="CASE WHEN m.`role` IN ['admin', 'owner'] THEN 'administers' "
+            "ELSE 'joined' END",
+            channel_id="c.`channel_id`",
+            observed_at="m.`joined_at`",
+            source_ids="m.`source_ids`",
+            **acct,
+        ),
+        _WATCHED_ACCOUNTS + "MATCH (a)-[p:`PAID`]->(b:`Account`) "
+        "WITH a, watch_value, b, p.`channel_id` AS ch, min(p.`ts`) AS ts, "
+        "collect(p.`source_ids`) AS sids "
+        + _returns(
+            rule="'watched_account'",
+            activity="'paid'",
+            channel_id="ch",
+            other_account_id="b.`account_id`",
+            observed_at="ts",
+            source_ids="reduce(s = [], x IN sids | s + x)",
+            **acct,
+        ),
+        _WATCHED_ACCOUNTS + "MATCH (b:`Account`)-[p:`PAID`]->(a) "
+        "WITH a, watch_value, b, p.`channel_id` AS ch, min(p.`ts`) AS ts, "
+        "collect(p.`source_ids`) AS sids "
+        + _returns(
+            rule="'watched_account'",
+            activity="'was_paid'",
+            channel_id="ch",
+            other_account_id="b.`account_id`",
+            observed_at="ts",
+            source_ids="reduce(s = [], x IN sids | s + x)",
+            **acct,
+        ),
+        "MATCH (w:`Watch` {`kind`: 'hash'}) "
+        "MATCH (c:`Channel`)-[p:`POSTED`]->(n:`Content` {`content_hash`: w.`value`}) "
+        + _returns(
+            rule="'watched_hash_posted'",
+            activity="''",
+            channel_id="c.`channel_id`",
+            account_id="p.`poster_id`",
+            content_hash="n.`content_hash`",
+            observed_at="p.`posted_at`",
+            watch_kind="'hash'",
+            watch_value="w.`value`",
+            source_ids="p.`source_ids`",
+        ),
+        "MATCH (t:`Takedown` {`status`: 'confirmed'}) WHERE t.`confirmed_at` IS NOT NULL "
+        "MATCH (c:`Channel`)-[p:`POSTED`]->(n:`Content` {`content_hash`: t.`content_hash`}) "
+        "WHERE p.`posted_at` > t.`confirmed_at` "
+        "WITH c, p, n, collect(t.`source_ids`) AS tsids "
+        + _returns(
+            rule="'takedown_reappearance'",
+            activity="''",
+            channel_id="c.`channel_id`",
+            account_id="p.`poster_id`",
+            content_hash="n.`content_hash`",
+            observed_at="p.`posted_at`",
+            source_ids="reduce(s = [], x IN tsids | s + x) + p.`source_ids`",
+        ),
+        "MATCH (w:`Watch` {`kind`: 'keyword'}) MATCH (c:`Channel`) "
+        "WHERE c.`title` IS NOT NULL AND toLower(c.`title`) CONTAINS toLower(w.`value`) "
+        + _returns(
+            rule="'watched_keyword_title'",
+            activity="''",
+            channel_id="c.`channel_id`",
+            observed_at="c.`created_at`",
+            watch_kind="'keyword'",
+            watch_value="w.`value`",
+            source_ids="c.`source_ids`",
+        ),
+    ]
+
+
+assert set(NODE_TABLES) == {t for t, s in TABLES.items() if s.node} - set(RECORD_TABLES)
 
 
 # -- dataset reads (graphintel.dataset) ---------------------------------------------------------
@@ -577,6 +779,99 @@ def _count(key: str, match: str, expr: str) -> str:
 
 
 DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # -- the invitation-credit economy (graphintel.analytics.economy / cascades) --
+    "room_economy": (
+        (
+            "MATCH (r:Result {table: 'room_economy'}) RETURN r.channel_id AS channel_id, "
+            "r.purchases AS purchases, r.proceeds_krw AS proceeds_krw, r.rewards AS rewards, "
+            "r.reward_credits AS reward_credits, r.rewards_matched AS rewards_matched, "
+            "r.matched_reward_credits AS matched_reward_credits, r.reward_rate AS reward_rate, "
+            "r.rewards_without_invite AS rewards_without_invite, "
+            "r.invites_without_reward AS invites_without_reward ORDER BY r.row"
+        ),
+        (
+            "channel_id",
+            "purchases",
+            "proceeds_krw",
+            "rewards",
+            "reward_credits",
+            "rewards_matched",
+            "matched_reward_credits",
+            "reward_rate",
+            "rewards_without_invite",
+            "invites_without_reward",
+        ),
+    ),
+    "cascade_list": (
+        (
+            "MATCH (r:Result {table: 'cascades'}) RETURN r.root AS root, r.size AS size "
+            "ORDER BY size DESC, root LIMIT $limit"
+        ),
+        ("root", "size"),
+    ),
+    "cascade_generations": (
+        (
+            "MATCH (r:Result {table: 'cascade_generations'}) WHERE $ids IS NULL OR r.root IN $ids "
+            "RETURN r.root AS root, r.generation AS generation, r.accounts AS accounts, "
+            "r.recruits AS recruits, r.gap_hours_mean AS gap_hours_mean ORDER BY root, generation"
+        ),
+        ("root", "generation", "accounts", "recruits", "gap_hours_mean"),
+    ),
+    "cascade_growth": (
+        (
+            "MATCH (r:Result {table: 'cascade_growth'}) WHERE r.root IN $ids "
+            "RETURN r.root AS root, r.day AS day, r.joined AS joined, r.size AS size "
+            "ORDER BY root, day"
+        ),
+        ("root", "day", "joined", "size"),
+    ),
+    "room_activity": (
+        (
+            "MATCH (r:Result {table: 'room_activity'}) RETURN r.channel_id AS channel_id, "
+            "r.day AS day, r.events AS events ORDER BY channel_id, day"
+        ),
+        ("channel_id", "day", "events"),
+    ),
+    "room_joins": (
+        (
+            f"MATCH (a:Account)-[m:MEMBER_OF]->(c:Channel) WHERE {_sc('m')} "
+            "RETURN a.account_id AS account_id, c.channel_id AS channel_id, "
+            "m.joined_at AS joined_at UNION ALL "
+            f"MATCH (:Account)-[i:INVITED]->(b:Account) WHERE i.channel_id <> '' AND {_sc('i')} "
+            "RETURN b.account_id AS account_id, i.channel_id AS channel_id, "
+            "CASE WHEN i.invited_at = '' THEN null ELSE i.invited_at END AS joined_at"
+        ),
+        ("account_id", "channel_id", "joined_at"),
+    ),
+    "account_economy": (
+        (
+            "MATCH (m:Account {account_id: $account}) WHERE m.metric_row IS NOT NULL "
+            "RETURN m.proceeds_krw AS proceeds_krw, m.distinct_payers AS distinct_payers, "
+            "m.distinct_payees AS distinct_payees"
+        ),
+        ("proceeds_krw", "distinct_payers", "distinct_payees"),
+    ),
+    "purchases_received": (
+        (
+            "MATCH (a:Account)-[t:PAID]->(b:Account {account_id: $account}) "
+            f"WHERE t.kind = 'purchase' AND {_sc('t')} "
+            "RETURN t.txn_id AS txn_id, a.account_id AS from_id, t.ts AS ts, "
+            "t.channel_id AS channel_id, t.credits AS credits, t.amount_krw AS amount_krw, "
+            "t.kind AS kind, b.account_id AS to_id, t.source_ids AS source_ids "
+            "ORDER BY txn_id LIMIT $limit"
+        ),
+        (
+            "txn_id",
+            "from_id",
+            "ts",
+            "channel_id",
+            "credits",
+            "amount_krw",
+            "kind",
+            "to_id",
+            "source_ids",
+        ),
+    ),
     "counts": (
         " UNION ALL ".join(
             [

@@ -107,6 +107,79 @@ _FLOWS = (
 )
 
 QUERIES: dict[str, Query] = {
+    # -- the invitation-credit economy (graphintel.analytics.economy / cascades) --
+    "room_economy": Query(
+        "SELECT channel_id, purchases, proceeds_krw, rewards, reward_credits, rewards_matched, "
+        "matched_reward_credits, reward_rate, rewards_without_invite, invites_without_reward "
+        "FROM result_room_economy ORDER BY channel_id NULLS LAST",
+        ("result_room_economy",),
+        (
+            "channel_id",
+            "purchases",
+            "proceeds_krw",
+            "rewards",
+            "reward_credits",
+            "rewards_matched",
+            "matched_reward_credits",
+            "reward_rate",
+            "rewards_without_invite",
+            "invites_without_reward",
+        ),
+    ),
+    "cascade_list": Query(
+        "SELECT root, size FROM result_cascades ORDER BY size DESC, root LIMIT $limit",
+        ("result_cascades",),
+        ("root", "size"),
+    ),
+    "cascade_generations": Query(
+        "SELECT root, generation, accounts, recruits, gap_hours_mean FROM "
+        f"result_cascade_generations WHERE CAST($ids AS VARCHAR[]) IS NULL OR root IN {_ids('ids')} "
+        "ORDER BY root, generation",
+        ("result_cascade_generations",),
+        ("root", "generation", "accounts", "recruits", "gap_hours_mean"),
+    ),
+    "cascade_growth": Query(
+        f"SELECT root, day, joined, size FROM result_cascade_growth WHERE root IN {_ids('ids')} "
+        "ORDER BY root, day",
+        ("result_cascade_growth",),
+        ("root", "day", "joined", "size"),
+    ),
+    "room_activity": Query(
+        "SELECT channel_id, day, events FROM result_room_activity ORDER BY channel_id, day",
+        ("result_room_activity",),
+        ("channel_id", "day", "events"),
+    ),
+    "room_joins": Query(
+        "SELECT account_id, channel_id, joined_at FROM memberships m "
+        f"WHERE {_scope('m.source_ids')} UNION ALL "
+        "SELECT invitee_id, channel_id, nullif(invited_at, '') FROM invites i "
+        f"WHERE channel_id <> '' AND {_scope('i.source_ids')}",
+        ("memberships", "invites"),
+        ("account_id", "channel_id", "joined_at"),
+    ),
+    "account_economy": Query(
+        "SELECT proceeds_krw, distinct_payers, distinct_payees FROM result_account_metrics "
+        "WHERE account_id = $account",
+        ("result_account_metrics",),
+        ("proceeds_krw", "distinct_payers", "distinct_payees"),
+    ),
+    "purchases_received": Query(
+        "SELECT txn_id, from_id, ts, channel_id, credits, amount_krw, kind, to_id, source_ids "
+        f"FROM transactions t WHERE to_id = $account AND kind = 'purchase' "
+        f"AND {_scope('t.source_ids')} ORDER BY txn_id LIMIT $limit",
+        ("transactions",),
+        (
+            "txn_id",
+            "from_id",
+            "ts",
+            "channel_id",
+            "credits",
+            "amount_krw",
+            "kind",
+            "to_id",
+            "source_ids",
+        ),
+    ),
     "sources": Query(
         "SELECT source_id, case_id, method, legal_basis, collected_at, collected_by, "
         "CAST(coalesce(len(files), 0) AS BIGINT) AS files, ingested_at FROM sources "

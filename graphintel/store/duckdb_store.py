@@ -35,13 +35,16 @@ import pandas as pd
 
 from graphintel.errors import StoreUnavailable, clip
 from graphintel.model import (
+    CASE_TABLES,
     COUNT_KEYS,
     NODE_TABLES,
     TABLES,
 )
 from graphintel.store.base import (
+    CANDIDATE_COLUMNS,
     SOURCE_COLUMNS,
     Bundle,
+    case_spec,
     check_provenance,
     checked_columns,
     restore_optional_keys,
@@ -56,7 +59,64 @@ _SQL_TYPES = {
     "ts": "VARCHAR",
     "bool": "BOOLEAN",
     "float": "DOUBLE",
+    "list": "VARCHAR[]",
 }
+
+# The alert rules (graphintel.model.ALERT_RULES), set-wise over the whole store; columns
+# graphintel.store.base.CANDIDATE_COLUMNS. A watched account is matched by account id, phone token
+# or handle (case-insensitive, leading '@' ignored).
+_ALERT_CANDIDATES_SQL = """
+WITH wa AS (
+    SELECT value, lower(ltrim(value, '@')) AS handle_key FROM watchlist WHERE kind = 'account'
+), acc AS (
+    SELECT a.account_id, wa.value AS watch_value FROM accounts a JOIN wa ON a.account_id = wa.value
+    UNION
+    SELECT a.account_id, wa.value FROM accounts a JOIN wa ON a.phone_token = wa.value
+    UNION
+    SELECT a.account_id, wa.value FROM accounts a
+    JOIN wa ON lower(ltrim(a.handle, '@')) = wa.handle_key
+)
+SELECT 'watched_org_targeted' AS rule, '' AS activity, t.channel_id, t.org_id,
+       NULL AS account_id, NULL AS other_account_id, NULL AS content_hash,
+       t.first_reported AS observed_at, 'org' AS watch_kind, w.value AS watch_value, t.source_ids
+FROM targets t JOIN watchlist w ON w.kind = 'org' AND t.org_id = w.value
+UNION ALL
+SELECT 'watched_account', 'created', c.channel_id, NULL, acc.account_id, NULL, NULL,
+       c.created_at, 'account', acc.watch_value, c.source_ids
+FROM channels c JOIN acc ON c.creator_id = acc.account_id
+UNION ALL
+SELECT 'watched_account',
+       CASE WHEN m.role IN ('admin', 'owner') THEN 'administers' ELSE 'joined' END,
+       m.channel_id, NULL, acc.account_id, NULL, NULL, m.joined_at, 'account', acc.watch_value,
+       m.source_ids
+FROM memberships m JOIN acc ON m.account_id = acc.account_id
+UNION ALL
+SELECT 'watched_account', 'paid', x.channel_id, NULL, acc.account_id, x.to_id, NULL, min(x.ts),
+       'account', acc.watch_value, flatten(list(x.source_ids))
+FROM transactions x JOIN acc ON x.from_id = acc.account_id
+GROUP BY acc.account_id, acc.watch_value, x.to_id, x.channel_id
+UNION ALL
+SELECT 'watched_account', 'was_paid', x.channel_id, NULL, acc.account_id, x.from_id, NULL,
+       min(x.ts), 'account', acc.watch_value, flatten(list(x.source_ids))
+FROM transactions x JOIN acc ON x.to_id = acc.account_id
+GROUP BY acc.account_id, acc.watch_value, x.from_id, x.channel_id
+UNION ALL
+SELECT 'watched_hash_posted', '', p.channel_id, NULL, p.poster_id, NULL, p.content_hash,
+       p.posted_at, 'hash', w.value, p.source_ids
+FROM content p JOIN watchlist w ON w.kind = 'hash' AND p.content_hash = w.value
+UNION ALL
+SELECT 'takedown_reappearance', '', p.channel_id, NULL, any_value(p.poster_id), NULL,
+       p.content_hash, any_value(p.posted_at), NULL, NULL,
+       flatten(list(t.source_ids)) || any_value(p.source_ids)
+FROM content p JOIN takedowns t ON t.content_hash = p.content_hash AND t.status = 'confirmed'
+ AND t.confirmed_at IS NOT NULL AND p.posted_at > t.confirmed_at
+GROUP BY p.content_hash, p.channel_id
+UNION ALL
+SELECT 'watched_keyword_title', '', c.channel_id, NULL, NULL, NULL, NULL, c.created_at,
+       'keyword', w.value, c.source_ids
+FROM channels c JOIN watchlist w ON w.kind = 'keyword' AND c.title IS NOT NULL
+ AND contains(lower(c.title), lower(w.value))
+"""
 
 
 def _column_types(table: str) -> dict[str, str]:
@@ -262,6 +322,9 @@ class DuckDBStore:
             "method VARCHAR, legal_basis VARCHAR, collected_at VARCHAR, collected_by VARCHAR, "
             "files VARCHAR[], file_hashes VARCHAR[], ingested_at VARCHAR)"
         )
+        for name, spec in CASE_TABLES.items():
+            cols = ", ".join(f"{_q(c)} {_SQL_TYPES[t]}" for c, t in spec.columns)
+            con.execute(f"CREATE TABLE IF NOT EXISTS {_q(name)} ({cols})")
 
     def _has_table(self, name: str) -> bool:
         rows = self.con.execute(
@@ -417,6 +480,81 @@ class DuckDBStore:
                 sql = f"SELECT count(*) FROM {_q(key)}"
             out[key] = int(self.con.execute(sql).fetchall()[0][0])
         return out
+
+    # -- case tables: watch list and alerts -------------------------------------------------------
+    def case_table(self, name: str) -> pd.DataFrame:
+        spec = case_spec(name)
+        cols = spec.column_names
+        if not self._exists_or_empty(name):
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        sql = f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(name)}"
+        sql += " ORDER BY " + ", ".join(_q(k) for k in spec.key)
+        return self.con.execute(sql).df()
+
+    def write_case_rows(self, name: str, frame: pd.DataFrame, *, replace: bool = False) -> int:
+        spec = case_spec(name)
+        self.ensure_schema()
+        types = dict(spec.columns)
+        cols = spec.column_names
+        staged = frame.reindex(columns=cols).astype(object)
+        staged = staged.where(staged.notna(), None)
+        casts = ", ".join(f"CAST({_q(c)} AS {_SQL_TYPES[types[c]]}) AS {_q(c)}" for c in cols)
+        on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in spec.key)
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("case_frame", staged)
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {casts} FROM case_frame"
+                )
+            finally:
+                con.unregister("case_frame")
+            if replace:
+                con.execute(f"DELETE FROM {_q(name)} AS t USING staged AS s WHERE {on}")
+            before = con.execute(f"SELECT count(*) FROM {_q(name)}").fetchall()[0][0]
+            con.execute(
+                f"INSERT INTO {_q(name)} SELECT {', '.join('s.' + _q(c) for c in cols)} "
+                f"FROM staged AS s WHERE NOT EXISTS (SELECT 1 FROM {_q(name)} AS t WHERE {on})"
+            )
+            after = con.execute(f"SELECT count(*) FROM {_q(name)}").fetchall()[0][0]
+            con.execute("DROP TABLE staged")
+            con.execute("COMMIT")
+            self._dirty = True
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return int(after - before)
+
+    def delete_case_rows(self, name: str, keys: pd.DataFrame) -> int:
+        spec = case_spec(name)
+        if not self._exists_or_empty(name) or keys.empty:
+            return 0
+        staged = keys.reindex(columns=list(spec.key)).astype(str)
+        on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in spec.key)
+        con = self.con
+        con.register("case_keys", staged)
+        try:
+            found = con.execute(
+                f"SELECT count(*) FROM {_q(name)} AS t WHERE EXISTS "
+                f"(SELECT 1 FROM case_keys AS s WHERE {on})"
+            ).fetchall()[0][0]
+            con.execute(f"DELETE FROM {_q(name)} AS t USING case_keys AS s WHERE {on}")
+            self._dirty = True
+        finally:
+            con.unregister("case_keys")
+        return int(found)
+
+    def alert_candidates(self) -> pd.DataFrame:
+        if self.read_only:
+            names = ["watchlist", "takedowns", *TABLES]
+            if not all(self._exists_or_empty(n) for n in names):
+                return pd.DataFrame({c: pd.Series(dtype=object) for c in CANDIDATE_COLUMNS})
+        else:
+            self.ensure_schema()
+        frame = self.con.execute(_ALERT_CANDIDATES_SQL).df()
+        frame.columns = list(CANDIDATE_COLUMNS)
+        return frame
 
     # -- analytics results --------------------------------------------------------------------
     def write_results(self, name: str, frame: pd.DataFrame) -> None:

@@ -51,12 +51,14 @@ import numpy as np
 import pandas as pd
 
 from graphintel.errors import ConfigError, StoreError, StoreUnavailable
-from graphintel.model import COUNT_KEYS, NODE_TABLES, TABLES
+from graphintel.model import COUNT_KEYS, NODE_TABLES, RECORD_TABLES, TABLES
 from graphintel.store import cypher
 from graphintel.store.base import (
+    CANDIDATE_COLUMNS,
     OPTIONAL_KEY_COLUMNS,
     SOURCE_COLUMNS,
     Bundle,
+    case_spec,
     check_provenance,
     checked_columns,
     restore_optional_keys,
@@ -251,6 +253,11 @@ class Neo4jStore:
             if frame is not None and len(frame):
                 first = not self._exists(cypher.has_label(TABLES[table].node or ""))
                 stmt, cols = cypher.merge_nodes(table, create=first)
+                steps += self._batches(stmt, frame, cols, sid, what=table)
+        for table in RECORD_TABLES:
+            frame = bundle.tables.get(table)
+            if frame is not None and len(frame):
+                stmt, cols = cypher.merge_records(table)
                 steps += self._batches(stmt, frame, cols, sid, what=table)
         content = bundle.tables.get("content")
         if content is not None and len(content):
@@ -456,6 +463,78 @@ class Neo4jStore:
             _, rows = self._read(cypher.count_statement(key))
             out[key] = int(rows[0][0] or 0) if rows else 0
         return out
+
+    # -- case tables: watch list and alerts -----------------------------------------------------
+    def case_table(self, name: str) -> pd.DataFrame:
+        spec = case_spec(name)
+        cols = spec.column_names
+        _, rows = self._read(cypher.read_case_table(name))
+        frame = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
+        for col, kind in spec.columns:
+            if kind == "list":
+                frame[col] = frame[col].map(lambda v: list(v) if v is not None else [])
+            else:
+                frame[col] = frame[col].astype(object)
+        return frame
+
+    def write_case_rows(self, name: str, frame: pd.DataFrame, *, replace: bool = False) -> int:
+        spec = case_spec(name)
+        if frame.empty:
+            return 0
+        self.ensure_schema()
+        existing = 0
+        if not replace:
+            stmt, cols = cypher.insert_case_rows(name)
+        else:
+            stmt, cols = cypher.insert_case_rows(name, replace=True)
+        staged = frame.reindex(columns=cols)
+        for col, kind in spec.columns:
+            if kind == "list":
+                staged[col] = staged[col].map(
+                    lambda v: (
+                        [str(x) for x in v] if isinstance(v, (list, tuple, np.ndarray)) else []
+                    )
+                )
+        data = _columnar(staged, cols)
+        written = 0
+
+        def work(tx: Any) -> int:
+            total = 0
+            for start, stop in _slices(len(staged), self.batch_size):
+                params = {"c": {c: v[start:stop] for c, v in data.items()}, "n": stop - start}
+                record = tx.run(stmt, params).single()
+                total += int(record["written"]) if record is not None else 0
+            return total
+
+        with self._session() as session:
+            written = session.execute_write(work)
+        return written - existing
+
+    def delete_case_rows(self, name: str, keys: pd.DataFrame) -> int:
+        case_spec(name)
+        if keys.empty:
+            return 0
+        stmt, cols = cypher.delete_case_rows(name)
+        data = _columnar(keys.reindex(columns=cols).astype(str), cols)
+
+        def work(tx: Any) -> int:
+            record = tx.run(stmt, {"c": data, "n": len(keys)}).single()
+            return int(record["deleted"]) if record is not None else 0
+
+        with self._session() as session:
+            return session.execute_write(work)
+
+    def alert_candidates(self) -> pd.DataFrame:
+        frames = []
+        for stmt in cypher.alert_candidate_statements():
+            _, rows = self._read(stmt)
+            if rows:
+                frames.append(pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS)))
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in CANDIDATE_COLUMNS})
+        frame = pd.concat(frames, ignore_index=True).astype(object)
+        frame["source_ids"] = frame["source_ids"].map(lambda v: list(v) if v is not None else [])
+        return frame
 
     # -- analytics results -----------------------------------------------------------------------
     def write_results(self, name: str, frame: pd.DataFrame) -> None:
