@@ -47,8 +47,11 @@ def _cell(v: object) -> str:
     return str(v)
 
 
-def digest(name: str, frame: pd.DataFrame) -> str:
-    """sha256 of a result table: rows sorted by key, cells as exact text (floats by ``repr``)."""
+def digest(name: str, frame: pd.DataFrame, columns: list[str] | None = None) -> str:
+    """sha256 of a result table: rows sorted by key, cells as exact text (floats by ``repr``);
+    ``columns`` restricts it to those columns (result tables gain columns as analytics grow)."""
+    if columns is not None:
+        frame = frame[[c for c in frame.columns if c in columns]]
     if name == "summary":
         frame = frame[frame["key"] != "timings"]
     keys = [k for k in SORT_KEYS.get(name, []) if k in frame.columns]
@@ -58,8 +61,14 @@ def digest(name: str, frame: pd.DataFrame) -> str:
     return hashlib.sha256(("\t".join(keys + cols) + "\n" + text).encode()).hexdigest()
 
 
-def digests(results: dict[str, pd.DataFrame]) -> dict[str, str]:
-    return {name: digest(name, results[name]) for name in sorted(results) if name in SORT_KEYS}
+def digests(
+    results: dict[str, pd.DataFrame], columns: dict[str, list[str]] | None = None
+) -> dict[str, str]:
+    return {
+        name: digest(name, results[name], (columns or {}).get(name))
+        for name in sorted(results)
+        if name in SORT_KEYS
+    }
 
 
 def main() -> int:

@@ -45,6 +45,7 @@ from graphintel.store.base import CANDIDATE_COLUMNS
 
 __all__ = [
     "LABEL_KEYS",
+    "METRIC_MARKER",
     "REFERRED_BY",
     "RESULT_LABEL",
     "RESULT_TABLE_LABEL",
@@ -100,6 +101,7 @@ RECORD_LABELS = {TABLES[t].node or "": TABLES[t].key for t in RECORD_TABLES}
 CASE_LABELS = {spec.label: spec.key for spec in CASE_TABLES.values()}
 STORE_LABELS = (*LABEL_KEYS, RESULT_LABEL, RESULT_TABLE_LABEL, *RECORD_LABELS, *CASE_LABELS)
 REFERRED_BY = "REFERRED_BY"
+METRIC_MARKER = "metric_row"
 CREATED = "CREATED"
 FORWARD_PROPS = ("ts_list", "ts_sources", "ts_evidence", "count", "first_ts", "last_ts")
 
@@ -121,6 +123,7 @@ _ALLOWED: frozenset[str] = frozenset(
         RESULT_LABEL,
         RESULT_TABLE_LABEL,
         REFERRED_BY,
+        METRIC_MARKER,
         CREATED,
         "table",
         "gen",
@@ -444,12 +447,13 @@ def _metric_label(name: str) -> tuple[str, str, tuple[str, ...]]:
 
 def write_metric_properties(name: str) -> tuple[str, list[str]]:
     """Set the metrics of a batch as properties of their ``Account``/``Channel`` nodes (the
-    GDS write-mode convention); every row must find its node."""
+    GDS write-mode convention) and the row marker ``metric_row`` (the dataset reads select
+    analysed nodes by it); every row must find its node."""
     label, key, cols = _metric_label(name)
     sets = ", ".join(f"n.{ident(c)} = row.{ident(c)}" for c in cols if c != key)
     stmt = (
         f"{_row_map(list(cols))} MATCH (n:{ident(label)} {{{ident(key)}: row.{ident(key)}}}) "
-        f"SET {sets} RETURN count(*) AS written"
+        f"SET n.{ident(METRIC_MARKER)} = $offset + i, {sets} RETURN count(*) AS written"
     )
     return stmt, list(cols)
 
