@@ -768,7 +768,7 @@ _PAID_WINDOW = (
 
 def _flows(table: str) -> str:
     return (
-        f"MATCH (r:Result {{table: '{table}'}}) WHERE {_sc('r')} "
+        f"MATCH (r_t:ResultTable {{table: '{table}'}}) MATCH (r:Result {{table: '{table}', gen: r_t.gen}}) WHERE {_sc('r')} "
         "WITH r.source AS source, r.target AS target, sum(r.credits) AS credits, "
         "sum(r.transactions) AS transactions"
     )
@@ -782,7 +782,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     # -- the invitation-credit economy (graphintel.analytics.economy / cascades) --
     "room_economy": (
         (
-            "MATCH (r:Result {table: 'room_economy'}) RETURN r.channel_id AS channel_id, "
+            "MATCH (r_t:ResultTable {table: 'room_economy'}) MATCH (r:Result {table: 'room_economy', gen: r_t.gen}) RETURN r.channel_id AS channel_id, "
             "r.purchases AS purchases, r.proceeds_krw AS proceeds_krw, r.rewards AS rewards, "
             "r.reward_credits AS reward_credits, r.rewards_matched AS rewards_matched, "
             "r.matched_reward_credits AS matched_reward_credits, r.reward_rate AS reward_rate, "
@@ -804,14 +804,14 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "cascade_list": (
         (
-            "MATCH (r:Result {table: 'cascades'}) RETURN r.root AS root, r.size AS size "
+            "MATCH (r_t:ResultTable {table: 'cascades'}) MATCH (r:Result {table: 'cascades', gen: r_t.gen}) RETURN r.root AS root, r.size AS size "
             "ORDER BY size DESC, root LIMIT $limit"
         ),
         ("root", "size"),
     ),
     "cascade_generations": (
         (
-            "MATCH (r:Result {table: 'cascade_generations'}) WHERE $ids IS NULL OR r.root IN $ids "
+            "MATCH (r_t:ResultTable {table: 'cascade_generations'}) MATCH (r:Result {table: 'cascade_generations', gen: r_t.gen}) WHERE $ids IS NULL OR r.root IN $ids "
             "RETURN r.root AS root, r.generation AS generation, r.accounts AS accounts, "
             "r.recruits AS recruits, r.gap_hours_mean AS gap_hours_mean ORDER BY root, generation"
         ),
@@ -819,7 +819,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "cascade_growth": (
         (
-            "MATCH (r:Result {table: 'cascade_growth'}) WHERE r.root IN $ids "
+            "MATCH (r_t:ResultTable {table: 'cascade_growth'}) MATCH (r:Result {table: 'cascade_growth', gen: r_t.gen}) WHERE r.root IN $ids "
             "RETURN r.root AS root, r.day AS day, r.joined AS joined, r.size AS size "
             "ORDER BY root, day"
         ),
@@ -827,7 +827,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "room_activity": (
         (
-            "MATCH (r:Result {table: 'room_activity'}) RETURN r.channel_id AS channel_id, "
+            "MATCH (r_t:ResultTable {table: 'room_activity'}) MATCH (r:Result {table: 'room_activity', gen: r_t.gen}) RETURN r.channel_id AS channel_id, "
             "r.day AS day, r.events AS events ORDER BY channel_id, day"
         ),
         ("channel_id", "day", "events"),
@@ -924,12 +924,12 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("n",),
     ),
     "summary": (
-        "MATCH (r:Result {table: 'summary'}) RETURN r.key AS key, r.value AS value ORDER BY key",
+        "MATCH (r_t:ResultTable {table: 'summary'}) MATCH (r:Result {table: 'summary', gen: r_t.gen}) RETURN r.key AS key, r.value AS value ORDER BY key",
         ("key", "value"),
     ),
     "activity": (
         (
-            f"MATCH (r:Result {{table: 'activity_daily'}}) WHERE {_sc('r')} "
+            f"MATCH (r_t:ResultTable {{table: 'activity_daily'}}) MATCH (r:Result {{table: 'activity_daily', gen: r_t.gen}}) WHERE {_sc('r')} "
             "RETURN r.day AS day, r.activity AS activity, sum(r.count) AS count "
             "ORDER BY day, activity"
         ),
@@ -937,7 +937,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "day_range": (
         (
-            "CALL () { MATCH (r:Result {table: 'activity_daily'}) WHERE r.activity = 'joins' AND "
+            "CALL () { MATCH (r_t:ResultTable {table: 'activity_daily'}) MATCH (r:Result {table: 'activity_daily', gen: r_t.gen}) WHERE r.activity = 'joins' AND "
             f"{_sc('r')} RETURN r.day AS d UNION ALL MATCH ()-[f:FORWARDED_TO]->() WHERE "
             f"{_sc('f')} UNWIND f.ts_list AS t WITH t WHERE t <> '' RETURN substring(t, 0, 10) AS d }} "
             "RETURN min(d) AS first, max(d) AS last"
@@ -946,14 +946,14 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "payment_day_range": (
         (
-            f"MATCH (r:Result {{table: 'credits_daily'}}) WHERE {_sc('r')} "
+            f"MATCH (r_t:ResultTable {{table: 'credits_daily'}}) MATCH (r:Result {{table: 'credits_daily', gen: r_t.gen}}) WHERE {_sc('r')} "
             "RETURN min(r.day) AS first, max(r.day) AS last"
         ),
         ("first", "last"),
     ),
     "communities": (
         (
-            "MATCH (r:Result {table: 'rooms'}) WHERE r.community IS NOT NULL AND "
+            "MATCH (r_t:ResultTable {table: 'rooms'}) MATCH (r:Result {table: 'rooms', gen: r_t.gen}) WHERE r.community IS NOT NULL AND "
             f"{_sc('r')} RETURN DISTINCT r.community AS community ORDER BY community"
         ),
         ("community",),
@@ -962,7 +962,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "CALL () { MATCH (n:Account) WHERE n.metric_row IS NOT NULL AND "
             f"{_sc('n')} RETURN n.community AS community, count(*) AS accounts, 0 AS channels "
-            "UNION ALL MATCH (r:Result {table: 'rooms'}) WHERE r.community IS NOT NULL AND "
+            "UNION ALL MATCH (r_t:ResultTable {table: 'rooms'}) MATCH (r:Result {table: 'rooms', gen: r_t.gen}) WHERE r.community IS NOT NULL AND "
             f"{_sc('r')} RETURN r.community AS community, 0 AS accounts, count(*) AS channels }} "
             "RETURN community, sum(accounts) AS accounts, sum(channels) AS channels "
             "ORDER BY accounts DESC, channels DESC, community LIMIT $limit"
@@ -978,30 +978,30 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "rooms": (
         (
-            f"MATCH (r:Result {{table: 'rooms'}}) WHERE {_ROOM_FILTER} RETURN {_ROOM_RET} "
+            f"MATCH (r_t:ResultTable {{table: 'rooms'}}) MATCH (r:Result {{table: 'rooms', gen: r_t.gen}}) WHERE {_ROOM_FILTER} RETURN {_ROOM_RET} "
             "ORDER BY members DESC, channel_id SKIP $offset LIMIT $limit"
         ),
         _ROOM_COLS,
     ),
     "rooms_count": (
-        f"MATCH (r:Result {{table: 'rooms'}}) WHERE {_ROOM_FILTER} RETURN count(r) AS n",
+        f"MATCH (r_t:ResultTable {{table: 'rooms'}}) MATCH (r:Result {{table: 'rooms', gen: r_t.gen}}) WHERE {_ROOM_FILTER} RETURN count(r) AS n",
         ("n",),
     ),
     "rooms_by_id": (
         (
-            "MATCH (r:Result {table: 'rooms'}) WHERE r.channel_id IN $ids AND "
+            "MATCH (r_t:ResultTable {table: 'rooms'}) MATCH (r:Result {table: 'rooms', gen: r_t.gen}) WHERE r.channel_id IN $ids AND "
             f"{_sc('r')} RETURN {_ROOM_RET} ORDER BY members DESC, channel_id"
         ),
         _ROOM_COLS,
     ),
     "room_neighbours": (
         (
-            "MATCH (l:Result {table: 'channel_links'}) WHERE (l.channel_a = $focus OR "
+            "MATCH (l_t:ResultTable {table: 'channel_links'}) MATCH (l:Result {table: 'channel_links', gen: l_t.gen}) WHERE (l.channel_a = $focus OR "
             "l.channel_b = $focus) AND (l.forwards > 0 OR l.shared_members >= $min_overlap) "
             "WITH CASE WHEN l.channel_a = $focus THEN l.channel_b ELSE l.channel_a END AS cid, "
             "l.jaccard + 0.01 * l.forwards AS strength "
             "WITH collect(cid) AS ids, collect(strength) AS ss "
-            f"MATCH (r:Result {{table: 'rooms'}}) WHERE r.channel_id IN ids AND {_ROOM_FILTER} "
+            f"MATCH (r_t:ResultTable {{table: 'rooms'}}) MATCH (r:Result {{table: 'rooms', gen: r_t.gen}}) WHERE r.channel_id IN ids AND {_ROOM_FILTER} "
             "WITH r.channel_id AS channel_id, "
             "[i IN range(0, size(ids) - 1) WHERE ids[i] = r.channel_id | ss[i]][0] AS strength "
             "RETURN channel_id, strength ORDER BY strength DESC, channel_id LIMIT $limit"
@@ -1010,17 +1010,17 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "room_neighbours_count": (
         (
-            "MATCH (l:Result {table: 'channel_links'}) WHERE (l.channel_a = $focus OR "
+            "MATCH (l_t:ResultTable {table: 'channel_links'}) MATCH (l:Result {table: 'channel_links', gen: l_t.gen}) WHERE (l.channel_a = $focus OR "
             "l.channel_b = $focus) AND (l.forwards > 0 OR l.shared_members >= $min_overlap) "
             "WITH collect(CASE WHEN l.channel_a = $focus THEN l.channel_b ELSE l.channel_a END) "
-            f"AS ids MATCH (r:Result {{table: 'rooms'}}) WHERE r.channel_id IN ids AND "
+            f"AS ids MATCH (r_t:ResultTable {{table: 'rooms'}}) MATCH (r:Result {{table: 'rooms', gen: r_t.gen}}) WHERE r.channel_id IN ids AND "
             f"{_ROOM_FILTER} RETURN count(r) AS n"
         ),
         ("n",),
     ),
     "links_among": (
         (
-            "MATCH (l:Result {table: 'channel_links'}) WHERE l.channel_a IN $ids AND "
+            "MATCH (l_t:ResultTable {table: 'channel_links'}) MATCH (l:Result {table: 'channel_links', gen: l_t.gen}) WHERE l.channel_a IN $ids AND "
             "l.channel_b IN $ids AND (l.forwards > 0 OR l.shared_members >= $min_overlap) "
             "RETURN l.channel_a AS channel_a, l.channel_b AS channel_b, l.forwards AS forwards, "
             "l.shared_members AS shared_members, l.jaccard AS jaccard "
@@ -1174,7 +1174,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "components": (
         (
-            "MATCH (r:Result {table: 'priority_components'}) WHERE r.account_id IN $ids "
+            "MATCH (r_t:ResultTable {table: 'priority_components'}) MATCH (r:Result {table: 'priority_components', gen: r_t.gen}) WHERE r.account_id IN $ids "
             "RETURN r.account_id AS account_id, r.component AS component, r.value AS value, "
             "r.weight AS weight, r.contribution AS contribution ORDER BY account_id, component"
         ),
@@ -1182,7 +1182,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "evidence": (
         (
-            "MATCH (r:Result {table: 'priority_evidence'}) WHERE r.account_id = $account AND "
+            "MATCH (r_t:ResultTable {table: 'priority_evidence'}) MATCH (r:Result {table: 'priority_evidence', gen: r_t.gen}) WHERE r.account_id = $account AND "
             f"{_sc('r')} RETURN r.component AS component, r.record_table AS record_table, "
             "r.record_key AS record_key, r.detail AS detail, r.source_ids AS source_ids "
             "ORDER BY component, record_table, record_key"
@@ -1208,7 +1208,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "credits_over_time": (
         (
-            f"MATCH (r:Result {{table: 'credits_daily'}}) WHERE {_sc('r')} "
+            f"MATCH (r_t:ResultTable {{table: 'credits_daily'}}) MATCH (r:Result {{table: 'credits_daily', gen: r_t.gen}}) WHERE {_sc('r')} "
             "WITH CASE $freq WHEN 'day' THEN r.day WHEN 'week' THEN "
             "toString(date(r.day) - duration({days: date(r.day).dayOfWeek - 1})) "
             "ELSE substring(r.day, 0, 7) + '-01' END AS period, r.kind AS kind, r "
@@ -1251,7 +1251,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "org_targets": (
         (
-            f"MATCH (r:Result {{table: 'org_targets'}}) WHERE {_sc('r')} "
+            f"MATCH (r_t:ResultTable {{table: 'org_targets'}}) MATCH (r:Result {{table: 'org_targets', gen: r_t.gen}}) WHERE {_sc('r')} "
             "RETURN r.org_id AS org_id, r.name AS name, r.kind AS kind, r.region AS region, "
             "r.lat AS lat, r.lon AS lon, r.rooms AS rooms, r.members_reached AS members_reached, "
             "r.room_titles AS room_titles ORDER BY rooms DESC, members_reached DESC, org_id"
