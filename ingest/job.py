@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from graphintel.config import Settings
-from graphintel.errors import ValidationError, ValidationFailure
+from graphintel.errors import ManifestError, ValidationError, ValidationFailure
 from graphintel.model import NODE_TABLES, TABLES, table_columns
+from graphintel.retraction import save_source_copy
 from graphintel.store.base import Bundle, GraphStore
 from ingest.csv_reader import read_csv_table
 from ingest.manifest import Manifest, load_manifest
@@ -193,6 +195,14 @@ def ingest_manifest(
     started = time.perf_counter()
     manifest = load_manifest(manifest_path)
     store.ensure_schema()
+    retracted = store.retractions()
+    if manifest.source_id in set(retracted["source_id"].astype(str)):
+        row = retracted[retracted["source_id"].astype(str) == manifest.source_id].iloc[0]
+        raise ManifestError(
+            f"source {manifest.source_id} in {manifest.path} was retracted on "
+            f"{row['retracted_at']} by {row['retracted_by']} ({row['reason']}): its records "
+            "cannot be ingested again; nothing was written"
+        )
     hashes = {f.sha256 for f in manifest.files}
     if hashes <= store.known_file_hashes():
         report = IngestReport(
@@ -201,6 +211,10 @@ def ingest_manifest(
         report.seconds = time.perf_counter() - started
         return report
     bundle, report = prepare_bundle(manifest, settings, progress=progress)
-    report.written = store.write_bundle(bundle, progress=progress)
+    transaction = getattr(store, "transaction", None)
+    with transaction() if transaction is not None else nullcontext():
+        report.written = store.write_bundle(bundle, progress=progress)
+        # the validated rows, per source, so a retraction can rebuild what others reported
+        save_source_copy(store, bundle)
     report.seconds = time.perf_counter() - started
     return report
