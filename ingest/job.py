@@ -38,6 +38,7 @@ class IngestReport:
     case_id: str
     skipped: bool = False
     rows_read: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
     rows_valid: dict[str, int] = field(default_factory=dict)
     inferred: dict[str, int] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
@@ -208,9 +209,11 @@ def ingest_manifest(
         report = IngestReport(
             str(manifest.path), manifest.source_id, manifest.case_id, skipped=True
         )
+        report.files = {f.name: f.sha256 for f in manifest.files}
         report.seconds = time.perf_counter() - started
         return report
     bundle, report = prepare_bundle(manifest, settings, progress=progress)
+    report.files = {f.name: f.sha256 for f in manifest.files}
     transaction = getattr(store, "transaction", None)
     with transaction() if transaction is not None else nullcontext():
         report.written = store.write_bundle(bundle, progress=progress)
