@@ -60,7 +60,7 @@ def entry_hash(entry: dict[str, Any]) -> str:
     Example
     -------
     >>> entry_hash({"seq": 1})[:16]
-    '0b5a5d9ba2b1dbcd'
+    'b41e95c43f388d56'
     """
     return hashlib.sha256(canonical_bytes(entry)).hexdigest()
 

@@ -3,8 +3,8 @@
 ``write_dossier`` writes a folder:
 
 * ``index.html`` — self-contained (inline style, no script, no external resource; every value
-  escaped once with :func:`html.escape`), whose first line of text says that it is a ranking for
-  review, not a finding of guilt; the account's priority components and, per component, the
+  escaped once with :func:`html.escape`), whose first line (a comment) and first line of text
+  say that it is a ranking for review, not a finding of guilt; the account's priority components and, per component, the
   records behind it with their provenance;
 * ``components.csv``, ``evidence.csv`` (component records), ``rooms.csv``, ``invites.csv``,
   ``payments.csv``, ``content.csv`` (the account's records) and ``sources.csv`` — one row per
@@ -261,6 +261,7 @@ def write_dossier(
         report.cases = sorted({str(c) for c in src["case_id"]})
 
         parts = [
+            f"<!-- {html.escape(DISCLAIMER)} -->",
             "<!DOCTYPE html>",
             "<html lang='en'><head><meta charset='utf-8'>",
             f"<title>{html.escape('Dossier ' + account_id)} — a ranking for review</title>",

@@ -35,7 +35,7 @@ def test_retract_equals_ingesting_the_others_alone(store, settings, tmp_path):
     manifests = {
         sid: write_bundle(tmp_path / "bundles", sid) for sid in ("SRC-A", "SRC-S", "SRC-C")
     }
-    clear = getattr(store, "clear")
+    clear = store.clear
 
     clear()
     store.ensure_schema()
