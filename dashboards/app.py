@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboards import auth
 from dashboards import components as ui
 
 st.set_page_config(page_title="graphintel", page_icon=":material/hub:", layout="wide")
+
+identity = auth.gate()  # the login form (and a stop) unless this session is logged in
+AUDIT_PAGE = st.Page("sections/audit.py", title="Audit", icon=":material/policy:")
 
 PAGES = [
     st.Page("sections/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -23,8 +27,14 @@ PAGES = [
     st.Page("sections/trainer.py", title="Trainer", icon=":material/school:"),
 ]
 
+if identity.role == "auditor":
+    PAGES = [AUDIT_PAGE]  # the audit trail, no case data
+elif identity.role == "admin":
+    PAGES = [*PAGES, AUDIT_PAGE]
+
 nav = st.navigation(PAGES)
 with st.sidebar:
+    auth.logout_button()
     st.caption(f"Store: `{ui.store_uri()}`")
     st.number_input(
         "Max nodes in network views",

@@ -20,6 +20,7 @@ __all__ = ["build_parser", "main"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_BUNDLE = REPO_ROOT / "sample_data" / "demo"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _store_option(p: argparse.ArgumentParser) -> None:
@@ -523,6 +524,14 @@ def cmd_audit(args, settings: Settings) -> int:
 
 def run_dashboard(settings: Settings, uri: str | None, *, port: int, host: str) -> int:
     """Serve the dashboard in the foreground (Ctrl-C stops it)."""
+    from graphintel.users import UserFile
+
+    if host not in LOCAL_HOSTS and not UserFile(settings.users_file).exists():
+        raise ConfigError(
+            f"refusing to serve the dashboard on {host} without users: anyone who reaches it "
+            "would see every case. Add users first (`graphintel users add NAME --role admin`, "
+            f"stored in {settings.users_file}), or serve on 127.0.0.1 in single-user mode"
+        )
     app = REPO_ROOT / "dashboards" / "app.py"
     if not app.exists():
         raise ConfigError(f"the dashboard app is missing ({app}); reinstall graphintel")
