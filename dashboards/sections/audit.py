@@ -11,7 +11,7 @@ from dashboards import auth
 from dashboards import components as ui
 from graphintel.audit import AuditLog, StoreHead, filter_entries, verify_chain
 from graphintel.config import load_settings
-from graphintel.errors import AuditError
+from graphintel.errors import AuditError, GraphIntelError
 
 
 def render(uri: str) -> None:
@@ -21,12 +21,13 @@ def render(uri: str) -> None:
         st.error("The audit trail is for auditors and administrators.")
         return
     log = AuditLog(load_settings().audit_log)
+    entries: list[dict] = []
     try:
         entries = log.entries()
         heads = []
         try:
             head = ui.get_store(uri).audit_head()
-        except Exception:  # noqa: BLE001 - a store that cannot be read has no head to compare
+        except GraphIntelError:  # a store that cannot be read has no head to compare
             head = None
         if head is not None:
             heads.append(StoreHead(uri, head[0], head[1]))
@@ -38,7 +39,6 @@ def render(uri: str) -> None:
         )
     except AuditError as err:
         st.error(f"The audit trail fails verification: {err}")
-        entries = [] if "entries" not in locals() else entries
     c1, c2, c3, c4 = st.columns(4)
     user = c1.text_input("User", key="audit_user").strip() or None
     case = c2.text_input("Case", key="audit_case").strip() or None
