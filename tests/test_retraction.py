@@ -96,3 +96,40 @@ def test_retract_the_only_source_empties_the_store(duckdb_store, settings, tmp_p
     counts = duckdb_store.counts()
     assert counts.pop("sources") == 1 and set(counts.values()) == {0}
     assert duckdb_store.results("account_metrics").empty
+
+
+def test_cli_retract_is_audited_and_refuses_bad_input(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.update(
+        GRAPHINTEL_WORKSPACE=str(tmp_path / "ws"),
+        GRAPHINTEL_STORE=f"duckdb:{tmp_path / 'ws' / 'g.duckdb'}",
+        GRAPHINTEL_PII_KEY="k",
+    )
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "graphintel.cli", *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+
+    for sid in ("SRC-A", "SRC-S"):
+        assert cli("ingest", str(write_bundle(tmp_path, sid)), "--no-progress").returncode == 0
+    bad = cli("retract", "SRC-NOPE", "--reason", "x")
+    assert bad.returncode == 2 and "unknown source 'SRC-NOPE'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    ok = cli("retract", "SRC-S", "--reason", "court order 77")
+    assert ok.returncode == 0 and "Retracted source SRC-S" in ok.stdout, ok.stderr
+    again = cli("ingest", str(tmp_path / "SRC-S" / "manifest.yaml"), "--no-progress")
+    assert again.returncode == 2 and "was retracted" in again.stderr
+    entries = json.loads(cli("audit", "show", "--case", "CASE-B", "--format", "json").stdout)
+    assert [e["action"] for e in entries] == ["ingest", "retract"]
+    assert entries[1]["details"]["reason"] == "court order 77"
+    assert cli("audit", "verify").stdout.startswith("3 entries intact")
