@@ -585,9 +585,26 @@ def cmd_demo(args, settings: Settings) -> int:
     uri = "duckdb:" + str(settings.workspace / "graph.duckdb")
     store = _open(settings, uri)
     try:
-        print(ingest_manifest(bundle / "manifest.yaml", store, settings).summary(), flush=True)
+        ingested = ingest_manifest(bundle / "manifest.yaml", store, settings)
+        _audit(
+            settings,
+            "ingest",
+            {
+                "store": store.uri,
+                "manifest": ingested.manifest,
+                "source_id": ingested.source_id,
+                "cases": [ingested.case_id],
+                "files": ingested.files,
+                "skipped": ingested.skipped,
+                "via": "demo",
+            },
+            store,
+        )
+        print(ingested.summary(), flush=True)
         analyze_store(store)
-        print(format_report_table(build_report(store)), flush=True)
+        report = build_report(store)
+        _audit(settings, "analyze", {"store": store.uri, "via": "demo"}, store)
+        print(format_report_table(report), flush=True)
     finally:
         store.close()
     if args.no_dashboard:
@@ -635,7 +652,7 @@ COMMANDS = {
     "audit": cmd_audit,
 }
 # Commands whose action is appended to the audit trail: a broken log tail stops them first.
-AUDITED = {"ingest", "analyze", "report", "export", "retract", "dossier", "users"}
+AUDITED = {"ingest", "analyze", "report", "export", "retract", "dossier", "users", "demo"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -492,7 +492,8 @@ def write_audit_head() -> str:
     """Record ``$seq``/``$hash`` on the one ``AuditHead`` node unless a newer one is there."""
     return (
         f"MERGE (h:{ident(AUDIT_HEAD_LABEL)} {{`key`: 'audit'}}) WITH h "
-        "WHERE h.`seq` IS NULL OR h.`seq` < $seq SET h.`seq` = $seq, h.`hash` = $hash"
+        "WHERE h.`seq` IS NULL OR h.`seq` < $seq "
+        "SET h.`seq` = $seq, h.`hash` = $hash, h.`source_ids` = []"
     )
 
 
@@ -512,7 +513,7 @@ def write_source_copy() -> str:
     """One kept copy part: ``$sid``, ``$batch``, ``$ord``, ``$table``, ``$part``, ``$data``."""
     return (
         f"CREATE (n:{ident(SOURCE_COPY_LABEL)} {{`source_id`: $sid, `batch`: $batch, "
-        "`ord`: $ord, `table`: $table, `part`: $part, `data`: $data})"
+        "`ord`: $ord, `table`: $table, `part`: $part, `data`: $data, `source_ids`: [$sid]})"
     )
 
 
