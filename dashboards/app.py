@@ -33,6 +33,7 @@ elif identity.role == "admin":
     PAGES = [*PAGES, AUDIT_PAGE]
 
 nav = st.navigation(PAGES)
+st.session_state["_page_title"] = nav.title
 with st.sidebar:
     auth.logout_button()
     st.caption(f"Store: `{ui.store_uri()}`")

@@ -161,9 +161,22 @@ def account_labels(accounts: pd.DataFrame, ids: Iterable[Any]) -> pd.Series:
 
 def sources_table(store: GraphStore) -> pd.DataFrame:
     """Sources with their provenance: source_id, case_id, method, legal_basis, collected_at,
-    collected_by, files (count), ingested_at."""
+    collected_by, files (count), ingested_at, retracted (when, by whom, why; empty if not)."""
     s = store.sources().copy()
     s["files"] = [len(f) if isinstance(f, (list, tuple, np.ndarray)) else 0 for f in s["files"]]
+    r = store.retractions()
+    note = (
+        "retracted "
+        + r["retracted_at"].astype(str)
+        + " by "
+        + r["retracted_by"].astype(str)
+        + ": "
+        + r["reason"].astype(str)
+    )
+    notes = dict(zip(r["source_id"].astype(str), note))
+    s["retracted"] = pd.Series(
+        [notes.get(str(x), "") for x in s["source_id"]], index=s.index, dtype=object
+    )
     cols = [
         "source_id",
         "case_id",
@@ -173,6 +186,7 @@ def sources_table(store: GraphStore) -> pd.DataFrame:
         "collected_by",
         "files",
         "ingested_at",
+        "retracted",
     ]
     return s.reindex(columns=cols)
 

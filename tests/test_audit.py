@@ -203,6 +203,7 @@ def test_cli_audit_trail_end_to_end(tmp_path, tiny_bundle):
     import os
 
     env = dict(os.environ)
+    env.pop("GRAPHINTEL_AUDIT_LOG", None)
     env.update(
         GRAPHINTEL_WORKSPACE=str(tmp_path / "ws"),
         GRAPHINTEL_STORE=f"duckdb:{tmp_path / 'ws' / 'g.duckdb'}",

@@ -67,6 +67,7 @@ def site(tmp_path_factory):
         GRAPHINTEL_LOGIN_ATTEMPTS="3",
         GRAPHINTEL_LOCKOUT_MINUTES="30",
     )
+    env.pop("GRAPHINTEL_AUDIT_LOG", None)
     uri = f"duckdb:{tmp / 'graph.duckdb'}"
     for args in (["ingest", str(TINY), "--no-progress"], ["analyze"]):
         subprocess.run(

@@ -105,6 +105,7 @@ def test_cli_retract_is_audited_and_refuses_bad_input(tmp_path):
     import sys
 
     env = dict(os.environ)
+    env.pop("GRAPHINTEL_AUDIT_LOG", None)
     env.update(
         GRAPHINTEL_WORKSPACE=str(tmp_path / "ws"),
         GRAPHINTEL_STORE=f"duckdb:{tmp_path / 'ws' / 'g.duckdb'}",

@@ -98,6 +98,7 @@ def _cli(args, env, stdin=None):
 
 def test_cli_users(tmp_path):
     env = dict(os.environ)
+    env.pop("GRAPHINTEL_AUDIT_LOG", None)
     env.update(
         GRAPHINTEL_WORKSPACE=str(tmp_path / "ws"),
         GRAPHINTEL_STORE=f"duckdb:{tmp_path / 'ws' / 'g.duckdb'}",

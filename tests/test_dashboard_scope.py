@@ -1,0 +1,114 @@
+"""Case scoping in the dashboard: logged in as a case-A user, nothing of case B appears anywhere
+(every page under AppTest: tables, metrics, texts, options; and in real Chromium: page text and
+the network iframes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboards.auth import Identity
+from graphintel.users import UserFile
+from tests.legal_data import write_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboards" / "app.py")
+PAGES = ["overview", "channels", "referrals", "operators", "flows", "targets"]
+# what only SRC-S (case CASE-B) reported
+CASE_B = ["SRC-S", "CASE-B", "Secret room", "@s_u2", "Only S name", "@u4_secret", "Secret target"]
+CASE_B += ["court permission 2024-B", "h:2", "C3", "O2", "T2"]
+
+
+@pytest.fixture(scope="module")
+def two_cases(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scope")
+    env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key", GRAPHINTEL_WORKSPACE=str(tmp / "ws"))
+    uri = f"duckdb:{tmp / 'graph.duckdb'}"
+    for sid in ("SRC-A", "SRC-S", "SRC-C"):
+        args = ["ingest", str(write_bundle(tmp / "b", sid)), "--no-progress"]
+        subprocess.run(
+            [sys.executable, "-m", "graphintel.cli", *args, "--store", uri],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    subprocess.run(
+        [sys.executable, "-m", "graphintel.cli", "analyze", "--store", uri],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    users = UserFile(tmp / "ws" / "users.json")
+    users.add("kim", "investigator", "kim-secret-1", cases=["CASE-A"])
+    users.add("ana", "admin", "ana-secret-1")
+    return tmp, env, uri
+
+
+def _strings(at: AppTest) -> str:
+    parts: list[str] = []
+    for df in at.dataframe:
+        frame = df.value
+        parts.append(frame.to_csv() if isinstance(frame, pd.DataFrame) else str(frame))
+    for m in at.metric:
+        parts += [str(m.label), str(m.value)]
+    for kind in ("title", "subheader", "caption", "markdown", "info", "warning", "error", "text"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    for box in (*at.selectbox, *at.multiselect):
+        parts += [str(o) for o in box.options]
+    return "\n".join(parts)
+
+
+def _page(two_cases, monkeypatch, ident: Identity, page: str) -> AppTest:
+    tmp, _, uri = two_cases
+    monkeypatch.setenv("GRAPHINTEL_STORE", uri)
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(tmp / "ws"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_identity"] = ident
+    at.session_state["_last_seen"] = time.time()
+    at.run()
+    if page != "overview":
+        at.switch_page(f"sections/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+KIM = Identity(name="kim", role="investigator", cases=("CASE-A",))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_case_a_user_sees_nothing_of_case_b(page, two_cases, monkeypatch):
+    at = _page(two_cases, monkeypatch, KIM, page)
+    text = _strings(at)
+    leaked = [s for s in CASE_B if s in text]
+    assert leaked == [], (page, leaked)
+    if page == "overview":
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["Channels"] == "2" and metrics["Sources"] == "2"
+        assert metrics["Transactions"] == "2"  # T1 (also SRC-A's) and T3; not T2
+
+
+def test_admin_sees_both_cases(two_cases, monkeypatch):
+    at = _page(two_cases, monkeypatch, Identity(name="ana", role="admin"), "overview")
+    text = _strings(at)
+    assert "SRC-S" in text and "CASE-B" in text
+    assert {m.label: m.value for m in at.metric}["Channels"] == "3"
+
+
+def test_page_views_are_audited_with_the_scope(two_cases, monkeypatch, tmp_path):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(log))
+    _page(two_cases, monkeypatch, KIM, "operators")
+    import json
+
+    views = [json.loads(x) for x in log.read_text().splitlines()]
+    views = [e for e in views if e["action"] == "page_view"]
+    assert views and views[-1]["user"] == "kim" and views[-1]["details"]["page"] == "Operators"
+    assert views[-1]["details"]["sources"] == ["SRC-A", "SRC-C"]
+    assert views[-1]["details"]["cases"] == ["CASE-A"]
