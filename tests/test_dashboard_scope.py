@@ -112,3 +112,54 @@ def test_page_views_are_audited_with_the_scope(two_cases, monkeypatch, tmp_path)
     assert views and views[-1]["user"] == "kim" and views[-1]["details"]["page"] == "Operators"
     assert views[-1]["details"]["sources"] == ["SRC-A", "SRC-C"]
     assert views[-1]["details"]["cases"] == ["CASE-A"]
+
+
+@pytest.mark.browser
+def test_case_a_user_in_chromium(two_cases):
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_dashboard_browser import ARGS, CHROMIUM
+    from tests.test_dashboard_login import _log_in, _serve, _stop
+
+    tmp, env, uri = two_cases
+    env = dict(env, GRAPHINTEL_AUDIT_LOG=str(tmp / "browser-audit.jsonl"))
+    proc, log, url = _serve(tmp, env, uri)
+    titles = {
+        "channels": "Channel network",
+        "referrals": "Referral chains",
+        "operators": "Operators",
+        "flows": "Credit flows",
+        "targets": "Targets map",
+    }
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+            _log_in(page, "kim", "kim-secret-1")
+            page.get_by_text("Logged in as").wait_for(timeout=60_000)
+            page.get_by_role("heading", name="Overview").first.wait_for(timeout=60_000)
+            seen = {"overview": page.inner_text("body")}
+            frames: dict[str, str] = {}
+            for path, title in titles.items():
+                page.get_by_role("link", name=title).first.click()
+                page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+                page.wait_for_function(
+                    "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+                )
+                page.wait_for_timeout(2000)
+                seen[path] = page.inner_text("body")
+                frames[path] = "\n".join(f.content() or "" for f in page.frames[1:])
+                assert page.locator('[data-testid="stException"]').count() == 0, path
+            browser.close()
+    finally:
+        _stop(proc, log)
+    assert "Room one" in frames["channels"]  # the network view drew case A's rooms
+    for path, text in seen.items():
+        leaked = [s for s in CASE_B if s in text]
+        assert leaked == [], (path, leaked)
+    # in the network iframes (which also hold vis-network's minified code) the names
+    for path, text in frames.items():
+        leaked = [s for s in CASE_B if len(s) > 4 and s in text]
+        assert leaked == [], (path, leaked)
