@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,15 +106,17 @@ def _with_provenance(
     return out.reset_index(drop=True)
 
 
-def _account_records(store: GraphStore, account_id: str) -> dict[str, tuple[str, pd.DataFrame]]:
+def _account_records(
+    table: Callable[[str, str, str], pd.DataFrame], account_id: str
+) -> dict[str, tuple[str, pd.DataFrame]]:
     """name -> (canonical table, the account's records in it)."""
-    m = store.table("memberships", where={"account_id": [account_id]})
+    m = table("memberships", "account_id", account_id)
     rooms = m[m["role"].isin(["owner", "admin"])]
-    inv = store.table("invites", where={"inviter_id": [account_id]})
-    pay_in = store.table("transactions", where={"to_id": [account_id]})
-    pay_out = store.table("transactions", where={"from_id": [account_id]})
+    inv = table("invites", "inviter_id", account_id)
+    pay_in = table("transactions", "to_id", account_id)
+    pay_out = table("transactions", "from_id", account_id)
     pay = pd.concat([pay_in, pay_out], ignore_index=True).drop_duplicates("txn_id")
-    content = store.table("content", where={"poster_id": [account_id]})
+    content = table("content", "poster_id", account_id)
     return {
         "rooms": ("memberships", rooms),
         "invites": ("invites", inv),
@@ -164,6 +166,7 @@ def write_dossier(
     out: str | Path,
     *,
     scope: Iterable[str] | None = None,
+    results: Mapping[str, pd.DataFrame] | None = None,
     generated_by: str = "",
     generated_at: str = "",
 ) -> DossierReport:
@@ -172,8 +175,12 @@ def write_dossier(
     Parameters
     ----------
     scope : iterable of str, optional
-        Source ids the reader may see; records and provenance of other sources are left out
-        (``None``: every source).
+        Source ids the reader may see: the records are as only those sources reported them
+        (:func:`graphintel.scope.scoped_tables`), other sources' provenance is left out
+        (``None``: every source, as stored).
+    results : mapping, optional
+        Analytics results to use (``account_metrics``, ``priority_components``,
+        ``priority_evidence``) instead of the store's, e.g. those computed for ``scope``.
 
     Raises
     ------
@@ -188,9 +195,21 @@ def write_dossier(
             "(an existing one is never overwritten)"
         )
     allowed = None if scope is None else {str(s) for s in scope}
-    acc = store.table("accounts", where={"account_id": [account_id]})
-    if allowed is not None:
-        acc = acc[[bool(set(v) & allowed) for v in acc["source_ids"]]]
+    if allowed is None:
+
+        def table(name: str, col: str, value: str) -> pd.DataFrame:
+            return store.table(name, where={col: [value]})
+
+    else:
+        from graphintel.scope import scoped_tables
+
+        scoped = scoped_tables(store, allowed)
+
+        def table(name: str, col: str, value: str) -> pd.DataFrame:
+            frame = scoped[name]
+            return frame[frame[col] == value].reset_index(drop=True)
+
+    acc = table("accounts", "account_id", account_id)
     if acc.empty:
         raise DossierError(
             f"unknown account {account_id!r}: no account with that id is in store {store.uri}"
@@ -204,12 +223,17 @@ def write_dossier(
         sources = sources[sources["source_id"].isin(allowed)]
     files = _source_files(sources)
 
-    metrics = store.results("account_metrics")
+    def result(name: str) -> pd.DataFrame:
+        if results is not None and name in results:
+            return results[name]
+        return store.results(name)
+
+    metrics = result("account_metrics")
     mrow = metrics[metrics["account_id"] == account_id] if not metrics.empty else metrics
-    comps = store.results("priority_components")
+    comps = result("priority_components")
     comps = comps[comps["account_id"] == account_id] if not comps.empty else comps
     comps = comps.reindex(columns=["component", "value", "weight", "contribution"])
-    ev = store.results("priority_evidence")
+    ev = result("priority_evidence")
     ev = ev[ev["account_id"] == account_id] if not ev.empty else ev
     ev = ev.reindex(columns=["component", "record_table", "record_key", "detail", "source_ids"])
     ev["source_ids"] = [
@@ -226,7 +250,7 @@ def write_dossier(
 
     records = {
         name: (tbl, _with_provenance(frame, tbl, sources, files, allowed))
-        for name, (tbl, frame) in _account_records(store, account_id).items()
+        for name, (tbl, frame) in _account_records(table, account_id).items()
     }
     account = acc.iloc[0]
     score = (

@@ -163,3 +163,30 @@ def test_case_a_user_in_chromium(two_cases):
     for path, text in frames.items():
         leaked = [s for s in CASE_B if len(s) > 4 and s in text]
         assert leaked == [], (path, leaked)
+
+
+def test_operators_dossier_button_scoped_and_audited(two_cases, monkeypatch, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(log))
+    at = _page(two_cases, monkeypatch, KIM, "operators")
+    at.button(key="op_dossier").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    account, data = at.session_state["_dossier"]
+    files = zipfile.ZipFile(io.BytesIO(data))
+    text = "".join(files.read(n).decode() for n in files.namelist())
+    assert "MANIFEST.sha256" in "".join(files.namelist())
+    assert "CASE-A" in text and not [s for s in CASE_B if s in text]
+    entries = [json.loads(x) for x in log.read_text().splitlines()]
+    dossier = [e for e in entries if e["action"] == "dossier"]
+    assert dossier[-1]["details"]["account_id"] == account and dossier[-1]["user"] == "kim"
+
+
+def test_analyst_gets_no_export_buttons(two_cases, monkeypatch):
+    ident = Identity(name="lee", role="analyst", cases=("CASE-A",))
+    at = _page(two_cases, monkeypatch, ident, "operators")
+    assert [b.key for b in at.button if b.key == "op_dossier"] == []
+    assert "Export shortlist" not in _strings(at)
