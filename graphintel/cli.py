@@ -283,8 +283,18 @@ def _audit_log(settings: Settings):
 
 
 def _audit(settings: Settings, action: str, details: dict, *stores) -> None:
-    """Append an entry for the CLI user and record it as the head of ``stores``."""
-    _audit_log(settings).append(_identity(settings), action, details, stores=stores)
+    """Append an entry for the CLI user and record it as the head of ``stores``.
+
+    A store opened read-only (a reading command on a DuckDB file) cannot record the head: a
+    short-lived writer on the same file records it (and publishes that one change).
+    """
+    writers = [_open(settings, s.uri) for s in stores if getattr(s, "read_only", False)]
+    heads = [s for s in stores if not getattr(s, "read_only", False)] + writers
+    try:
+        _audit_log(settings).append(_identity(settings), action, details, stores=heads)
+    finally:
+        for w in writers:
+            w.close()
 
 
 def _file_digests(paths) -> dict[str, str]:

@@ -224,10 +224,11 @@ def test_cli_audit_trail_end_to_end(tmp_path, tiny_bundle):
         == __import__("hashlib").sha256((tiny_bundle / "accounts.csv").read_bytes()).hexdigest()
     )
     assert export["details"]["rows"][str(out / "accounts.csv")] == 13
-    assert set(export["details"]["sha256"]) == {
-        str(out / "accounts.csv"),
-        str(out / "channels.csv"),
-    }
+    # every file the export wrote is hashed (records and the result/case tables)
+    assert set(export["details"]["sha256"]) == {str(p) for p in out.glob("*.csv")}
+    assert {str(out / "accounts.csv"), str(out / "channels.csv")} <= set(
+        export["details"]["sha256"]
+    )
     assert _cli(["audit", "show", "--case", "NOPE", "--format", "json"], env).stdout.strip() == "[]"
 
     log = tmp_path / "ws" / "audit.jsonl"
