@@ -349,7 +349,8 @@ def cmd_ingest(args, settings: Settings) -> int:
                 "skipped": report.skipped,
                 "written": report.written,
             },
-            store,
+            # a bundle already ingested leaves the store file untouched (the entry is logged)
+            *(() if report.skipped else (store,)),
         )
         print(report.summary(), flush=True)
         new = _raise_alerts(store)
