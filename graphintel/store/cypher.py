@@ -481,6 +481,7 @@ def write_metric_properties(name: str) -> tuple[str, list[str]]:
     GDS write-mode convention); every row must find its node."""
     label, key, cols = _metric_label(name)
     sets = ", ".join(f"n.{ident(c)} = row.{ident(c)}" for c in cols if c != key)
+    sets += ", n.`metric_row` = true"  # the marker the dataset reads select analysed nodes by
     stmt = (
         f"{_row_map(list(cols))} MATCH (n:{ident(label)} {{{ident(key)}: row.{ident(key)}}}) "
         f"SET {sets} RETURN count(*) AS written"
