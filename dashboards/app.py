@@ -12,12 +12,16 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboards import auth
 from dashboards import components as ui
 
 # The page icon is a file shipped with the app: a material/emoji icon would be fetched from a
 # font or emoji service by the browser, and no request may leave the machine.
 ICON = str(Path(__file__).with_name("icon.png"))
 st.set_page_config(page_title="graphintel", page_icon=ICON, layout="wide")
+
+identity = auth.gate()  # the login form (and a stop) unless this session is logged in
+AUDIT_PAGE = st.Page("sections/audit.py", title="Audit", icon=":material/policy:")
 
 PAGES = [
     st.Page("sections/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -31,6 +35,11 @@ PAGES = [
     st.Page("sections/takedowns.py", title="Takedowns", icon=":material/block:"),
     st.Page("sections/trainer.py", title="Trainer", icon=":material/school:"),
 ]
+
+if identity.role == "auditor":
+    PAGES = [AUDIT_PAGE]  # the audit trail, no case data
+elif identity.role == "admin":
+    PAGES = [*PAGES, AUDIT_PAGE]
 
 
 @st.fragment(run_every=30)
@@ -47,7 +56,9 @@ def _watch_store() -> None:
 
 
 nav = st.navigation(PAGES)
+st.session_state["_page_title"] = nav.title
 with st.sidebar:
+    auth.logout_button()
     st.caption(f"Store: `{ui.store_uri()}`")
     st.number_input(
         "Max nodes in network views",

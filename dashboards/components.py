@@ -9,6 +9,7 @@ data; results are cached inside the dataset per generation.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 import streamlit.components.v1 as st_components
@@ -25,7 +26,9 @@ __all__ = [
     "generation",
     "max_nodes",
     "need_analytics",
+    "read_store",
     "run_page",
+    "scope",
     "show_network",
     "store_uri",
 ]
@@ -41,9 +44,51 @@ def _dataset(uri: str) -> Dataset:
     return open_dataset(uri, load_settings().with_store(uri))
 
 
+def read_store(uri: str, fn: Callable[[Any], Any]) -> Any:
+    """``fn(store)`` on the store opened read-only for this call (audit head, retractions: the
+    legal-control tables the dataset does not serve)."""
+    from graphintel.store import open_store
+
+    store = open_store(uri, load_settings().with_store(uri), read_only=uri.startswith("duckdb:"))
+    try:
+        return fn(store)
+    finally:
+        store.close()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _retracted(uri: str, generation: object) -> frozenset[str]:
+    return read_store(uri, lambda s: frozenset(s.retractions()["source_id"].astype(str)))
+
+
+def scope(ds: Dataset) -> frozenset[str] | None:
+    """The source ids the logged-in user may see (:func:`graphintel.scope.permitted_sources`):
+    ``None`` = every source, an empty set = none (no one logged in, or an auditor)."""
+    from dashboards import auth
+    from graphintel.scope import permitted_sources
+
+    ident = auth.current()
+    if ident is None:
+        return frozenset()
+    retracted = _retracted(ds.uri, ds.generation())
+    allowed = permitted_sources(ident.role, ident.cases, ds.sources(), retracted)
+    return None if allowed is None else frozenset(str(s) for s in allowed)
+
+
+def _audit_query(action: str, params: dict, ids: dict) -> None:
+    """The dataset's audit hook: searches (a query with a text filter) are recorded with the
+    ids they returned; page views are recorded once per run by :func:`run_page`."""
+    from dashboards import auth
+
+    if params.get("q"):
+        auth.audit("search", {"query": action, "q": params["q"], "ids": ids})
+
+
 def dataset(uri: str | None = None) -> Dataset:
-    """The dataset of the served store, pinned to its current generation for this run."""
-    return _dataset(uri or store_uri()).pinned()
+    """The dataset of the served store, pinned to its current generation for this run, seen
+    through the logged-in user's case scope and audited."""
+    ds = _dataset(uri or store_uri()).pinned()
+    return ds.scoped(scope(ds)).with_audit(_audit_query)
 
 
 def generation() -> object | None:
@@ -99,6 +144,32 @@ def show_network(
     st.caption(msg)
 
 
+def _audit_view(ds: Dataset) -> None:
+    """One ``page_view`` entry per run: the page, the user's scope and the widget values."""
+    from dashboards import auth
+
+    ident = auth.current()
+    if ident is None:
+        return
+    page = st.session_state.get("_page_title") or "?"
+    filters = {
+        str(k): v
+        for k, v in st.session_state.items()
+        if not str(k).startswith(("_", "login_", "FormSubmitter"))
+        and isinstance(v, (str, int, float, bool))
+    }
+    auth.audit(
+        "page_view",
+        {
+            "page": page,
+            "store": ds.uri,
+            "cases": list(ident.cases),
+            "sources": None if ds.scope is None else sorted(ds.scope),
+            "filters": filters,
+        },
+    )
+
+
 def run_page(
     render: Callable[[Dataset], None], *, needs_data: bool = True, ds: Dataset | None = None
 ) -> None:
@@ -118,6 +189,8 @@ def run_page(
                 )
                 return
         render(ds)
+        if needs_data:
+            _audit_view(ds)
     except StoreUnavailable as err:
         st.error(f"The store cannot be reached: {err}")
     except GraphIntelError as err:

@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AccessDenied",
     "AnalyticsError",
+    "AuditError",
     "ConfigError",
+    "DossierError",
     "GraphIntelError",
     "InputFormatError",
     "ManifestError",
@@ -21,6 +24,7 @@ __all__ = [
     "SimulationError",
     "StoreError",
     "StoreUnavailable",
+    "UserError",
     "ValidationError",
     "ValidationFailure",
     "clip",
@@ -148,3 +152,23 @@ class AnalyticsError(GraphIntelError):
 
 class NotifyError(GraphIntelError):
     """The local command given to receive new alerts (``--notify-cmd``) failed."""
+
+
+class AuditError(GraphIntelError):
+    """The audit trail is unreadable or fails verification (``seq`` names the first bad entry)."""
+
+    def __init__(self, message: str, *, seq: int | None = None):
+        super().__init__(message)
+        self.seq = seq
+
+
+class UserError(GraphIntelError):
+    """A user-management request is invalid (unknown user or role, unknown case, bad password)."""
+
+
+class AccessDenied(GraphIntelError):
+    """The logged-in user's role does not allow the action."""
+
+
+class DossierError(GraphIntelError):
+    """A dossier cannot be built (unknown account, output folder in use) or fails verification."""

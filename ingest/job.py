@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from graphintel.config import Settings
-from graphintel.errors import ValidationError, ValidationFailure
+from graphintel.errors import ManifestError, ValidationError, ValidationFailure
 from graphintel.model import NODE_TABLES, TABLES, table_columns
+from graphintel.retraction import save_source_copy
 from graphintel.store.base import Bundle, GraphStore, check_provenance
 from ingest.csv_reader import read_csv_table
 from ingest.manifest import Manifest, load_manifest
@@ -36,6 +38,7 @@ class IngestReport:
     case_id: str
     skipped: bool = False
     rows_read: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
     rows_valid: dict[str, int] = field(default_factory=dict)
     inferred: dict[str, int] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
@@ -205,15 +208,29 @@ def ingest_manifest(
         check()
     source_fields = {"source_id": manifest.source_id, **manifest.provenance()}
     check_provenance(store.sources(), source_fields)
+    retracted = store.retractions()
+    if manifest.source_id in set(retracted["source_id"].astype(str)):
+        row = retracted[retracted["source_id"].astype(str) == manifest.source_id].iloc[0]
+        raise ManifestError(
+            f"source {manifest.source_id} in {manifest.path} was retracted on "
+            f"{row['retracted_at']} by {row['retracted_by']} ({row['reason']}): its records "
+            "cannot be ingested again; nothing was written"
+        )
     hashes = {f.sha256 for f in manifest.files}
     if hashes <= store.known_file_hashes():
         report = IngestReport(
             str(manifest.path), manifest.source_id, manifest.case_id, skipped=True
         )
+        report.files = {f.name: f.sha256 for f in manifest.files}
         report.seconds = time.perf_counter() - started
         return report
     bundle, report = prepare_bundle(manifest, settings, progress=progress)
+    report.files = {f.name: f.sha256 for f in manifest.files}
     store.ensure_schema()
-    report.written = store.write_bundle(bundle, progress=progress)
+    transaction = getattr(store, "transaction", None)
+    with transaction() if transaction is not None else nullcontext():
+        report.written = store.write_bundle(bundle, progress=progress)
+        # the validated rows, per source, so a retraction can rebuild what others reported
+        save_source_copy(store, bundle)
     report.seconds = time.perf_counter() - started
     return report

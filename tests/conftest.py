@@ -18,6 +18,15 @@ from graphintel.store.duckdb_store import DuckDBStore
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "sample_data" / "tiny"
 
+# The dashboard audits every page view: keep the suite's entries out of ./workspace. Tests that
+# check a workspace's own audit.jsonl drop this variable from the environment they pass on.
+if "GRAPHINTEL_AUDIT_LOG" not in os.environ:
+    import tempfile
+
+    os.environ["GRAPHINTEL_AUDIT_LOG"] = str(
+        Path(tempfile.mkdtemp(prefix="graphintel-test-audit-")) / "audit.jsonl"
+    )
+
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:

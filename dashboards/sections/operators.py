@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
 import plotly.express as px
 import streamlit as st
 
+from dashboards import auth
 from dashboards import components as ui
 from graphintel import economy_views, views
 from graphintel.dataset import Dataset
+from graphintel.dossier import write_dossier
 
 
 def render(ds: Dataset) -> None:
@@ -43,13 +52,26 @@ def render(ds: Dataset) -> None:
     )
     st.plotly_chart(fig, key="op_bar")
     st.dataframe(ranking, hide_index=True, width="stretch", key="op_table")
-    st.download_button(
-        "Export shortlist (CSV)",
-        views.shortlist_csv(ranking),
-        file_name="priority_shortlist.csv",
-        mime="text/csv",
-        key="op_export",
-    )
+    ident = auth.current()
+    may_export = ident is not None and ident.can_export
+    if may_export:
+        csv = views.shortlist_csv(ranking)
+        if st.download_button(
+            "Export shortlist (CSV)",
+            csv,
+            file_name="priority_shortlist.csv",
+            mime="text/csv",
+            key="op_export",
+        ):
+            auth.audit(
+                "export",
+                {
+                    "what": "priority shortlist",
+                    "rows": len(ranking),
+                    "sha256": hashlib.sha256(csv.encode()).hexdigest(),
+                    "cases": list(ident.cases),
+                },
+            )
 
     st.subheader("Evidence")
     labels = {
@@ -63,6 +85,8 @@ def render(ds: Dataset) -> None:
     ev = ds.operator_evidence(account)
     st.caption(f"{len(ev)} evidence records (record table and key, with source ids).")
     st.dataframe(ev, hide_index=True, width="stretch", key="op_evidence")
+    if may_export:
+        _dossier_button(ds, account)
 
     won = (ds.summary().get("economy") or {}).get("won_per_credit")
     econ = ds.account_economy(account)
@@ -79,6 +103,55 @@ def render(ds: Dataset) -> None:
         f"{won or 2650:,g} won."
     )
     st.dataframe(buys, hide_index=True, width="stretch", key="op_proceeds")
+
+
+def _dossier_button(ds: Dataset, account: str) -> None:
+    """Build the account's evidence dossier (as the permitted sources report it) as a zip."""
+    ident = auth.current()
+    if st.button("Build evidence dossier", key="op_dossier"):
+        allowed = ds.scope
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / f"dossier-{account}"
+            report = ui.read_store(
+                ds.uri,
+                lambda store: write_dossier(
+                    store,
+                    account,
+                    out,
+                    scope=allowed,
+                    generated_by=ident.name if ident else "",
+                    generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                ),
+            )
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+                for f in sorted(out.iterdir()):
+                    z.write(f, f"{out.name}/{f.name}")
+        data = buf.getvalue()
+        st.session_state["_dossier"] = (account, data)
+        auth.audit(
+            "dossier",
+            {
+                "account_id": account,
+                "cases": report.cases,
+                "rows": report.rows,
+                "sha256": report.files,
+                "zip_sha256": hashlib.sha256(data).hexdigest(),
+            },
+        )
+    built = st.session_state.get("_dossier")
+    if built and built[0] == account:
+        st.download_button(
+            "Download dossier (zip)",
+            built[1],
+            file_name=f"dossier-{account}.zip",
+            mime="application/zip",
+            key="op_dossier_download",
+        )
+        st.caption(
+            "A ranking for review, not a finding of guilt. Check MANIFEST.sha256 with "
+            "`graphintel dossier verify DIR` after unzipping."
+        )
 
 
 if __name__ == "__main__":

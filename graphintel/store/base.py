@@ -45,6 +45,7 @@ __all__ = [
     "OPTIONAL_KEY_COLUMNS",
     "PROVENANCE_FIELDS",
     "RESULT_TABLES",
+    "RETRACTION_COLUMNS",
     "SOURCE_COLUMNS",
     "Bundle",
     "GraphStore",
@@ -70,6 +71,16 @@ CANDIDATE_COLUMNS = (
     "watch_kind",
     "watch_value",
     "source_ids",
+)
+
+# A retracted source's tombstone (the Source record itself stays).
+RETRACTION_COLUMNS = (
+    "source_id",
+    "retracted_at",
+    "retracted_by",
+    "reason",
+    "records_removed",
+    "records_changed",
 )
 
 
@@ -255,3 +266,32 @@ class GraphStore(Protocol):
 
     def close(self) -> None:
         """Release connections. Whoever opened the store closes it."""
+
+    # -- legal controls (issue 11) --------------------------------------------------------------
+    def record_audit_head(self, seq: int, digest: str) -> None:
+        """Record the audit log's last entry ``seq``/``hash`` (kept only if newer)."""
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """The last audit entry recorded in this store, or ``None``."""
+
+    def write_source_copy(
+        self, source_id: str, batch: str, order: int, blobs: list[tuple[str, int, bytes]]
+    ) -> None:
+        """Keep one ingest's validated rows of a source (Parquet blobs per table and part)."""
+
+    def source_copies(self) -> list[tuple[str, str, int, str, int, bytes]]:
+        """Every kept copy ``(source_id, batch, order, table, part, data)``, in ingest order."""
+
+    def delete_source_copies(self, source_id: str) -> None:
+        """Forget the kept copies of one source."""
+
+    def drop_records(
+        self, removed: dict[str, pd.DataFrame], reset: dict[str, pd.DataFrame]
+    ) -> None:
+        """Delete records by key before a retraction merges the survivors again."""
+
+    def record_retraction(self, source_id: str, info: dict[str, Any]) -> None:
+        """Mark a source retracted (columns of :data:`RETRACTION_COLUMNS`)."""
+
+    def retractions(self) -> pd.DataFrame:
+        """Retracted sources (:data:`RETRACTION_COLUMNS`)."""

@@ -44,11 +44,14 @@ from graphintel.model import (
 from graphintel.store.base import CANDIDATE_COLUMNS
 
 __all__ = [
+    "AUDIT_HEAD_LABEL",
     "LABEL_KEYS",
     "METRIC_MARKER",
     "REFERRED_BY",
     "RESULT_LABEL",
     "RESULT_TABLE_LABEL",
+    "RETRACTION_PROPS",
+    "SOURCE_COPY_LABEL",
     "STORE_LABELS",
     "alert_candidate_statements",
     "clear_label",
@@ -60,6 +63,8 @@ __all__ = [
     "delete_case_rows",
     "delete_old_referred_by",
     "delete_old_results",
+    "delete_records",
+    "delete_source_copy",
     "has_label",
     "has_type",
     "ident",
@@ -70,20 +75,27 @@ __all__ = [
     "merge_nodes",
     "merge_records",
     "merge_relationships",
+    "read_audit_head",
     "read_case_table",
     "read_forwards_pairs",
     "read_result_meta",
     "read_result_rows",
+    "read_retractions",
     "read_source",
+    "read_source_copies",
     "read_sources",
     "read_table",
+    "reset_nodes",
     "schema_statements",
     "switch_result_generation",
+    "write_audit_head",
     "write_forwards_pairs",
     "write_metric_properties",
     "write_referred_by",
     "write_result_rows",
+    "write_retraction",
     "write_source",
+    "write_source_copy",
 ]
 
 # Label -> key property of that node label.
@@ -102,6 +114,10 @@ CASE_LABELS = {spec.label: spec.key for spec in CASE_TABLES.values()}
 STORE_LABELS = (*LABEL_KEYS, RESULT_LABEL, RESULT_TABLE_LABEL, *RECORD_LABELS, *CASE_LABELS)
 REFERRED_BY = "REFERRED_BY"
 METRIC_MARKER = "metric_row"
+AUDIT_HEAD_LABEL = "AuditHead"
+SOURCE_COPY_LABEL = "SourceCopy"
+RETRACTION_PROPS = ("retracted_at", "retracted_by", "reason", "records_removed", "records_changed")
+STORE_LABELS = (*STORE_LABELS, AUDIT_HEAD_LABEL, SOURCE_COPY_LABEL)
 CREATED = "CREATED"
 FORWARD_PROPS = ("ts_list", "ts_sources", "ts_evidence", "count", "first_ts", "last_ts")
 
@@ -124,6 +140,16 @@ _ALLOWED: frozenset[str] = frozenset(
         RESULT_TABLE_LABEL,
         REFERRED_BY,
         METRIC_MARKER,
+        AUDIT_HEAD_LABEL,
+        SOURCE_COPY_LABEL,
+        *RETRACTION_PROPS,
+        "key",
+        "seq",
+        "hash",
+        "batch",
+        "ord",
+        "part",
+        "data",
         CREATED,
         "table",
         "gen",
@@ -200,6 +226,14 @@ def schema_statements() -> list[str]:
     out.append(
         f"CREATE INDEX result_generation_rows IF NOT EXISTS FOR (n:{ident(RESULT_LABEL)}) "
         "ON (n.`table`, n.`gen`, n.`row`)"
+    )
+    out.append(
+        f"CREATE CONSTRAINT audit_head_key IF NOT EXISTS FOR (n:{ident(AUDIT_HEAD_LABEL)}) "
+        "REQUIRE n.`key` IS UNIQUE"
+    )
+    out.append(
+        f"CREATE INDEX source_copy_source IF NOT EXISTS FOR (n:{ident(SOURCE_COPY_LABEL)}) "
+        "ON (n.`source_id`)"
     )
     return out + dataset_indexes()
 
@@ -1302,3 +1336,101 @@ def dataset_indexes() -> list[str]:
         ),
         "CREATE INDEX account_referral_root IF NOT EXISTS FOR (n:`Account`) ON (n.`referral_root`)",
     ]
+
+
+# -- legal controls: audit head, per-source copies, retraction ------------------------------------
+def write_audit_head() -> str:
+    """Record ``$seq``/``$hash`` on the one ``AuditHead`` node unless a newer one is there."""
+    return (
+        f"MERGE (h:{ident(AUDIT_HEAD_LABEL)} {{`key`: 'audit'}}) WITH h "
+        "WHERE h.`seq` IS NULL OR h.`seq` < $seq "
+        "SET h.`seq` = $seq, h.`hash` = $hash, h.`source_ids` = []"
+    )
+
+
+def read_audit_head() -> str:
+    return f"MATCH (h:{ident(AUDIT_HEAD_LABEL)} {{`key`: 'audit'}}) RETURN h.`seq`, h.`hash`"
+
+
+def delete_source_copy() -> str:
+    """Delete the kept copies of ``$sid`` (of batch ``$batch`` when it is not null)."""
+    return (
+        f"MATCH (n:{ident(SOURCE_COPY_LABEL)} {{`source_id`: $sid}}) "
+        "WHERE $batch IS NULL OR n.`batch` = $batch DELETE n"
+    )
+
+
+def write_source_copy() -> str:
+    """One kept copy part: ``$sid``, ``$batch``, ``$ord``, ``$table``, ``$part``, ``$data``."""
+    return (
+        f"CREATE (n:{ident(SOURCE_COPY_LABEL)} {{`source_id`: $sid, `batch`: $batch, "
+        "`ord`: $ord, `table`: $table, `part`: $part, `data`: $data, `source_ids`: [$sid]})"
+    )
+
+
+def read_source_copies() -> str:
+    return (
+        f"MATCH (n:{ident(SOURCE_COPY_LABEL)}) RETURN n.`source_id`, n.`batch`, n.`ord`, "
+        "n.`table`, n.`part`, n.`data` ORDER BY n.`ord`, n.`source_id`, n.`batch`, n.`table`, "
+        "n.`part`"
+    )
+
+
+def delete_records(table: str, columns: list[str]) -> str:
+    """Delete the records of ``table`` whose key columns (``columns``) are in batch ``$c``.
+
+    Edges are deleted; node tables are ``DETACH DELETE``-d; ``forwards`` are matched by channel
+    pair (``columns`` = the pair), ``content`` by hash: its ``POSTED`` relationships and the
+    ``Content`` node go.
+    """
+    spec = TABLES[table]
+    pre = _row_map(columns)
+    if spec.node:
+        key = spec.key[0]
+        return (
+            f"{pre} MATCH (n:{ident(spec.node)} {{{ident(key)}: row.{ident(key)}}}) DETACH DELETE n"
+        )
+    if table == "content":
+        return f"{pre} MATCH (n:`Content` {{`content_hash`: row.`content_hash`}}) DETACH DELETE n"
+    assert spec.ends is not None and spec.rel is not None
+    (a_col, a_label), (b_col, b_label) = spec.ends
+    a = f"(a:{ident(a_label)} {{{ident(LABEL_KEYS[a_label])}: row.{ident(a_col)}}})"
+    b = f"(b:{ident(b_label)} {{{ident(LABEL_KEYS[b_label])}: row.{ident(b_col)}}})"
+    if a_col not in columns:
+        a = f"(a:{ident(a_label)})"
+    if b_col not in columns:
+        b = f"(b:{ident(b_label)})"
+    props = [c for c in columns if c not in (a_col, b_col)]
+    pattern = ", ".join(f"{ident(k)}: row.{ident(k)}" for k in props)
+    pattern = f" {{{pattern}}}" if pattern else ""
+    return f"{pre} MATCH {a}-[r:{ident(spec.rel)}{pattern}]->{b} DELETE r"
+
+
+def reset_nodes(table: str) -> str:
+    """Clear every stored attribute of the ``table`` nodes in batch ``$c`` (by key), so the
+    remaining sources' rows can be merged into them again; a channel also loses ``CREATED``."""
+    spec = TABLES[table]
+    key = spec.key[0]
+    props = [c for c in table_columns(table) if c != key]
+    sets = ", ".join(f"n.{ident(c)} = null" for c in props)
+    created = ""
+    if table == "channels":
+        created = "WITH n OPTIONAL MATCH (:`Account`)-[c:`CREATED`]->(n) DELETE c "
+    return (
+        f"{_row_map([key])} MATCH (n:{ident(spec.node or '')} {{{ident(key)}: row.{ident(key)}}}) "
+        f"SET {sets} {created}"
+    ).strip()
+
+
+def write_retraction() -> str:
+    """Mark Source ``$sid`` retracted with ``$props`` (the node stays: the tombstone)."""
+    sets = ", ".join(f"s.{ident(c)} = $props.{ident(c)}" for c in RETRACTION_PROPS)
+    return f"MATCH (s:`Source` {{`source_id`: $sid}}) SET {sets}"
+
+
+def read_retractions() -> str:
+    ret = ", ".join(f"s.{ident(c)} AS {ident(c)}" for c in RETRACTION_PROPS)
+    return (
+        "MATCH (s:`Source`) WHERE s.`retracted_at` IS NOT NULL "
+        f"RETURN s.`source_id` AS source_id, {ret} ORDER BY s.`source_id`"
+    )

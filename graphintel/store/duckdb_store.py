@@ -27,6 +27,8 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
@@ -42,6 +44,7 @@ from graphintel.model import (
 )
 from graphintel.store.base import (
     CANDIDATE_COLUMNS,
+    RETRACTION_COLUMNS,
     SOURCE_COLUMNS,
     Bundle,
     case_spec,
@@ -163,6 +166,7 @@ class DuckDBStore:
         self._lock_fd: int | None = None
         self._working: str | None = None
         self._dirty = False
+        self._in_transaction = False
 
     # -- connection -------------------------------------------------------------------------
     @property
@@ -346,7 +350,9 @@ class DuckDBStore:
         self._dirty = True
         source_id = bundle.source["source_id"]
         written: dict[str, int] = {}
-        con.execute("BEGIN TRANSACTION")
+        outer = self._in_transaction
+        if not outer:
+            con.execute("BEGIN TRANSACTION")
         try:
             for table in TABLES:
                 frame = bundle.tables.get(table)
@@ -357,11 +363,28 @@ class DuckDBStore:
                 written[table] = len(frame)
             self._merge_source(bundle.source)
             written["sources"] = 1
-            con.execute("COMMIT")
+            if not outer:
+                con.execute("COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            if not outer:
+                con.execute("ROLLBACK")
             raise
         return written
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside (``write_bundle`` included) commits or rolls back as one."""
+        self.ensure_schema()
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_transaction = False
 
     def _merge(self, table: str, frame: pd.DataFrame, source_id: str) -> None:
         types = _column_types(table)
@@ -575,6 +598,130 @@ class DuckDBStore:
         if not self._exists_or_empty("result_" + name):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
         return self.con.execute(f"SELECT * FROM {_q('result_' + name)}").df()
+
+    # -- legal controls: audit head, per-source copies, retraction ------------------------------
+    def _may_write(self) -> bool:
+        if self.read_only:
+            return False
+        return self._con is not None or self.path == ":memory:" or Path(self.path).exists()
+
+    def record_audit_head(self, seq: int, digest: str) -> None:
+        """Record the audit log's last entry (kept only if newer than the one recorded).
+
+        A read-only store, or one not created yet, records nothing.
+        """
+        if not self._may_write():
+            return
+        con = self.con
+        self._dirty = True
+        con.execute("CREATE TABLE IF NOT EXISTS audit_head (seq BIGINT, hash VARCHAR)")
+        con.execute(
+            "INSERT INTO audit_head SELECT $seq, $hash WHERE NOT EXISTS "
+            "(SELECT 1 FROM audit_head WHERE seq >= $seq)",
+            {"seq": int(seq), "hash": str(digest)},
+        )
+        con.execute("DELETE FROM audit_head WHERE seq < (SELECT max(seq) FROM audit_head)")
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """The last audit entry recorded here, as ``(seq, hash)``, or ``None``."""
+        if not self._exists_or_empty("audit_head"):
+            return None
+        rows = self.con.execute("SELECT seq, hash FROM audit_head ORDER BY seq DESC").fetchall()
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def write_source_copy(
+        self, source_id: str, batch: str, order: int, blobs: list[tuple[str, int, bytes]]
+    ) -> None:
+        """Keep a source's validated rows (``(table, part, parquet bytes)``) for retraction;
+        a batch written again replaces its earlier copy."""
+        con = self.con
+        self._dirty = True
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS source_copies (source_id VARCHAR, batch VARCHAR, "
+            "ord BIGINT, tbl VARCHAR, part INTEGER, data BLOB)"
+        )
+        con.execute(
+            "DELETE FROM source_copies WHERE source_id = ? AND batch = ?", [source_id, batch]
+        )
+        if blobs:
+            con.executemany(
+                "INSERT INTO source_copies VALUES (?, ?, ?, ?, ?, ?)",
+                [[source_id, batch, int(order), t, int(p), d] for t, p, d in blobs],
+            )
+
+    def source_copies(self) -> list[tuple[str, str, int, str, int, bytes]]:
+        """Every kept copy: ``(source_id, batch, order, table, part, data)`` in ingest order."""
+        if not self._exists_or_empty("source_copies"):
+            return []
+        rows = self.con.execute(
+            "SELECT source_id, batch, ord, tbl, part, data FROM source_copies "
+            "ORDER BY ord, source_id, batch, tbl, part"
+        ).fetchall()
+        return [(r[0], r[1], int(r[2]), r[3], int(r[4]), bytes(r[5])) for r in rows]
+
+    def delete_source_copies(self, source_id: str) -> None:
+        if self._exists_or_empty("source_copies"):
+            self._dirty = True
+            self.con.execute("DELETE FROM source_copies WHERE source_id = ?", [source_id])
+
+    def drop_records(
+        self, removed: dict[str, pd.DataFrame], reset: dict[str, pd.DataFrame]
+    ) -> None:
+        """Delete the records with the given keys (``removed``: gone for good; ``reset``: to be
+        merged again from the remaining sources' copies — here both are simply deleted).
+
+        Frames hold each table's key columns (``forwards``: the channel pair; ``content``: the
+        hash), optional key columns as stored (``''`` for missing).
+        """
+        con = self.con
+        self._dirty = True
+        for table in TABLES:
+            frames = [f for f in (removed.get(table), reset.get(table)) if f is not None]
+            frames = [f for f in frames if len(f)]
+            if not frames:
+                continue
+            keys = pd.concat(frames, ignore_index=True)
+            cols = list(keys.columns)
+            con.register("dropped_keys", keys.astype(object))
+            try:
+                on = " AND ".join(f"t.{_q(c)} = CAST(k.{_q(c)} AS VARCHAR)" for c in cols)
+                con.execute(
+                    f"DELETE FROM {_q(table)} AS t WHERE EXISTS "
+                    f"(SELECT 1 FROM dropped_keys AS k WHERE {on})"
+                )
+            finally:
+                con.unregister("dropped_keys")
+
+    def record_retraction(self, source_id: str, info: dict[str, Any]) -> None:
+        """Mark a source retracted (its Source row stays as the tombstone)."""
+        con = self.con
+        self._dirty = True
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS retractions (source_id VARCHAR, retracted_at VARCHAR, "
+            "retracted_by VARCHAR, reason VARCHAR, records_removed BIGINT, "
+            "records_changed BIGINT)"
+        )
+        con.execute(
+            "INSERT INTO retractions VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                source_id,
+                info["retracted_at"],
+                info["retracted_by"],
+                info["reason"],
+                int(info["records_removed"]),
+                int(info["records_changed"]),
+            ],
+        )
+
+    def retractions(self) -> pd.DataFrame:
+        """Retracted sources: source_id, retracted_at, retracted_by, reason, records_removed,
+        records_changed."""
+        cols = list(RETRACTION_COLUMNS)
+        if not self._exists_or_empty("retractions"):
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        return self.con.execute(
+            f"SELECT {', '.join(cols)} FROM retractions ORDER BY source_id"
+        ).df()
 
     def clear(self) -> None:
         """Drop every table (tests and `--fresh` only)."""

@@ -56,6 +56,7 @@ from graphintel.store import cypher
 from graphintel.store.base import (
     CANDIDATE_COLUMNS,
     OPTIONAL_KEY_COLUMNS,
+    RETRACTION_COLUMNS,
     SOURCE_COLUMNS,
     Bundle,
     case_spec,
@@ -650,6 +651,104 @@ class Neo4jStore:
                 except (TypeError, ValueError):
                     pass  # e.g. an int column that now holds nulls: keep what was read
         return frame
+
+    # -- legal controls: audit head, per-source copies, retraction -----------------------------
+    def record_audit_head(self, seq: int, digest: str) -> None:
+        """Record the audit log's last entry on the ``AuditHead`` node (only if newer)."""
+        with self._session() as session:
+            session.execute_write(
+                lambda tx: tx.run(
+                    cypher.write_audit_head(), {"seq": int(seq), "hash": str(digest)}
+                ).consume()
+            )
+
+    def audit_head(self) -> tuple[int, str] | None:
+        _, rows = self._read(cypher.read_audit_head())
+        return (int(rows[0][0]), str(rows[0][1])) if rows and rows[0][0] is not None else None
+
+    def write_source_copy(
+        self, source_id: str, batch: str, order: int, blobs: list[tuple[str, int, bytes]]
+    ) -> None:
+        """Keep a source's validated rows as ``SourceCopy`` nodes (one per table part)."""
+
+        def work(tx: Any) -> None:
+            tx.run(cypher.delete_source_copy(), {"sid": source_id, "batch": batch}).consume()
+            for table, part, data in blobs:
+                params = {
+                    "sid": source_id,
+                    "batch": batch,
+                    "ord": int(order),
+                    "table": table,
+                    "part": int(part),
+                    "data": bytes(data),
+                }
+                tx.run(cypher.write_source_copy(), params).consume()
+
+        with self._session() as session:
+            session.execute_write(work)
+
+    def source_copies(self) -> list[tuple[str, str, int, str, int, bytes]]:
+        _, rows = self._read(cypher.read_source_copies())
+        return [(r[0], r[1], int(r[2]), r[3], int(r[4]), bytes(r[5])) for r in rows]
+
+    def delete_source_copies(self, source_id: str) -> None:
+        with self._session() as session:
+            session.execute_write(
+                lambda tx: tx.run(
+                    cypher.delete_source_copy(), {"sid": source_id, "batch": None}
+                ).consume()
+            )
+
+    def drop_records(
+        self, removed: dict[str, pd.DataFrame], reset: dict[str, pd.DataFrame]
+    ) -> None:
+        """Delete ``removed`` records and every edge in ``reset``; clear the attributes of
+        ``reset`` nodes (their relationships to unaffected records must survive)."""
+        steps: list[tuple[int, Step]] = []
+
+        def add(stmt: str, frame: pd.DataFrame) -> None:
+            cols = list(frame.columns)
+            data = _columnar(frame, cols)
+            for start, stop in _slices(len(frame), self.batch_size):
+                params = {"c": {c: v[start:stop] for c, v in data.items()}, "n": stop - start}
+                steps.append((stop - start, _plain_step(stmt, params)))
+
+        for table in (*_EDGE_ORDER, "forwards"):
+            for frames in (removed, reset):
+                frame = frames.get(table)
+                if frame is not None and len(frame):
+                    add(cypher.delete_records(table, list(frame.columns)), frame)
+        for table in NODE_TABLES:
+            frame = reset.get(table)
+            if frame is not None and len(frame):
+                add(cypher.reset_nodes(table), frame)
+            frame = removed.get(table)
+            if frame is not None and len(frame):
+                add(cypher.delete_records(table, list(frame.columns)), frame)
+        self._run_steps(steps, progress=False)
+
+    def record_retraction(self, source_id: str, info: dict[str, Any]) -> None:
+        props = {c: info[c] for c in cypher.RETRACTION_PROPS}
+        with self._session() as session:
+            session.execute_write(
+                lambda tx: tx.run(
+                    cypher.write_retraction(), {"sid": source_id, "props": props}
+                ).consume()
+            )
+
+    def retractions(self) -> pd.DataFrame:
+        keys, rows = self._read(cypher.read_retractions())
+        cols = list(RETRACTION_COLUMNS)
+        if not rows:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        return pd.DataFrame(rows, columns=keys).reindex(columns=cols)
+
+
+def _plain_step(stmt: str, params: dict[str, Any]) -> Step:
+    def step(tx: Any) -> None:
+        tx.run(stmt, params).consume()
+
+    return step
 
 
 def _write_step(stmt: str, params: dict[str, Any], what: str) -> Step:

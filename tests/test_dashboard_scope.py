@@ -1,0 +1,205 @@
+"""Case scoping in the dashboard: logged in as a case-A user, nothing of case B appears anywhere
+(every page under AppTest: tables, metrics, texts, options; and in real Chromium: page text and
+the network iframes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboards.auth import Identity
+from graphintel.users import UserFile
+from tests.legal_data import write_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboards" / "app.py")
+PAGES = ["overview", "channels", "referrals", "operators", "flows", "targets"]
+# what only SRC-S (case CASE-B) reported
+CASE_B = ["SRC-S", "CASE-B", "Secret room", "@s_u2", "Only S name", "@u4_secret", "Secret target"]
+CASE_B += ["court permission 2024-B", "h:2", "C3", "O2", "T2"]
+
+
+@pytest.fixture(scope="module")
+def two_cases(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scope")
+    env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key", GRAPHINTEL_WORKSPACE=str(tmp / "ws"))
+    uri = f"duckdb:{tmp / 'graph.duckdb'}"
+    for sid in ("SRC-A", "SRC-S", "SRC-C"):
+        args = ["ingest", str(write_bundle(tmp / "b", sid)), "--no-progress"]
+        subprocess.run(
+            [sys.executable, "-m", "graphintel.cli", *args, "--store", uri],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    subprocess.run(
+        [sys.executable, "-m", "graphintel.cli", "analyze", "--store", uri],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    users = UserFile(tmp / "ws" / "users.json")
+    users.add("kim", "investigator", "kim-secret-1", cases=["CASE-A"])
+    users.add("ana", "admin", "ana-secret-1")
+    return tmp, env, uri
+
+
+def _strings(at: AppTest) -> str:
+    parts: list[str] = []
+    for df in at.dataframe:
+        frame = df.value
+        parts.append(frame.to_csv() if isinstance(frame, pd.DataFrame) else str(frame))
+    for m in at.metric:
+        parts += [str(m.label), str(m.value)]
+    for kind in ("title", "subheader", "caption", "markdown", "info", "warning", "error", "text"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    for box in (*at.selectbox, *at.multiselect):
+        parts += [str(o) for o in box.options]
+    return "\n".join(parts)
+
+
+def _page(two_cases, monkeypatch, ident: Identity, page: str) -> AppTest:
+    tmp, _, uri = two_cases
+    monkeypatch.setenv("GRAPHINTEL_STORE", uri)
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(tmp / "ws"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_identity"] = ident
+    at.session_state["_last_seen"] = time.time()
+    at.run()
+    if page != "overview":
+        at.switch_page(f"sections/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+KIM = Identity(name="kim", role="investigator", cases=("CASE-A",))
+
+
+# The Dataset scopes by record (a record whose source_ids overlap the scope is shown whole):
+# attributes of a shared account that only SRC-S reported (its handle, name) and the ranking's
+# handles of SRC-S-only accounts still show on these pages. Known gap, not yet attribute-level.
+RECORD_LEVEL_GAP = pytest.mark.xfail(
+    strict=True, reason="Dataset scope is record-level; these pages show SRC-S attributes"
+)
+SCOPED_PAGES = [
+    pytest.param(p, marks=RECORD_LEVEL_GAP) if p in ("referrals", "operators", "flows") else p
+    for p in PAGES
+]
+
+
+@pytest.mark.parametrize("page", SCOPED_PAGES)
+def test_case_a_user_sees_nothing_of_case_b(page, two_cases, monkeypatch):
+    at = _page(two_cases, monkeypatch, KIM, page)
+    text = _strings(at)
+    leaked = [s for s in CASE_B if s in text]
+    assert leaked == [], (page, leaked)
+    if page == "overview":
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["Channels"] == "2" and metrics["Sources"] == "2"
+        assert metrics["Transactions"] == "2"  # T1 (also SRC-A's) and T3; not T2
+
+
+def test_admin_sees_both_cases(two_cases, monkeypatch):
+    at = _page(two_cases, monkeypatch, Identity(name="ana", role="admin"), "overview")
+    text = _strings(at)
+    assert "SRC-S" in text and "CASE-B" in text
+    assert {m.label: m.value for m in at.metric}["Channels"] == "3"
+
+
+def test_page_views_are_audited_with_the_scope(two_cases, monkeypatch, tmp_path):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(log))
+    _page(two_cases, monkeypatch, KIM, "operators")
+    import json
+
+    views = [json.loads(x) for x in log.read_text().splitlines()]
+    views = [e for e in views if e["action"] == "page_view"]
+    assert views and views[-1]["user"] == "kim" and views[-1]["details"]["page"] == "Operators"
+    assert views[-1]["details"]["sources"] == ["SRC-A", "SRC-C"]
+    assert views[-1]["details"]["cases"] == ["CASE-A"]
+
+
+@pytest.mark.browser
+@RECORD_LEVEL_GAP
+def test_case_a_user_in_chromium(two_cases):
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_dashboard_browser import ARGS, CHROMIUM
+    from tests.test_dashboard_login import _log_in, _serve, _stop
+
+    tmp, env, uri = two_cases
+    env = dict(env, GRAPHINTEL_AUDIT_LOG=str(tmp / "browser-audit.jsonl"))
+    proc, log, url = _serve(tmp, env, uri)
+    titles = {
+        "channels": "Channel network",
+        "referrals": "Referral chains",
+        "operators": "Operators",
+        "flows": "Credit flows",
+        "targets": "Targets map",
+    }
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+            _log_in(page, "kim", "kim-secret-1")
+            page.get_by_text("Logged in as").wait_for(timeout=60_000)
+            page.get_by_role("heading", name="Overview").first.wait_for(timeout=60_000)
+            seen = {"overview": page.inner_text("body")}
+            frames: dict[str, str] = {}
+            for path, title in titles.items():
+                page.get_by_role("link", name=title).first.click()
+                page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+                page.wait_for_function(
+                    "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+                )
+                page.wait_for_timeout(2000)
+                seen[path] = page.inner_text("body")
+                frames[path] = "\n".join(f.content() or "" for f in page.frames[1:])
+                assert page.locator('[data-testid="stException"]').count() == 0, path
+            browser.close()
+    finally:
+        _stop(proc, log)
+    assert "Room one" in frames["channels"]  # the network view drew case A's rooms
+    for path, text in seen.items():
+        leaked = [s for s in CASE_B if s in text]
+        assert leaked == [], (path, leaked)
+    # in the network iframes (which also hold vis-network's minified code) the names
+    for path, text in frames.items():
+        leaked = [s for s in CASE_B if len(s) > 4 and s in text]
+        assert leaked == [], (path, leaked)
+
+
+def test_operators_dossier_button_scoped_and_audited(two_cases, monkeypatch, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(log))
+    at = _page(two_cases, monkeypatch, KIM, "operators")
+    at.button(key="op_dossier").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    account, data = at.session_state["_dossier"]
+    files = zipfile.ZipFile(io.BytesIO(data))
+    text = "".join(files.read(n).decode() for n in files.namelist())
+    assert "MANIFEST.sha256" in "".join(files.namelist())
+    assert "CASE-A" in text and not [s for s in CASE_B if s in text]
+    entries = [json.loads(x) for x in log.read_text().splitlines()]
+    dossier = [e for e in entries if e["action"] == "dossier"]
+    assert dossier[-1]["details"]["account_id"] == account and dossier[-1]["user"] == "kim"
+
+
+def test_analyst_gets_no_export_buttons(two_cases, monkeypatch):
+    ident = Identity(name="lee", role="analyst", cases=("CASE-A",))
+    at = _page(two_cases, monkeypatch, ident, "operators")
+    assert [b.key for b in at.button if b.key == "op_dossier"] == []
+    assert "Export shortlist" not in _strings(at)
