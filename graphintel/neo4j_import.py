@@ -218,6 +218,15 @@ def _write_csv(con: Any, frame: pd.DataFrame, table: str, cols: list[str], path:
     con.unregister("import_frame")
 
 
+def _merged_tables(bundles: list[Any], merge: Any) -> dict[str, pd.DataFrame]:
+    """The bundles' tables merged with the ingest rule; one bundle needs no merge (its keys are
+    unique once validated), only its source id on every record."""
+    if len(bundles) > 1:
+        return merge([(str(b.source["source_id"]), b.tables) for b in bundles])
+    sid = str(bundles[0].source["source_id"])
+    return {t: f.assign(source_ids=[[sid]] * len(f)) for t, f in bundles[0].tables.items()}
+
+
 def _run_admin_import(settings: Settings, home: Path, args: list[str], report_file: Path) -> str:
     from graphintel import neo4j_server as ns
 
@@ -322,7 +331,7 @@ def bulk_import(
                 report.cases.append(manifest.case_id)
         report.seconds["validate"] = time.perf_counter() - started
         t = time.perf_counter()
-        merged = merge_source_rows([(str(b.source["source_id"]), b.tables) for b in bundles])
+        merged = _merged_tables(bundles, merge_source_rows)
         work = Path(tempfile.mkdtemp(prefix="graphintel-import-", dir=path / "import"))
         try:
             args, report.nodes, report.relationships = write_import_files(merged, work)
