@@ -24,7 +24,6 @@ from ingest.job import ingest_manifest
 from tests.legal_data import write_bundle
 from tests.test_retraction import _snapshot
 
-pytestmark = pytest.mark.neo4j
 TINY = Path(__file__).resolve().parents[1] / "sample_data" / "tiny" / "manifest.yaml"
 
 
@@ -71,6 +70,7 @@ def _server_store(home: Path) -> Neo4jStore:
     return Neo4jStore(info.uri, info.username, info.password)
 
 
+@pytest.mark.neo4j
 def test_bulk_import_equals_batched_ingest(bulk_home, neo4j_store, settings, tmp_path):
     home, env, tmp = bulk_home
     bundles = tmp / "bundles"
@@ -136,3 +136,29 @@ def test_bulk_import_equals_batched_ingest(bulk_home, neo4j_store, settings, tmp
     assert "only fills an empty database" in again.stderr and "Traceback" not in again.stderr
     audit = (tmp / "ws" / "audit.jsonl").read_text(encoding="utf-8")
     assert '"action":"ingest"' in audit.replace(" ", "") and "neo4j-admin" in audit
+
+
+def test_one_bundle_files_equal_the_merged_ones(tmp_path):
+    """Without a server: the files of one bundle (no merge) hold the same lines as those of
+    the general merge of that bundle alone."""
+    from graphintel.config import load_settings
+    from graphintel.neo4j_import import _merged_tables, write_import_files
+    from graphintel.scope import merge_source_rows
+    from ingest.job import prepare_bundle
+    from ingest.manifest import load_manifest
+
+    bundle, _ = prepare_bundle(load_manifest(TINY), load_settings({"GRAPHINTEL_PII_KEY": "k"}))
+    one, merged = tmp_path / "one", tmp_path / "merged"
+    one.mkdir()
+    merged.mkdir()
+    _, *counts_one = write_import_files(_merged_tables([bundle], None), one)
+    sid = str(bundle.source["source_id"])
+    _, *counts_merged = write_import_files(merge_source_rows([(sid, bundle.tables)]), merged)
+    assert counts_one == counts_merged and counts_one[0] > 0 and counts_one[1] > 0
+    files = sorted(p.name for p in one.iterdir())
+    assert files == sorted(p.name for p in merged.iterdir()) and "invites.csv" in files
+    for name in files:
+        lines = (one / name).read_text(encoding="utf-8").splitlines()
+        assert sorted(lines) == sorted((merged / name).read_text(encoding="utf-8").splitlines())
+    invites = (one / "invites.csv").read_text(encoding="utf-8")
+    assert f'"{sid}"' in invites
