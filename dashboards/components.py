@@ -8,7 +8,7 @@ data; results are cached inside the dataset per generation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -22,6 +22,7 @@ from graphintel.errors import GraphIntelError, StoreUnavailable
 from graphintel.netviz import generate_html
 
 __all__ = [
+    "ViewAudit",
     "dataset",
     "generation",
     "max_nodes",
@@ -75,20 +76,49 @@ def scope(ds: Dataset) -> frozenset[str] | None:
     return None if allowed is None else frozenset(str(s) for s in allowed)
 
 
-def _audit_query(action: str, params: dict, ids: dict) -> None:
-    """The dataset's audit hook: searches (a query with a text filter) are recorded with the
-    ids they returned; page views are recorded once per run by :func:`run_page`."""
-    from dashboards import auth
+# id columns of the dataset's queries, by the kind of record they name
+_ID_KINDS = {
+    "from_id": "account_id",
+    "to_id": "account_id",
+    "root": "account_id",
+    "creator_id": "account_id",
+    "inviter_id": "account_id",
+    "channel_a": "channel_id",
+    "channel_b": "channel_id",
+}
 
-    if params.get("q"):
-        auth.audit("search", {"query": action, "q": params["q"], "ids": ids})
+
+class ViewAudit:
+    """The dataset's audit hook for one page run.
+
+    A search (a query with a text filter) is recorded at once with the ids it returned; every
+    query's ids are also collected, by kind (``account_id``, ``channel_id``, ``org_id``,
+    ``txn_id``, ``source_id``, ``content_hash``), for the run's ``page_view`` entry
+    (:func:`graphintel.audit.id_summary` each: count, sha256 of the sorted list, the first
+    1,000)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, set[str]] = {}
+
+    def __call__(self, action: str, params: Mapping[str, Any], ids: Mapping[str, Any]) -> None:
+        from dashboards import auth
+
+        for col, values in ids.items():
+            self.ids.setdefault(_ID_KINDS.get(col, col), set()).update(map(str, values))
+        if params.get("q"):
+            auth.audit("search", {"query": action, "q": params["q"], "ids": dict(ids)})
+
+    def shown(self) -> dict[str, dict[str, Any]]:
+        from graphintel.audit import id_summary
+
+        return {kind: id_summary(v) for kind, v in sorted(self.ids.items())}
 
 
 def dataset(uri: str | None = None) -> Dataset:
     """The dataset of the served store, pinned to its current generation for this run, seen
-    through the logged-in user's case scope and audited."""
+    through the logged-in user's case scope and audited (a fresh :class:`ViewAudit`)."""
     ds = _dataset(uri or store_uri()).pinned()
-    return ds.scoped(scope(ds)).with_audit(_audit_query)
+    return ds.scoped(scope(ds)).with_audit(ViewAudit())
 
 
 def generation() -> object | None:
@@ -145,7 +175,8 @@ def show_network(
 
 
 def _audit_view(ds: Dataset) -> None:
-    """One ``page_view`` entry per run: the page, the user's scope and the widget values."""
+    """One ``page_view`` entry per run: the page, the user's scope, the widget values and the
+    ids of the records the page's queries returned (``shown``, see :class:`ViewAudit`)."""
     from dashboards import auth
 
     ident = auth.current()
@@ -166,6 +197,7 @@ def _audit_view(ds: Dataset) -> None:
             "cases": list(ident.cases),
             "sources": None if ds.scope is None else sorted(ds.scope),
             "filters": filters,
+            "shown": ds.audit.shown() if isinstance(ds.audit, ViewAudit) else {},
         },
     )
 

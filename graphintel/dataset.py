@@ -51,6 +51,9 @@ _ID_COLUMNS = (
     "to_id",
     "channel_a",
     "channel_b",
+    "creator_id",
+    "inviter_id",
+    "content_hash",
 )
 _TS = "%Y-%m-%dT%H:%M:%S"
 MORE_PREFIX = "\x00more:"
@@ -867,7 +870,15 @@ class Dataset:
         """:func:`graphintel.takedowns.takedown_tables` of the store (not scoped yet)."""
         from graphintel.takedowns import takedown_tables
 
-        return takedown_tables(self._graph_store())
+        tables = takedown_tables(self._graph_store())
+        if self.audit is not None:
+            ids: dict[str, set[str]] = {}
+            for frame in tables.values():
+                for c in _ID_COLUMNS:
+                    if c in frame.columns:
+                        ids.setdefault(c, set()).update(frame[c].dropna().astype(str))
+            self.audit("takedowns", {"scope": None}, {c: sorted(v) for c, v in ids.items()})
+        return tables
 
 
 def open(uri: str, settings: Any = None, **options: Any) -> Dataset:
