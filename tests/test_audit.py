@@ -361,3 +361,75 @@ def test_cli_verify_uses_the_side_file_and_the_table(tmp_path, tiny_bundle, tamp
     res = _cli(["audit", "verify"], env)
     assert res.returncode == 2, res.stdout
     assert f"first bad seq {bad}" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_cli_watch_alert_and_takedown_actions_are_audited(tmp_path, tiny_bundle, monkeypatch):
+    from graphintel.cli import main
+    from graphintel.store.duckdb_store import DuckDBStore
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(log))
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("GRAPHINTEL_PII_KEY", "k")
+    monkeypatch.setenv("GRAPHINTEL_USER", "kim")
+    s = ["--store", f"duckdb:{tmp_path / 'g.duckdb'}"]
+    assert main(["ingest", str(tiny_bundle / "manifest.yaml"), "--no-progress", *s]) == 0
+    assert main(["watch", "add", "--kind", "org", "O1", "--note", "school list", *s]) == 0
+    assert main(["watch", "list", *s]) == 0
+    assert main(["alerts", "run", *s]) == 0
+    entries = AuditLog(log).entries()
+    alert_id = entries[-1]["details"]["alert_ids"]["ids"][0]
+    assert main(["alerts", "ack", alert_id[:8], "--note", "checked at the source", *s]) == 0
+    assert main(["alerts", "list", *s]) == 0
+    assert main(["watch", "remove", "--kind", "org", "O1", *s]) == 0
+    prov = ["--case-id", "CASE-TINY-0001", "--legal-basis", "platform notice", "--by", "op7"]
+    assert main(["takedown", "request", "h:0001", "--at", "2024-08-01", *prov, *s]) == 0
+    assert main(["takedown", "confirm", "h:0001", "--at", "2024-08-03", *s]) == 0
+
+    entries = AuditLog(log).entries()
+    assert verify_chain(entries) == 9
+    by = {e["action"]: e for e in entries}
+    assert [e["action"] for e in entries] == [
+        "ingest",
+        "watch_add",
+        "watch_list",
+        "alerts_run",
+        "alert_ack",
+        "alerts_list",
+        "watch_remove",
+        "takedown_request",
+        "takedown_confirm",
+    ]
+    assert by["watch_add"]["details"] | {"store": None} == {
+        "store": None,
+        "kind": "org",
+        "values": ["O1"],
+        "notes": ["school list"],
+        "from_csv": None,
+        "added": 1,
+    }
+    assert by["watch_list"]["details"]["entries"] == 1
+    # tiny: room C1 is reported as targeting O1
+    run = by["alerts_run"]["details"]
+    assert run["new"] == 1 and run["rules"] == {"watched_org_targeted": 1}
+    assert run["alert_ids"]["ids"] == [alert_id]
+    ack = by["alert_ack"]["details"]
+    assert (ack["alert_id"], ack["rule"], ack["note"]) == (
+        alert_id,
+        "watched_org_targeted",
+        "checked at the source",
+    )
+    assert by["alerts_list"]["details"]["alert_ids"]["ids"] == [alert_id]
+    assert by["watch_remove"]["details"]["values"] == ["O1"]
+    assert by["watch_remove"]["details"]["removed"] == 1
+    req = by["takedown_request"]["details"]
+    assert req["source_id"] == "MANUAL-TAKEDOWNS" and req["cases"] == ["CASE-TINY-0001"]
+    assert [(r["content_hash"], r["status"]) for r in req["records"]] == [("h:0001", "requested")]
+    conf = by["takedown_confirm"]["details"]["records"]
+    assert [(r["content_hash"], r["status"], r["confirmed_at"]) for r in conf] == [
+        ("h:0001", "confirmed", "2024-08-03T00:00:00")
+    ]
+    assert all(e["user"].startswith("kim (os: ") for e in entries)
+    # the last action wrote the store: its head is in the store's table
+    with DuckDBStore(tmp_path / "g.duckdb", read_only=True) as store:
+        assert store.audit_head() == (entries[-1]["seq"], entries[-1]["hash"])
