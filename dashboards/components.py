@@ -213,6 +213,8 @@ def run_page(
             ds = dataset() if needs_data else _dataset(store_uri())
         if needs_data:
             n = ds.counts()
+            if sum(n.values()) == 0 and _only_tombstones(ds):
+                return
             if sum(n.values()) == 0:
                 st.info(
                     f"The store {ds.uri} is empty. Load data with `graphintel ingest MANIFEST "
@@ -227,3 +229,46 @@ def run_page(
         st.error(f"The store cannot be reached: {err}")
     except GraphIntelError as err:
         st.error(str(err))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _tombstones(uri: str, generation: object) -> Any:
+    def read(store: Any) -> Any:
+        gone = store.retractions()
+        src = store.sources()
+        return src.merge(gone, on="source_id", how="inner")
+
+    return read_store(uri, read)
+
+
+def retracted_sources(ds: Dataset) -> Any:
+    """The tombstones (provenance, when, by whom, why) of the retracted sources the logged-in
+    user would see had they not been retracted: an admin all, a case user those of their
+    cases, a trainer the synthetic ones, an auditor none."""
+    from dashboards import auth
+    from graphintel.scope import permitted_sources
+
+    tomb = _tombstones(ds.uri, ds.generation())
+    ident = auth.current()
+    if ident is None:
+        return tomb.iloc[0:0]
+    allowed = permitted_sources(ident.role, ident.cases, tomb)
+    return tomb if allowed is None else tomb[tomb["source_id"].isin(allowed)]
+
+
+def _only_tombstones(ds: Dataset) -> bool:
+    """When every source the user may see was retracted, say so and list the tombstones
+    (True); otherwise False."""
+    from graphintel.retraction import mark_retracted
+
+    gone = retracted_sources(ds)
+    if not len(gone):
+        return False
+    st.info(
+        "Nothing to show: every source you may see was retracted (everything only they "
+        "reported is gone). Their tombstones say who retracted them, when and why."
+    )
+    st.dataframe(
+        mark_retracted(ds.sources(), gone), hide_index=True, width="stretch", key="ov_sources"
+    )
+    return True

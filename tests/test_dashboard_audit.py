@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -104,3 +105,65 @@ def test_dashboard_entries_record_their_head_beside_the_store(tiny, monkeypatch,
     with pytest.raises(AuditError) as err:
         verify_chain(AuditLog(log).entries(), [StoreHead("side", *head)])
     assert err.value.seq == head[0]
+
+
+@pytest.fixture(scope="module")
+def retracted(tmp_path_factory) -> Path:
+    """SRC-A (CASE-A) and SRC-S (CASE-B) ingested, then SRC-S retracted, then analysed."""
+    from graphintel.analytics.pipeline import analyze_store
+    from graphintel.config import load_settings
+    from graphintel.retraction import retract_source
+    from graphintel.store.duckdb_store import DuckDBStore
+    from graphintel.users import UserFile
+    from ingest.job import ingest_manifest
+    from tests.legal_data import write_bundle
+
+    tmp = tmp_path_factory.mktemp("retracted")
+    settings = load_settings({"GRAPHINTEL_PII_KEY": "test-key"})
+    with DuckDBStore(tmp / "graph.duckdb") as store:
+        for sid in ("SRC-A", "SRC-S"):
+            ingest_manifest(write_bundle(tmp / "b", sid), store, settings)
+        retract_source(store, "SRC-S", "excluded by the court <b>2024-B</b>", retracted_by="ana")
+        analyze_store(store)
+    users = UserFile(tmp / "ws" / "users.json")
+    users.add("kim", "investigator", "kim-secret-1", cases=["CASE-A"])
+    users.add("bo", "investigator", "bo-secret-12", cases=["CASE-B"])
+    users.add("ana", "admin", "ana-secret-1")
+    return tmp
+
+
+def _overview_sources(tmp: Path, monkeypatch, name: str, role: str, cases: tuple) -> tuple:
+    import time
+
+    from dashboards.auth import Identity
+
+    monkeypatch.setenv("GRAPHINTEL_STORE", f"duckdb:{tmp / 'graph.duckdb'}")
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(tmp / "ws"))
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(tmp / f"audit-{name}.jsonl"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_identity"] = Identity(name=name, role=role, cases=cases)
+    at.session_state["_last_seen"] = time.time()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    frame = next(df.value for df in at.dataframe if "status" in df.value.columns)
+    caption = " ".join(str(c.value) for c in at.caption)
+    return frame, caption
+
+
+def test_overview_marks_retracted_sources(retracted, monkeypatch):
+    frame, caption = _overview_sources(retracted, monkeypatch, "ana", "admin", ())
+    rows = frame.set_index("source_id")
+    assert list(frame["source_id"]) == ["SRC-A", "SRC-S"]
+    assert rows.loc["SRC-A", "status"] == "active" and pd.isna(rows.loc["SRC-A", "retracted_by"])
+    assert rows.loc["SRC-S", "status"] == "retracted"
+    assert rows.loc["SRC-S", "retracted_by"] == "ana"
+    assert rows.loc["SRC-S", "retraction_reason"] == "excluded by the court <b>2024-B</b>"
+    assert rows.loc["SRC-S", "case_id"] == "CASE-B"
+    assert "1 retracted" in caption
+    # a user of the retracted source's case sees its tombstone, and only that
+    frame, _ = _overview_sources(retracted, monkeypatch, "bo", "investigator", ("CASE-B",))
+    assert frame[["source_id", "status", "files"]].values.tolist() == [["SRC-S", "retracted", 9]]
+    # a user of the other case sees nothing of it
+    frame, caption = _overview_sources(retracted, monkeypatch, "kim", "investigator", ("CASE-A",))
+    assert frame[["source_id", "status"]].values.tolist() == [["SRC-A", "active"]]
+    assert "retracted (status" not in caption
