@@ -822,7 +822,7 @@ def cmd_users(args, settings: Settings) -> int:
         cases = [c.strip() for c in args.cases.split(",") if c.strip()]
         stores = []
         if cases:
-            store = _open(settings, args.store)
+            store = _reader(settings, args.store)
             try:
                 known = _case_ids(store)
                 bad = [c for c in cases if c not in known]

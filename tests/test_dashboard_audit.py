@@ -167,3 +167,21 @@ def test_overview_marks_retracted_sources(retracted, monkeypatch):
     frame, caption = _overview_sources(retracted, monkeypatch, "kim", "investigator", ("CASE-A",))
     assert frame[["source_id", "status"]].values.tolist() == [["SRC-A", "active"]]
     assert "retracted (status" not in caption
+
+
+def test_audit_page_checks_the_side_file_head(tiny, monkeypatch, tmp_path):
+    import shutil
+
+    store = tmp_path / "own.duckdb"
+    shutil.copyfile(tiny, store)
+    log = tmp_path / "audit.jsonl"
+    at, _ = _view(store, "overview", monkeypatch, log)
+    at.run()  # a second page view: seq 2, recorded beside the store
+    at.switch_page("sections/audit.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.success] == [
+        "2 entries intact (hash chain verified; the store's recorded head seq 2 matches)."
+    ]
+    log.write_text(log.read_text().splitlines(keepends=True)[0], encoding="utf-8")  # cut
+    at.run()
+    assert any("first bad seq 2" in e.value for e in at.error), [e.value for e in at.error]
