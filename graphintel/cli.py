@@ -344,8 +344,8 @@ def cmd_ingest(args, settings: Settings) -> int:
                 "skipped": report.skipped,
                 "written": report.written,
             },
-            # a bundle already ingested leaves the store file untouched (the entry is logged)
-            *(() if report.skipped else (store,)),
+            # a store the ingest wrote keeps the head in its table; one it left alone, beside it
+            store,
         )
         print(report.summary(), flush=True)
         new = _raise_alerts(store)
