@@ -207,3 +207,18 @@ def test_dossier_shows_proceeds_with_the_purchases_behind_them(
     assert econ == {"proceeds_krw": sum(won), "distinct_payers": 3, "distinct_payees": 2}
     assert shown["txn_id"].tolist() == got["txn_id"].tolist()
     assert shown["won"].tolist() == won and shown["basis"].tolist() == got["basis"].tolist()
+
+
+def test_dossier_proceeds_are_the_same_on_both_stores(store, settings, tmp_path):
+    store.ensure_schema()
+    ingest_manifest(_seller_bundle(tmp_path / "b"), store, settings)
+    analyze_store(store, seed=0, won_per_credit=1000)
+    write_dossier(store, "S", tmp_path / "d")
+    got = pd.read_csv(tmp_path / "d" / "proceeds.csv", keep_default_na=False, dtype=str)
+    assert got[["txn_id", "won", "basis", "case_ids"]].values.tolist() == [
+        ["P1", "10000.0", "amount_krw", "CASE-SHOP"],
+        ["P2", "3000.0", "credits × 1,000", "CASE-SHOP"],
+        ["P3", "1000.0", "credits × 1,000", "CASE-SHOP"],
+    ]
+    page = (tmp_path / "d" / "index.html").read_text(encoding="utf-8")
+    assert "Proceeds: 14,000 won · distinct payers: 3 · distinct payees: 2" in page
