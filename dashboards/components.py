@@ -93,7 +93,8 @@ class ViewAudit:
 
     A search (a query with a text filter) is recorded at once with the ids it returned; every
     query's ids are also collected, by kind (``account_id``, ``channel_id``, ``org_id``,
-    ``txn_id``, ``source_id``, ``content_hash``), for the run's ``page_view`` entry
+    ``txn_id``, ``source_id``, ``content_hash``, and ``record``: ``TABLE:KEY`` of the evidence
+    records shown), for the run's ``page_view`` entry
     (:func:`graphintel.audit.id_summary` each: count, sha256 of the sorted list, the first
     1,000)."""
 

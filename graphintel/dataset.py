@@ -38,7 +38,8 @@ __all__ = ["AuditHook", "Dataset", "open"]
 
 AuditHook = Callable[[str, Mapping[str, Any], Mapping[str, list[str]]], None]
 """``audit(action, params, ids)``: ``ids`` maps an id column (``account_id``, ``channel_id``,
-``org_id``, ``txn_id``, ``source_id``, …) to the values the query returned."""
+``org_id``, ``txn_id``, ``source_id``, …) to the values the query returned; evidence rows add
+``record`` (``TABLE:KEY`` of each record named)."""
 
 _ID_COLUMNS = (
     "account_id",
@@ -220,6 +221,10 @@ class Dataset:
                 for c in _ID_COLUMNS
                 if c in frame.columns
             }
+            if "record_table" in frame.columns and "record_key" in frame.columns:
+                # evidence rows: the record each names, as TABLE:KEY
+                keys = frame["record_table"].astype(str) + ":" + frame["record_key"].astype(str)
+                ids["record"] = keys.unique().tolist()
             self.audit(name, dict(params), ids)
         return frame
 

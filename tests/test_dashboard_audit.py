@@ -75,6 +75,9 @@ def test_operators_view_lists_ranking_and_proceeds_ids(tiny, monkeypatch, tmp_pa
     assert ids["txn_id"] == ["T04", "T05"] == sorted(proceeds["txn_id"])
     assert ids["account_id"] == sorted(set(ranking["account_id"]) | set(proceeds["from_id"]))
     assert ids["channel_id"] == sorted(set(proceeds["channel_id"].dropna()))
+    evidence = next(f for f in frames if "record_key" in f.columns)
+    records = evidence["record_table"] + ":" + evidence["record_key"]
+    assert ids["record"] == sorted(set(records)) and "transactions:T04" in ids["record"]
 
 
 def test_view_ids_are_bounded_with_count_and_digest():
