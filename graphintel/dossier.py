@@ -12,7 +12,9 @@
   source's files;
 * ``proceeds.csv`` — the purchases the account received, one row per transaction: the won each
   adds to ``proceeds_krw`` (``amount_krw`` where recorded, else credits × the analysis' won per
-  credit; ``basis`` says which) with its sources' ids, cases and legal bases;
+  credit; ``basis`` says which) with its sources' ids, cases and legal bases. The page's
+  ``proceeds_krw``, ``distinct_payers`` and ``distinct_payees`` are computed over the dossier's
+  own records (the analysis' definition), so a scoped dossier shows the scope's figures;
 * ``MANIFEST.sha256`` — ``sha256sum`` format over every other file.
 
 ``verify_dossier`` re-hashes the folder and names changed, missing and added files.
@@ -180,6 +182,24 @@ def _proceeds(
     return out.reindex(columns=PROCEEDS_COLUMNS).reset_index(drop=True)
 
 
+def _money(
+    received: pd.DataFrame, sent: pd.DataFrame, account_id: str, won_per_credit: float
+) -> dict[str, float]:
+    """``proceeds_krw``, ``distinct_payers`` and ``distinct_payees`` of the account over the
+    dossier's own records (so a scoped dossier gives the scope's figures), by the analysis'
+    definition (:func:`graphintel.analytics.economy.account_economy`)."""
+    from graphintel.analytics.economy import RECONCILIATION_COLUMNS, account_economy
+
+    pay = pd.concat([received, sent], ignore_index=True).drop_duplicates("txn_id")
+    ids = {account_id} | set(pay["from_id"].dropna().astype(str))
+    ids |= set(pay["to_id"].dropna().astype(str))
+    codes = np.array(sorted(ids), dtype=object)
+    none = pd.DataFrame({c: pd.Series(dtype=object) for c in RECONCILIATION_COLUMNS})
+    econ = account_economy(pay, codes, none, won_per_credit=won_per_credit)
+    row = econ[econ["account_id"] == account_id].iloc[0]
+    return {k: row[k] for k in ("proceeds_krw", "distinct_payers", "distinct_payees")}
+
+
 def _number(value: object, fmt: str) -> str:
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -325,11 +345,9 @@ def write_dossier(
     from graphintel.analytics.economy import DEFAULT_WON_PER_CREDIT
 
     won = float(economy.get("won_per_credit") or DEFAULT_WON_PER_CREDIT)
-    proceeds = _proceeds(table("transactions", "to_id", account_id), won, sources, files, allowed)
-    money = {
-        k: (mrow[k].iloc[0] if len(mrow) and k in mrow else None)
-        for k in ("proceeds_krw", "distinct_payers", "distinct_payees")
-    }
+    received = table("transactions", "to_id", account_id)
+    proceeds = _proceeds(received, won, sources, files, allowed)
+    money = _money(received, table("transactions", "from_id", account_id), account_id, won)
     account = acc.iloc[0]
     score = (
         float(mrow["priority_score"].iloc[0])

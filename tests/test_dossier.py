@@ -69,6 +69,8 @@ def test_round_trip(two_case_store, tmp_path):
     assert re.fullmatch(r"[0-9a-f]{64}", c1.loc["SRC-A", "file_sha256"])
     payments = pd.read_csv(out / "payments.csv")
     assert sorted(set(payments["txn_id"])) == ["T1", "T2"]
+    # T1 (10 credits, purchase) is U1's one purchase; T2 (a reward from U4) a second payer
+    assert "Proceeds: 26,500 won · distinct payers: 2 · distinct payees: 0" in page
 
 
 def test_scope_leaves_other_cases_out(two_case_store, tmp_path):
@@ -78,6 +80,8 @@ def test_scope_leaves_other_cases_out(two_case_store, tmp_path):
     text = "".join(p.read_text(encoding="utf-8") for p in out.iterdir())
     assert "SRC-S" not in text and "CASE-B" not in text and "T2" not in text.split("payments")[0]
     assert "T2" not in (out / "payments.csv").read_text()
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "Proceeds: 26,500 won · distinct payers: 1 · distinct payees: 0" in page  # no U4
     with pytest.raises(DossierError, match="unknown account 'U4'"):
         write_dossier(two_case_store, "U4", tmp_path / "d2", scope={"SRC-A"})
 
