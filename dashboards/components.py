@@ -175,9 +175,11 @@ def show_network(
     st.caption(msg)
 
 
-def _audit_view(ds: Dataset) -> None:
+def _audit_view(ds: Dataset, *, data: bool = True) -> None:
     """One ``page_view`` entry per run: the page, the user's scope, the widget values and the
-    ids of the records the page's queries returned (``shown``, see :class:`ViewAudit`)."""
+    ids of the records the page's queries returned (``shown``, see :class:`ViewAudit`). A page
+    that shows no store data (Audit, Trainer: ``data=False``) records the page, the user's
+    cases and the widget values."""
     from dashboards import auth
 
     ident = auth.current()
@@ -190,17 +192,13 @@ def _audit_view(ds: Dataset) -> None:
         if not str(k).startswith(("_", "login_", "FormSubmitter"))
         and isinstance(v, (str, int, float, bool))
     }
-    auth.audit(
-        "page_view",
-        {
-            "page": page,
-            "store": ds.uri,
-            "cases": list(ident.cases),
-            "sources": None if ds.scope is None else sorted(ds.scope),
-            "filters": filters,
-            "shown": ds.audit.shown() if isinstance(ds.audit, ViewAudit) else {},
-        },
-    )
+    details: dict[str, Any] = {"page": page, "store": ds.uri, "cases": list(ident.cases)}
+    if data:
+        details["sources"] = None if ds.scope is None else sorted(ds.scope)
+    details["filters"] = filters
+    if data:
+        details["shown"] = ds.audit.shown() if isinstance(ds.audit, ViewAudit) else {}
+    auth.audit("page_view", details)
 
 
 def run_page(
@@ -214,18 +212,17 @@ def run_page(
             ds = dataset() if needs_data else _dataset(store_uri())
         if needs_data:
             n = ds.counts()
-            if sum(n.values()) == 0 and _only_tombstones(ds):
-                return
             if sum(n.values()) == 0:
-                st.info(
-                    f"The store {ds.uri} is empty. Load data with `graphintel ingest MANIFEST "
-                    f"--store {ds.uri}` and `graphintel analyze --store {ds.uri}` (or run "
-                    "`make demo`), then reload this page."
-                )
+                if not _only_tombstones(ds):
+                    st.info(
+                        f"The store {ds.uri} is empty. Load data with `graphintel ingest "
+                        f"MANIFEST --store {ds.uri}` and `graphintel analyze --store {ds.uri}` "
+                        "(or run `make demo`), then reload this page."
+                    )
+                _audit_view(ds)
                 return
         render(ds)
-        if needs_data:
-            _audit_view(ds)
+        _audit_view(ds, data=needs_data)
     except StoreUnavailable as err:
         st.error(f"The store cannot be reached: {err}")
     except GraphIntelError as err:
@@ -254,7 +251,10 @@ def retracted_sources(ds: Dataset) -> Any:
     if ident is None:
         return tomb.iloc[0:0]
     allowed = permitted_sources(ident.role, ident.cases, tomb)
-    return tomb if allowed is None else tomb[tomb["source_id"].isin(allowed)]
+    tomb = tomb if allowed is None else tomb[tomb["source_id"].isin(allowed)]
+    if ds.audit is not None:  # the tombstones are shown: audited like the dataset's rows
+        ds.audit("retracted_sources", {}, {"source_id": tomb["source_id"].astype(str).tolist()})
+    return tomb
 
 
 def _only_tombstones(ds: Dataset) -> bool:

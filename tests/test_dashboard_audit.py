@@ -163,9 +163,12 @@ def test_overview_marks_retracted_sources(retracted, monkeypatch):
     assert rows.loc["SRC-S", "retraction_reason"] == "excluded by the court <b>2024-B</b>"
     assert rows.loc["SRC-S", "case_id"] == "CASE-B"
     assert "1 retracted" in caption
-    # a user of the retracted source's case sees its tombstone, and only that
+    # a user of the retracted source's case sees its tombstone, and only that (audited)
     frame, _ = _overview_sources(retracted, monkeypatch, "bo", "investigator", ("CASE-B",))
     assert frame[["source_id", "status", "files"]].values.tolist() == [["SRC-S", "retracted", 9]]
+    bo = AuditLog(retracted / "audit-bo.jsonl").entries()[-1]
+    assert bo["action"] == "page_view" and bo["details"]["sources"] == []
+    assert bo["details"]["shown"]["source_id"]["ids"] == ["SRC-S"]
     # a user of the other case sees nothing of it
     frame, caption = _overview_sources(retracted, monkeypatch, "kim", "investigator", ("CASE-A",))
     assert frame[["source_id", "status"]].values.tolist() == [["SRC-A", "active"]]
@@ -185,6 +188,14 @@ def test_audit_page_checks_the_side_file_head(tiny, monkeypatch, tmp_path):
     assert [s.value for s in at.success] == [
         "2 entries intact (hash chain verified; the store's recorded head seq 2 matches)."
     ]
+    views = [e for e in AuditLog(log).entries() if e["action"] == "page_view"]
+    assert views[-1]["details"] == {  # the Audit page's own view: no case data shown
+        "page": "Audit",
+        "store": f"duckdb:{store}",
+        "cases": [],
+        "filters": views[-1]["details"]["filters"],
+    }
+    assert HeadFile(store).audit_head()[0] == 3
     log.write_text(log.read_text().splitlines(keepends=True)[0], encoding="utf-8")  # cut
     at.run()
     assert any("first bad seq 2" in e.value for e in at.error), [e.value for e in at.error]
