@@ -8,6 +8,7 @@ address without users).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,10 @@ def _heads(settings: Settings) -> list[HeadFile]:
     if not uri.startswith("duckdb:"):
         return []
     path = uri[len("duckdb:") :]
-    return [HeadFile(path)] if path and path != ":memory:" and Path(path).exists() else []
+    if not path or path == ":memory:" or not Path(path).exists():
+        return []
+    # a store on a read-only folder (e.g. served from evidence media) gets no head, as before
+    return [HeadFile(path)] if os.access(Path(path).parent, os.W_OK | os.X_OK) else []
 
 
 def current() -> Identity | None:
