@@ -471,8 +471,10 @@ def cmd_alerts(args, settings: Settings) -> int:
     from graphintel import watch
     from graphintel.audit import id_summary
 
-    store = _open(settings, args.store) if args.action in ("run", "ack") else None
-    store = store or _reader(settings, args.store)
+    if args.action in ("run", "ack"):
+        store = _open(settings, args.store)
+    else:
+        store = _reader(settings, args.store)
     try:
         if args.action == "run":
             new = _raise_alerts(store)
