@@ -351,8 +351,9 @@ def cmd_ingest(args, settings: Settings) -> int:
                 "skipped": report.skipped,
                 "written": report.written,
             },
-            # a store the ingest wrote keeps the head in its table; one it left alone, beside it
-            store,
+            # a bundle already ingested leaves the store and its folder untouched (the entry is
+            # logged; tests/test_hostile.py checks the folder)
+            *(() if report.skipped else (store,)),
         )
         print(report.summary(), flush=True)
         new = _raise_alerts(store)
