@@ -8,12 +8,14 @@ address without users).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
-from graphintel.audit import AuditLog
+from graphintel.audit import AuditLog, HeadFile
 from graphintel.config import Settings, load_settings
 from graphintel.errors import GraphIntelError
 from graphintel.users import LoginFailed, User, UserFile
@@ -52,7 +54,21 @@ def audit(action: str, details: dict | None = None, *, user: str | None = None) 
     """Append a dashboard entry for the session's user (or ``user``)."""
     settings = _settings()
     who = user or (current().name if current() else "anonymous")
-    AuditLog(settings.audit_log).append(who, action, details or {})
+    AuditLog(settings.audit_log).append(who, action, details or {}, stores=_heads(settings))
+
+
+def _heads(settings: Settings) -> list[HeadFile]:
+    """Where the served DuckDB store keeps the head of entries that only read it (the side
+    file beside it), so a cut tail of dashboard entries is caught too; none for Neo4j (the
+    dashboard never writes to the store)."""
+    uri = settings.store_uri
+    if not uri.startswith("duckdb:"):
+        return []
+    path = uri[len("duckdb:") :]
+    if not path or path == ":memory:" or not Path(path).exists():
+        return []
+    # a store on a read-only folder (e.g. served from evidence media) gets no head, as before
+    return [HeadFile(path)] if os.access(Path(path).parent, os.W_OK | os.X_OK) else []
 
 
 def current() -> Identity | None:

@@ -8,7 +8,7 @@ data; results are cached inside the dataset per generation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -22,6 +22,7 @@ from graphintel.errors import GraphIntelError, StoreUnavailable
 from graphintel.netviz import generate_html
 
 __all__ = [
+    "ViewAudit",
     "dataset",
     "generation",
     "max_nodes",
@@ -75,20 +76,50 @@ def scope(ds: Dataset) -> frozenset[str] | None:
     return None if allowed is None else frozenset(str(s) for s in allowed)
 
 
-def _audit_query(action: str, params: dict, ids: dict) -> None:
-    """The dataset's audit hook: searches (a query with a text filter) are recorded with the
-    ids they returned; page views are recorded once per run by :func:`run_page`."""
-    from dashboards import auth
+# id columns of the dataset's queries, by the kind of record they name
+_ID_KINDS = {
+    "from_id": "account_id",
+    "to_id": "account_id",
+    "root": "account_id",
+    "creator_id": "account_id",
+    "inviter_id": "account_id",
+    "channel_a": "channel_id",
+    "channel_b": "channel_id",
+}
 
-    if params.get("q"):
-        auth.audit("search", {"query": action, "q": params["q"], "ids": ids})
+
+class ViewAudit:
+    """The dataset's audit hook for one page run.
+
+    A search (a query with a text filter) is recorded at once with the ids it returned; every
+    query's ids are also collected, by kind (``account_id``, ``channel_id``, ``org_id``,
+    ``txn_id``, ``source_id``, ``content_hash``, and ``record``: ``TABLE:KEY`` of the evidence
+    records shown), for the run's ``page_view`` entry
+    (:func:`graphintel.audit.id_summary` each: count, sha256 of the sorted list, the first
+    1,000)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, set[str]] = {}
+
+    def __call__(self, action: str, params: Mapping[str, Any], ids: Mapping[str, Any]) -> None:
+        from dashboards import auth
+
+        for col, values in ids.items():
+            self.ids.setdefault(_ID_KINDS.get(col, col), set()).update(map(str, values))
+        if params.get("q"):
+            auth.audit("search", {"query": action, "q": params["q"], "ids": dict(ids)})
+
+    def shown(self) -> dict[str, dict[str, Any]]:
+        from graphintel.audit import id_summary
+
+        return {kind: id_summary(v) for kind, v in sorted(self.ids.items())}
 
 
 def dataset(uri: str | None = None) -> Dataset:
     """The dataset of the served store, pinned to its current generation for this run, seen
-    through the logged-in user's case scope and audited."""
+    through the logged-in user's case scope and audited (a fresh :class:`ViewAudit`)."""
     ds = _dataset(uri or store_uri()).pinned()
-    return ds.scoped(scope(ds)).with_audit(_audit_query)
+    return ds.scoped(scope(ds)).with_audit(ViewAudit())
 
 
 def generation() -> object | None:
@@ -144,8 +175,11 @@ def show_network(
     st.caption(msg)
 
 
-def _audit_view(ds: Dataset) -> None:
-    """One ``page_view`` entry per run: the page, the user's scope and the widget values."""
+def _audit_view(ds: Dataset, *, data: bool = True) -> None:
+    """One ``page_view`` entry per run: the page, the user's scope, the widget values and the
+    ids of the records the page's queries returned (``shown``, see :class:`ViewAudit`). A page
+    that shows no store data (Audit, Trainer: ``data=False``) records the page, the user's
+    cases and the widget values."""
     from dashboards import auth
 
     ident = auth.current()
@@ -158,16 +192,13 @@ def _audit_view(ds: Dataset) -> None:
         if not str(k).startswith(("_", "login_", "FormSubmitter"))
         and isinstance(v, (str, int, float, bool))
     }
-    auth.audit(
-        "page_view",
-        {
-            "page": page,
-            "store": ds.uri,
-            "cases": list(ident.cases),
-            "sources": None if ds.scope is None else sorted(ds.scope),
-            "filters": filters,
-        },
-    )
+    details: dict[str, Any] = {"page": page, "store": ds.uri, "cases": list(ident.cases)}
+    if data:
+        details["sources"] = None if ds.scope is None else sorted(ds.scope)
+    details["filters"] = filters
+    if data:
+        details["shown"] = ds.audit.shown() if isinstance(ds.audit, ViewAudit) else {}
+    auth.audit("page_view", details)
 
 
 def run_page(
@@ -182,16 +213,63 @@ def run_page(
         if needs_data:
             n = ds.counts()
             if sum(n.values()) == 0:
-                st.info(
-                    f"The store {ds.uri} is empty. Load data with `graphintel ingest MANIFEST "
-                    f"--store {ds.uri}` and `graphintel analyze --store {ds.uri}` (or run "
-                    "`make demo`), then reload this page."
-                )
+                if not _only_tombstones(ds):
+                    st.info(
+                        f"The store {ds.uri} is empty. Load data with `graphintel ingest "
+                        f"MANIFEST --store {ds.uri}` and `graphintel analyze --store {ds.uri}` "
+                        "(or run `make demo`), then reload this page."
+                    )
+                _audit_view(ds)
                 return
         render(ds)
-        if needs_data:
-            _audit_view(ds)
+        _audit_view(ds, data=needs_data)
     except StoreUnavailable as err:
         st.error(f"The store cannot be reached: {err}")
     except GraphIntelError as err:
         st.error(str(err))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _tombstones(uri: str, generation: object) -> Any:
+    def read(store: Any) -> Any:
+        gone = store.retractions()
+        src = store.sources()
+        return src.merge(gone, on="source_id", how="inner")
+
+    return read_store(uri, read)
+
+
+def retracted_sources(ds: Dataset) -> Any:
+    """The tombstones (provenance, when, by whom, why) of the retracted sources the logged-in
+    user would see had they not been retracted: an admin all, a case user those of their
+    cases, a trainer the synthetic ones, an auditor none."""
+    from dashboards import auth
+    from graphintel.scope import permitted_sources
+
+    tomb = _tombstones(ds.uri, ds.generation())
+    ident = auth.current()
+    if ident is None:
+        return tomb.iloc[0:0]
+    allowed = permitted_sources(ident.role, ident.cases, tomb)
+    tomb = tomb if allowed is None else tomb[tomb["source_id"].isin(allowed)]
+    if ds.audit is not None:  # the tombstones are shown: audited like the dataset's rows
+        ds.audit("retracted_sources", {}, {"source_id": tomb["source_id"].astype(str).tolist()})
+    return tomb
+
+
+def _only_tombstones(ds: Dataset) -> bool:
+    """When every source the user may see was retracted, say so and list the tombstones
+    (True); otherwise False."""
+    from graphintel.retraction import mark_retracted
+
+    gone = retracted_sources(ds)
+    if not len(gone):
+        return False
+    st.info(
+        "Nothing to show: every source you may see was retracted (everything only they "
+        "reported is gone). Their tombstones say who retracted them, when and why."
+    )
+    st.dataframe(
+        mark_retracted(ds.sources(), gone), hide_index=True, width="stretch", key="ov_sources"
+    )
+    return True

@@ -6,7 +6,9 @@ counts from 1, ``ts`` is UTC (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), ``prev`` is the 
 without ``hash`` (keys sorted, no spaces, UTF-8). Changing, removing, inserting or reordering a
 line breaks the chain at that line. Cutting the tail keeps the chain intact, so after each action
 the last ``seq``/``hash`` is also recorded in every store the action touched
-(``store.record_audit_head``); :func:`verify_chain` compares the log with those heads.
+(``store.record_audit_head``); :func:`verify_chain` compares the log with those heads. A DuckDB
+store that an action only reads keeps its head in a small side file beside it
+(:class:`HeadFile`, ``PATH.audit-head``), so a reading command never rewrites the store.
 
 Concurrent appenders (several CLI processes, the dashboard) serialise on an exclusive
 ``flock`` of the log file, read the last entry under the lock and append one line.
@@ -30,11 +32,13 @@ __all__ = [
     "ENTRY_KEYS",
     "GENESIS",
     "AuditLog",
+    "HeadFile",
     "StoreHead",
     "canonical_bytes",
     "entry_hash",
     "filter_entries",
     "format_entries",
+    "id_summary",
     "verify_chain",
 ]
 
@@ -72,6 +76,100 @@ class StoreHead:
     uri: str
     seq: int
     hash: str
+
+
+class HeadFile:
+    """The audit head of a DuckDB store kept beside it, for actions that only read the store.
+
+    ``PATH.audit-head`` holds ``{"seq": N, "hash": "…"}`` (mode 600). It is replaced atomically
+    (a temporary file, ``fsync``, ``os.replace``) under an exclusive ``flock`` of
+    ``PATH.audit-head.lock``, and only by a newer ``seq``: concurrent readers of one store keep
+    the newest head. A store's writers keep theirs in the store (table ``audit_head``); ``audit
+    verify`` compares the log with both.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> head = HeadFile(Path(tempfile.mkdtemp()) / "graph.duckdb")
+    >>> head.audit_head() is None
+    True
+    >>> head.record_audit_head(3, "c" * 64); head.record_audit_head(2, "b" * 64)
+    >>> head.audit_head() == (3, "c" * 64), head.path.name
+    (True, 'graph.duckdb.audit-head')
+    """
+
+    SUFFIX = ".audit-head"
+
+    def __init__(self, store_path: str | Path):
+        self.store_path = str(store_path)
+        self.path = Path(self.store_path + self.SUFFIX)
+
+    def __repr__(self) -> str:
+        return f"HeadFile({str(self.path)!r})"
+
+    def record_audit_head(self, seq: int, digest: str) -> None:
+        """Record ``seq``/``digest`` unless the file already holds a newer (or the same) seq.
+
+        Raises
+        ------
+        AuditError
+            The folder cannot be written (the head would be lost) or the file is damaged.
+        """
+        lock = str(self.path) + ".lock"
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as err:
+            raise AuditError(
+                f"cannot record the audit head beside the store in {self.path.parent} "
+                f"({err.strerror}): give the graphintel user write access to that folder"
+            ) from err
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            old = self.audit_head()
+            if old is not None and old[0] >= int(seq):
+                return
+            body = json.dumps({"seq": int(seq), "hash": str(digest)}, separators=(",", ":"))
+            tmp = f"{self.path}.tmp-{os.getpid()}"
+            wfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(wfd, "wb") as f:
+                f.write(body.encode() + b"\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError as err:
+            raise AuditError(
+                f"cannot record the audit head in {self.path} ({err.strerror}): give the "
+                "graphintel user write access to that folder"
+            ) from err
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """The recorded ``(seq, hash)``, or ``None`` when no head was recorded.
+
+        Raises
+        ------
+        AuditError
+            The file is not a head (edited or damaged).
+        """
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            head = json.loads(raw)
+            seq, digest = head["seq"], head["hash"]
+            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+                raise ValueError(seq)
+            if not isinstance(digest, str) or len(digest) != 64:
+                raise ValueError(digest)
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+            raise AuditError(
+                f"the audit head file {self.path} is damaged or was edited (it must hold "
+                '{"seq": N, "hash": "<64 hex>"}): keep it and the log as evidence and check '
+                "both with `graphintel audit show`"
+            ) from None
+        return seq, digest
 
 
 def _now() -> str:
@@ -229,7 +327,8 @@ def verify_chain(entries: list[dict[str, Any]], heads: Iterable[StoreHead] = ())
 
     Line *i* (from 1) must hold ``seq`` *i*, its ``prev`` must be the hash of line *i - 1*
     (:data:`GENESIS` for the first) and its ``hash`` must match its content. Each head must
-    name an entry of the log with the same hash (a cut tail fails here).
+    name an entry of the log with the same hash (a cut tail fails here); heads are checked
+    oldest first, so the first bad ``seq`` named is the earliest any head shows.
 
     Raises
     ------
@@ -275,7 +374,7 @@ def verify_chain(entries: list[dict[str, Any]], heads: Iterable[StoreHead] = ())
             )
         prev = entry["hash"]
     n = len(entries)
-    for head in heads:
+    for head in sorted(heads, key=lambda h: h.seq):
         if head.seq > n:
             last = f"seq {n}" if n else "no entries"
             raise AuditError(
@@ -291,6 +390,34 @@ def verify_chain(entries: list[dict[str, Any]], heads: Iterable[StoreHead] = ())
                 seq=head.seq,
             )
     return n
+
+
+ID_LIMIT = 1000
+"""At most this many ids of one kind are listed in an entry (see :func:`id_summary`)."""
+
+
+def id_summary(ids: Iterable[Any], *, limit: int = ID_LIMIT) -> dict[str, Any]:
+    """A bounded record of a set of ids: ``count`` (distinct), ``sha256`` of the full sorted
+    list (UTF-8, one id per line, each followed by a newline), ``ids`` (the first ``limit`` in
+    sorted order) and ``truncated``. An entry stays small at a million ids, and the full list
+    can still be checked against it.
+
+    Example
+    -------
+    >>> s = id_summary(["b", "a", "b", "c"], limit=2)
+    >>> s["count"], s["ids"], s["truncated"]
+    (3, ['a', 'b'], True)
+    >>> s["sha256"] == hashlib.sha256(b"a\\nb\\nc\\n").hexdigest()
+    True
+    """
+    values = sorted({str(v) for v in ids})
+    digest = hashlib.sha256("".join(v + "\n" for v in values).encode()).hexdigest()
+    return {
+        "count": len(values),
+        "sha256": digest,
+        "ids": values[:limit],
+        "truncated": len(values) > limit,
+    }
 
 
 def filter_entries(

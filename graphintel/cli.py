@@ -292,16 +292,11 @@ def _audit_log(settings: Settings):
 def _audit(settings: Settings, action: str, details: dict, *stores) -> None:
     """Append an entry for the CLI user and record it as the head of ``stores``.
 
-    A store opened read-only (a reading command on a DuckDB file) cannot record the head: a
-    short-lived writer on the same file records it (and publishes that one change).
+    A DuckDB store the action wrote keeps the head in its ``audit_head`` table (published with
+    the rest); one it only read keeps it in the side file ``PATH.audit-head`` beside it, so a
+    reading command never copies and republishes the store (graphintel.audit.HeadFile).
     """
-    writers = [_open(settings, s.uri) for s in stores if getattr(s, "read_only", False)]
-    heads = [s for s in stores if not getattr(s, "read_only", False)] + writers
-    try:
-        _audit_log(settings).append(_identity(settings), action, details, stores=heads)
-    finally:
-        for w in writers:
-            w.close()
+    _audit_log(settings).append(_identity(settings), action, details, stores=stores)
 
 
 def _file_digests(paths) -> dict[str, str]:
@@ -356,7 +351,8 @@ def cmd_ingest(args, settings: Settings) -> int:
                 "skipped": report.skipped,
                 "written": report.written,
             },
-            # a bundle already ingested leaves the store file untouched (the entry is logged)
+            # a bundle already ingested leaves the store and its folder untouched (the entry is
+            # logged; tests/test_hostile.py checks the folder)
             *(() if report.skipped else (store,)),
         )
         print(report.summary(), flush=True)
@@ -390,12 +386,21 @@ def _notify(notify_cmd: str | None, new) -> None:
 def cmd_watch(args, settings: Settings) -> int:
     from graphintel import watch
 
-    store = _open(settings, args.store)
+    if args.action == "list":
+        store = _reader(settings, args.store)
+    else:
+        store = _open(settings, args.store)
     try:
         if args.action == "list":
             entries = store.case_table("watchlist")
             if args.kind:
                 entries = entries[entries["kind"] == args.kind]
+            _audit(
+                settings,
+                "watch_list",
+                {"store": store.uri, "kind": args.kind, "entries": len(entries)},
+                store,
+            )
             if args.format == "json":
                 recs = entries.astype(object).where(entries.notna(), None).to_dict("records")
                 print(json.dumps(recs, ensure_ascii=False, indent=2))
@@ -405,6 +410,12 @@ def cmd_watch(args, settings: Settings) -> int:
         if args.action == "remove":
             values = _watch_values(args.kind, args.values, settings, where="command line")
             n = watch.remove_watches(store, args.kind, values)
+            _audit(
+                settings,
+                "watch_remove",
+                {"store": store.uri, "kind": args.kind, "values": values, "removed": n},
+                store,
+            )
             print(f"Removed {n} watch entr{'y' if n == 1 else 'ies'} ({args.kind}).")
             return 0
         values = list(args.values)
@@ -430,6 +441,19 @@ def cmd_watch(args, settings: Settings) -> int:
         frames = [watch.watch_frame(kind, [v], note=n) for v, n in zip(stored, notes)]
         entries = pd.concat(frames, ignore_index=True).drop_duplicates(["kind", "value"])
         added = watch.add_watches(store, entries)
+        _audit(
+            settings,
+            "watch_add",
+            {
+                "store": store.uri,
+                "kind": kind,
+                "values": entries["value"].tolist(),
+                "notes": entries["note"].tolist() if "note" in entries else [],
+                "from_csv": args.from_csv,
+                "added": added,
+            },
+            store,
+        )
         print(
             f"Watching {added} new {kind} entr{'y' if added == 1 else 'ies'} "
             f"({len(entries) - added} already watched) in {store.uri}. Run `graphintel alerts run` "
@@ -453,18 +477,58 @@ def _watch_values(kind: str, values: list[str], settings: Settings, *, where: st
 
 def cmd_alerts(args, settings: Settings) -> int:
     from graphintel import watch
+    from graphintel.audit import id_summary
 
-    store = _open(settings, args.store)
+    if args.action in ("run", "ack"):
+        store = _open(settings, args.store)
+    else:
+        store = _reader(settings, args.store)
     try:
         if args.action == "run":
             new = _raise_alerts(store)
+            _audit(
+                settings,
+                "alerts_run",
+                {
+                    "store": store.uri,
+                    "new": len(new),
+                    "rules": {str(k): int(v) for k, v in new["rule"].value_counts().items()},
+                    "alert_ids": id_summary(new["alert_id"]),
+                },
+                store,
+            )
         elif args.action == "ack":
             rec = watch.ack_alert(store, args.alert_id, args.note)
+            _audit(
+                settings,
+                "alert_ack",
+                {
+                    "store": store.uri,
+                    "alert_id": rec["alert_id"],
+                    "rule": rec["rule"],
+                    "note": rec.get("ack_note"),
+                    "acked_at": rec["acked_at"],
+                    "source_ids": rec.get("source_ids") or [],
+                },
+                store,
+            )
             print(f"Acknowledged alert {rec['alert_id']} ({rec['rule']}) at {rec['acked_at']}.")
             return 0
         else:
             alerts = watch.filter_alerts(
                 store.case_table("alerts"), rules=args.rule, since=args.since, open_only=args.open
+            )
+            _audit(
+                settings,
+                "alerts_list",
+                {
+                    "store": store.uri,
+                    "rules": args.rule,
+                    "since": args.since,
+                    "open_only": bool(args.open),
+                    "alert_ids": id_summary(alerts["alert_id"]),
+                },
+                store,
             )
     finally:
         store.close()
@@ -498,6 +562,19 @@ def cmd_takedown(args, settings: Settings) -> int:
             requested_at=args.requested_at,
             agency=args.agency,
             note=args.note,
+        )
+        case = store.sources()
+        case = case.loc[case["source_id"] == args.source_id, "case_id"].astype(str).tolist()
+        _audit(
+            settings,
+            f"takedown_{args.action}",
+            {
+                "store": store.uri,
+                "source_id": args.source_id,
+                "cases": case[:1],
+                "records": rows.astype(object).where(rows.notna(), None).to_dict("records"),
+            },
+            store,
         )
     finally:
         store.close()
@@ -586,10 +663,22 @@ def cmd_report(args, settings: Settings) -> int:
 def cmd_compare(args, settings: Settings) -> int:
     from graphintel.report import build_compare, format_compare_table
 
-    store = _open(settings, args.store)
+    store = _reader(settings, args.store)
     try:
         out = build_compare(
             store, args.at, window_days=args.window_days, drop=args.drop, top=args.top
+        )
+        _audit(
+            settings,
+            "compare",
+            {
+                "store": store.uri,
+                "at": args.at,
+                "window_days": args.window_days,
+                "drop": args.drop,
+                "top": args.top,
+            },
+            store,
         )
     finally:
         store.close()
@@ -670,7 +759,7 @@ def cmd_dossier(args, settings: Settings) -> int:
         )
     import datetime as dt
 
-    store = _open(settings, args.store)
+    store = _reader(settings, args.store)
     try:
         report = write_dossier(
             store,
@@ -743,7 +832,7 @@ def cmd_users(args, settings: Settings) -> int:
         cases = [c.strip() for c in args.cases.split(",") if c.strip()]
         stores = []
         if cases:
-            store = _open(settings, args.store)
+            store = _reader(settings, args.store)
             try:
                 known = _case_ids(store)
                 bad = [c for c in cases if c not in known]
@@ -784,22 +873,29 @@ def cmd_audit(args, settings: Settings) -> int:
 
     log = _audit_log(settings)
     if args.audit_command == "verify":
+        from graphintel.audit import HeadFile
+
         entries = log.entries()
         heads, note = [], ""
         uri = args.store or settings.store_uri
-        if uri.startswith("duckdb:") and not Path(uri[len("duckdb:") :]).exists():
-            note = f" (store {uri} does not exist: no recorded head to compare)"
+        path = uri[len("duckdb:") :] if uri.startswith("duckdb:") else None
+        if path is not None and not Path(path).exists():
+            side = HeadFile(path).audit_head()  # the store may be gone; its side file not
+            if side is None:
+                note = f" (store {uri} does not exist: no recorded head to compare)"
+            else:
+                heads.append(StoreHead(str(HeadFile(path).path), *side))
         else:
-            store = _open(settings, uri, read_only=uri.startswith("duckdb:"))
+            store = _open(settings, uri, read_only=path is not None)
             try:
-                head = store.audit_head()
+                heads = [StoreHead(*h) for h in store.audit_heads()]
             finally:
                 store.close()
-            if head is None:
+            if not heads:
                 note = f" (store {uri} has recorded no audit head yet)"
-            else:
-                heads.append(StoreHead(uri, head[0], head[1]))
-                note = f"; store {uri} recorded seq {head[0]}, which matches"
+        if heads:
+            newest = max(h.seq for h in heads)
+            note = note or f"; store {uri} recorded seq {newest}, which matches"
         n = verify_chain(entries, heads)
         print(f"{n} entries intact in {log.path}{note}.")
         return 0
@@ -980,7 +1076,20 @@ COMMANDS = {
     "audit": cmd_audit,
 }
 # Commands whose action is appended to the audit trail: a broken log tail stops them first.
-AUDITED = {"ingest", "analyze", "report", "export", "retract", "dossier", "users", "demo"}
+AUDITED = {
+    "ingest",
+    "analyze",
+    "report",
+    "compare",
+    "export",
+    "retract",
+    "dossier",
+    "users",
+    "demo",
+    "watch",
+    "alerts",
+    "takedown",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,8 @@ __all__ = ["AuditHook", "Dataset", "open"]
 
 AuditHook = Callable[[str, Mapping[str, Any], Mapping[str, list[str]]], None]
 """``audit(action, params, ids)``: ``ids`` maps an id column (``account_id``, ``channel_id``,
-``org_id``, ``txn_id``, ``source_id``, …) to the values the query returned."""
+``org_id``, ``txn_id``, ``source_id``, …) to the values the query returned; evidence rows add
+``record`` (``TABLE:KEY`` of each record named)."""
 
 _ID_COLUMNS = (
     "account_id",
@@ -51,6 +52,9 @@ _ID_COLUMNS = (
     "to_id",
     "channel_a",
     "channel_b",
+    "creator_id",
+    "inviter_id",
+    "content_hash",
 )
 _TS = "%Y-%m-%dT%H:%M:%S"
 MORE_PREFIX = "\x00more:"
@@ -217,6 +221,10 @@ class Dataset:
                 for c in _ID_COLUMNS
                 if c in frame.columns
             }
+            if "record_table" in frame.columns and "record_key" in frame.columns:
+                # evidence rows: the record each names, as TABLE:KEY
+                keys = frame["record_table"].astype(str) + ":" + frame["record_key"].astype(str)
+                ids["record"] = keys.unique().tolist()
             self.audit(name, dict(params), ids)
         return frame
 
@@ -867,7 +875,15 @@ class Dataset:
         """:func:`graphintel.takedowns.takedown_tables` of the store (not scoped yet)."""
         from graphintel.takedowns import takedown_tables
 
-        return takedown_tables(self._graph_store())
+        tables = takedown_tables(self._graph_store())
+        if self.audit is not None:
+            ids: dict[str, set[str]] = {}
+            for frame in tables.values():
+                for c in _ID_COLUMNS:
+                    if c in frame.columns:
+                        ids.setdefault(c, set()).update(frame[c].dropna().astype(str))
+            self.audit("takedowns", {"scope": None}, {c: sorted(v) for c, v in ids.items()})
+        return tables
 
 
 def open(uri: str, settings: Any = None, **options: Any) -> Dataset:

@@ -10,6 +10,11 @@
   ``payments.csv``, ``content.csv`` (the account's records) and ``sources.csv`` — one row per
   record and source, with case, method, legal basis, collection date and the sha256 of the
   source's files;
+* ``proceeds.csv`` — the purchases the account received, one row per transaction: the won each
+  adds to ``proceeds_krw`` (``amount_krw`` where recorded, else credits × the analysis' won per
+  credit; ``basis`` says which) with its sources' ids, cases and legal bases. The page's
+  ``proceeds_krw``, ``distinct_payers`` and ``distinct_payees`` are computed over the dossier's
+  own records (the analysis' definition), so a scoped dossier shows the scope's figures;
 * ``MANIFEST.sha256`` — ``sha256sum`` format over every other file.
 
 ``verify_dossier`` re-hashes the folder and names changed, missing and added files.
@@ -123,6 +128,84 @@ def _account_records(
         "payments": ("transactions", pay.sort_values("txn_id", kind="stable")),
         "content": ("content", content),
     }
+
+
+PROCEEDS_COLUMNS = [
+    "txn_id",
+    "payer",
+    "ts",
+    "channel_id",
+    "credits",
+    "amount_krw",
+    "won",
+    "basis",
+    "source_ids",
+    "case_ids",
+    "legal_bases",
+]
+
+
+def _proceeds(
+    received: pd.DataFrame,
+    won_per_credit: float,
+    sources: pd.DataFrame,
+    files: pd.DataFrame,
+    scope: set[str] | None,
+) -> pd.DataFrame:
+    """The purchases behind ``proceeds_krw`` (:data:`PROCEEDS_COLUMNS`), by time then id."""
+    from graphintel.analytics.economy import _purchase_krw
+    from graphintel.economy_views import won_basis
+
+    buys = received[received["kind"] == "purchase"].reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "txn_id": buys["txn_id"].astype(str),
+            "payer": buys["from_id"],
+            "ts": buys["ts"],
+            "channel_id": buys["channel_id"],
+            "credits": pd.to_numeric(buys["credits"], errors="coerce").astype(float),
+            "amount_krw": pd.to_numeric(buys["amount_krw"], errors="coerce").astype(float),
+            "won": _purchase_krw(buys, won_per_credit) if len(buys) else np.zeros(0),
+            "basis": won_basis(buys["amount_krw"], won_per_credit),
+        }
+    )
+    prov = _with_provenance(
+        buys[["txn_id", "source_ids"]], "transactions", sources, files, scope
+    ).astype({"txn_id": str})
+    joined = prov.groupby("txn_id", sort=False).agg(
+        source_ids=("source_id", lambda v: "; ".join(sorted(set(map(str, v))))),
+        case_ids=("case_id", lambda v: "; ".join(sorted(set(map(str, v.dropna()))))),
+        legal_bases=("legal_basis", lambda v: "; ".join(sorted(set(map(str, v.dropna()))))),
+    )
+    out = out.join(joined, on="txn_id")
+    out = out.sort_values(["ts", "txn_id"], kind="stable", na_position="last")
+    return out.reindex(columns=PROCEEDS_COLUMNS).reset_index(drop=True)
+
+
+def _money(
+    received: pd.DataFrame, sent: pd.DataFrame, account_id: str, won_per_credit: float
+) -> dict[str, float]:
+    """``proceeds_krw``, ``distinct_payers`` and ``distinct_payees`` of the account over the
+    dossier's own records (so a scoped dossier gives the scope's figures), by the analysis'
+    definition (:func:`graphintel.analytics.economy.account_economy`)."""
+    from graphintel.analytics.economy import RECONCILIATION_COLUMNS, account_economy
+
+    pay = pd.concat([received, sent], ignore_index=True).drop_duplicates("txn_id")
+    ids = {account_id} | set(pay["from_id"].dropna().astype(str))
+    ids |= set(pay["to_id"].dropna().astype(str))
+    codes = np.array(sorted(ids), dtype=object)
+    none = pd.DataFrame({c: pd.Series(dtype=object) for c in RECONCILIATION_COLUMNS})
+    econ = account_economy(pay, codes, none, won_per_credit=won_per_credit)
+    row = econ[econ["account_id"] == account_id].iloc[0]
+    return {k: row[k] for k in ("proceeds_krw", "distinct_payers", "distinct_payees")}
+
+
+def _number(value: object, fmt: str) -> str:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "not computed (run graphintel analyze)"
+    return "not computed (run graphintel analyze)" if np.isnan(number) else format(number, fmt)
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
@@ -252,6 +335,19 @@ def write_dossier(
         name: (tbl, _with_provenance(frame, tbl, sources, files, allowed))
         for name, (tbl, frame) in _account_records(table, account_id).items()
     }
+    summary = result("summary")
+    economy = {}
+    if not summary.empty:
+        import json
+
+        rows = summary[summary["key"] == "economy"]
+        economy = json.loads(rows["value"].iloc[0]) if len(rows) else {}
+    from graphintel.analytics.economy import DEFAULT_WON_PER_CREDIT
+
+    won = float(economy.get("won_per_credit") or DEFAULT_WON_PER_CREDIT)
+    received = table("transactions", "to_id", account_id)
+    proceeds = _proceeds(received, won, sources, files, allowed)
+    money = _money(received, table("transactions", "from_id", account_id), account_id, won)
     account = acc.iloc[0]
     score = (
         float(mrow["priority_score"].iloc[0])
@@ -272,6 +368,8 @@ def write_dossier(
         for name, (_tbl, frame) in records.items():
             _csv(frame, tmp / f"{name}.csv")
             report.rows[name] = len(frame)
+        _csv(proceeds, tmp / "proceeds.csv")
+        report.rows["proceeds"] = len(proceeds)
         used = set(ev_rows["source_id"].dropna())
         for _tbl, frame in records.values():
             used |= set(frame["source_id"].dropna())
@@ -323,6 +421,25 @@ def write_dossier(
             "payments": "Payments sent and received",
             "content": "Content hashes posted",
         }
+        parts += [
+            "<h2>Proceeds</h2>",
+            "<p>Proceeds: "
+            + html.escape(_number(money["proceeds_krw"], ",.0f"))
+            + " won · distinct payers: "
+            + html.escape(_number(money["distinct_payers"], ",.0f"))
+            + " · distinct payees: "
+            + html.escape(_number(money["distinct_payees"], ",.0f"))
+            + "</p>",
+            "<p>"
+            + html.escape(
+                f"proceeds_krw is the sum over the purchases this account received of amount_krw "
+                f"where it was recorded, else credits × {won:,g} won (the won per credit of the "
+                f"analysis); basis says which. {len(proceeds)} purchases, "
+                f"{proceeds['won'].sum():,.0f} won in all:"
+            )
+            + "</p>",
+            _html_table(proceeds),
+        ]
         for name, (_tbl, frame) in records.items():
             parts += [f"<h2>{html.escape(titles[name])}</h2>", _html_table(frame)]
         parts += ["<h2>Sources</h2>", _html_table(src), "</body></html>", ""]

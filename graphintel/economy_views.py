@@ -27,6 +27,7 @@ __all__ = [
     "proceeds_records",
     "room_reward_leads",
     "trainer_cascades",
+    "won_basis",
 ]
 
 LEAD_NOTE = (
@@ -90,27 +91,40 @@ def proceeds_records(
 ) -> pd.DataFrame:
     """The purchases behind an account's ``proceeds_krw``: ``txn_id``, ``from_id``, ``ts``,
     ``channel_id``, ``credits``, ``amount_krw`` (as recorded), ``won`` (counted: the amount, else
-    credits × won per credit), ``source_ids``; largest first.
+    credits × won per credit), ``basis`` (which of the two was counted: ``amount_krw`` or
+    ``credits × N``), ``source_ids``; largest first.
 
     Examples
     --------
     >>> tx = pd.DataFrame({"txn_id": ["T1", "T2"], "from_id": ["B", "C"], "to_id": ["A", "A"],
     ...     "credits": [5.0, 1.0], "amount_krw": [None, 3000.0], "kind": ["purchase"] * 2,
     ...     "ts": [None, None], "channel_id": [None, None], "source_ids": [["S"], ["S"]]})
-    >>> proceeds_records(tx, "A", won_per_credit=1000)[["txn_id", "won"]].values.tolist()
-    [['T1', 5000.0], ['T2', 3000.0]]
+    >>> proceeds_records(tx, "A", won_per_credit=1000)[["txn_id", "won", "basis"]].values.tolist()
+    [['T1', 5000.0, 'credits × 1,000'], ['T2', 3000.0, 'amount_krw']]
     """
     won = _economy.DEFAULT_WON_PER_CREDIT if won_per_credit is None else float(won_per_credit)
     tx = transactions[(transactions["to_id"] == account_id) & (transactions["kind"] == "purchase")]
     cols = ["txn_id", "from_id", "ts", "channel_id", "credits", "amount_krw", "source_ids"]
     out = tx.reindex(columns=cols).copy()
     out["won"] = _economy._purchase_krw(tx, won) if len(tx) else np.zeros(0)
+    out["basis"] = won_basis(tx["amount_krw"], won)
     out["source_ids"] = [
         ", ".join(map(str, s)) if isinstance(s, (list, tuple, np.ndarray)) else s
         for s in out["source_ids"]
     ]
     out = out.sort_values(["won", "txn_id"], ascending=[False, True])
-    return out[cols[:6] + ["won", "source_ids"]].reset_index(drop=True)
+    return out[cols[:6] + ["won", "basis", "source_ids"]].reset_index(drop=True)
+
+
+def won_basis(amount_krw: pd.Series, won_per_credit: float) -> np.ndarray:
+    """Which value a purchase's won comes from: ``amount_krw`` where recorded, else
+    ``credits × N`` (N the won per credit).
+
+    >>> won_basis(pd.Series([1.0, None]), 2650).tolist()
+    ['amount_krw', 'credits × 2,650']
+    """
+    recorded = pd.to_numeric(amount_krw, errors="coerce").notna().to_numpy()
+    return np.where(recorded, "amount_krw", f"credits × {won_per_credit:,g}").astype(object)
 
 
 def cascade_curves(growth: pd.DataFrame, cascades: pd.DataFrame, n: int = 5) -> pd.DataFrame:

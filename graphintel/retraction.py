@@ -46,11 +46,58 @@ __all__ = [
     "RetractionReport",
     "affected_key_columns",
     "load_source_copies",
+    "mark_retracted",
     "retract_source",
     "save_source_copy",
 ]
 
 PART_ROWS = 200_000
+
+
+def mark_retracted(sources: pd.DataFrame, tombstones: pd.DataFrame) -> pd.DataFrame:
+    """The source list as pages show it: ``status`` (``active`` or ``retracted``) after
+    ``source_id``, and for retracted sources when, by whom and why (``retracted_at``,
+    ``retracted_by``, ``retraction_reason``).
+
+    Parameters
+    ----------
+    sources : pandas.DataFrame
+        Sources with their provenance (``files`` a number), e.g. ``Dataset.sources()``.
+    tombstones : pandas.DataFrame
+        Retracted sources the reader may know of: their provenance (``files`` a number or a
+        list) and ``retracted_at``, ``retracted_by``, ``reason``; those missing from
+        ``sources`` are added, so a scoped user still sees that a source of their case was
+        retracted.
+
+    Example
+    -------
+    >>> s = pd.DataFrame({"source_id": ["S1"], "case_id": ["A"], "files": [2]})
+    >>> t = pd.DataFrame({"source_id": ["S2"], "case_id": ["A"], "files": [["f"]],
+    ...     "retracted_at": ["2026-01-02"], "retracted_by": ["kim"], "reason": ["court"]})
+    >>> mark_retracted(s, t)[["source_id", "status", "files", "retraction_reason"]].values.tolist()
+    [['S1', 'active', 2, None], ['S2', 'retracted', 1, 'court']]
+    """
+    extra = ["retracted_at", "retracted_by", "retraction_reason"]
+    t = tombstones.rename(columns={"reason": "retraction_reason"}).copy()
+    if "files" in t:
+        t["files"] = [
+            len(f) if isinstance(f, (list, tuple, np.ndarray)) else (f if pd.notna(f) else 0)
+            for f in t["files"]
+        ]
+    t = t.reindex(columns=[*sources.columns, *extra])
+    missing = t[~t["source_id"].isin(sources["source_id"])]
+    info = t.set_index("source_id")[extra]
+    out = pd.concat(
+        [sources.reindex(columns=[*sources.columns]), missing[sources.columns]],
+        ignore_index=True,
+    )
+    out = out.sort_values("source_id", kind="stable").reset_index(drop=True)
+    for col in extra:
+        out[col] = out["source_id"].map(info[col]).astype(object)
+        out[col] = out[col].where(out[col].notna(), None)
+    status = np.where(out["source_id"].isin(info.index), "retracted", "active")
+    out.insert(1, "status", status)
+    return out
 
 
 def affected_key_columns(table: str) -> list[str]:

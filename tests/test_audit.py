@@ -186,6 +186,7 @@ def test_store_records_the_newest_head(store):
     assert store.audit_head() == (3, "c" * 64)
     store.record_audit_head(4, "d" * 64)
     assert store.audit_head() == (4, "d" * 64)
+    assert [h[1:] for h in store.audit_heads()] == [(4, "d" * 64)]
 
 
 def _cli(args, env, stdin=None):
@@ -236,3 +237,199 @@ def test_cli_audit_trail_end_to_end(tmp_path, tiny_bundle):
     bad = _cli(["audit", "verify"], env)
     assert bad.returncode == 2 and "first bad seq 2" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_head_file_keeps_the_newest_head_mode_600(tmp_path):
+    from graphintel.audit import HeadFile
+
+    head = HeadFile(tmp_path / "g.duckdb")
+    assert head.audit_head() is None
+    head.record_audit_head(5, "e" * 64)
+    head.record_audit_head(4, "d" * 64)  # an older append finishing late changes nothing
+    assert head.audit_head() == (5, "e" * 64)
+    assert json.loads(head.path.read_text()) == {"seq": 5, "hash": "e" * 64}
+    assert oct(head.path.stat().st_mode & 0o777) == "0o600"
+    head.path.write_text('{"seq": "5"}', encoding="utf-8")
+    with pytest.raises(AuditError, match="damaged or was edited"):
+        head.audit_head()
+
+
+def test_reading_store_records_its_head_beside_the_file(tmp_path, tiny_bundle):
+    """A read-only DuckDB store keeps the head in PATH.audit-head; the store file is untouched;
+    a writer that wrote keeps it in its table; audit_head is the newest of both."""
+    from graphintel.config import load_settings
+    from graphintel.store.duckdb_store import DuckDBStore
+    from ingest.job import ingest_manifest
+
+    path = tmp_path / "g.duckdb"
+    with DuckDBStore(path) as w:
+        ingest_manifest(tiny_bundle / "manifest.yaml", w, load_settings())
+        w.record_audit_head(1, "a" * 64)
+    before = path.stat()
+    r = DuckDBStore(path, read_only=True)
+    r.record_audit_head(2, "b" * 64)
+    assert r.audit_heads() == [(f"duckdb:{path}", 1, "a" * 64), (f"{path}.audit-head", 2, "b" * 64)]
+    assert r.audit_head() == (2, "b" * 64)
+    r.close()
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (
+        before.st_ino,
+        before.st_mtime_ns,
+        before.st_size,
+    )
+    # a writer that writes nothing records beside the file too (no republish)
+    idle = DuckDBStore(path)
+    idle.record_audit_head(3, "c" * 64)
+    idle.close()
+    assert path.stat().st_ino == before.st_ino
+    assert DuckDBStore(path, read_only=True).audit_heads()[1][1:] == (3, "c" * 64)
+
+
+def _env(tmp_path):
+    import os
+
+    env = dict(os.environ)
+    env.pop("GRAPHINTEL_AUDIT_LOG", None)
+    env.update(
+        GRAPHINTEL_WORKSPACE=str(tmp_path / "ws"),
+        GRAPHINTEL_STORE=f"duckdb:{tmp_path / 'ws' / 'g.duckdb'}",
+        GRAPHINTEL_PII_KEY="k",
+        GRAPHINTEL_USER="kim",
+    )
+    return env
+
+
+def test_cli_reading_commands_leave_the_store_file_alone(tmp_path, tiny_bundle):
+    env = _env(tmp_path)
+    store = tmp_path / "ws" / "g.duckdb"
+    assert _cli(["ingest", str(tiny_bundle), "--no-progress"], env).returncode == 0
+    assert _cli(["analyze"], env).returncode == 0  # writers: the head goes into the table
+    before = store.stat()
+    for args in (
+        ["report", "--format", "json"],
+        ["export", "--format", "csv", "--out", str(tmp_path / "csv")],
+        ["dossier", "A01", "--out", str(tmp_path / "dossier")],
+        ["compare", "--at", "2024-07-15"],
+        ["watch", "list"],
+        ["alerts", "list"],
+    ):
+        done = _cli(args, env)
+        assert done.returncode == 0, (args, done.stderr)
+    after = store.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert json.loads((tmp_path / "ws" / "g.duckdb.audit-head").read_text())["seq"] == 8
+    ok = _cli(["audit", "verify"], env)
+    assert ok.returncode == 0 and ok.stdout.startswith("8 entries intact"), ok.stderr
+    assert "recorded seq 8" in ok.stdout
+
+
+@pytest.mark.parametrize(
+    ("tamper", "bad"),
+    [
+        ("cut", 3),  # the table holds seq 1 only: the side file catches the cut
+        ("edit", 2),
+        ("remove", 2),
+        ("insert", 2),
+        ("reorder", 2),
+        ("rewrite", 1),  # a new self-consistent log: the table's seq 1 differs first
+    ],
+)
+def test_cli_verify_uses_the_side_file_and_the_table(tmp_path, tiny_bundle, tamper, bad):
+    env = _env(tmp_path)
+    assert _cli(["ingest", str(tiny_bundle), "--no-progress"], env).returncode == 0
+    for _ in range(3):
+        assert _cli(["report"], env).returncode == 0
+    log = tmp_path / "ws" / "audit.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    if tamper == "cut":
+        lines = lines[:2]
+    elif tamper == "edit":
+        lines[1] = lines[1].replace('"table"', '"json"')
+    elif tamper == "remove":
+        del lines[1]
+    elif tamper == "insert":
+        lines.insert(1, lines[2])
+    elif tamper == "reorder":
+        lines[1], lines[2] = lines[2], lines[1]
+    else:
+        log.unlink()
+        forged = AuditLog(log)
+        for i in range(4):
+            forged.append("kim", "report", {"i": i})
+        lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    log.write_text("".join(lines), encoding="utf-8")
+    res = _cli(["audit", "verify"], env)
+    assert res.returncode == 2, res.stdout
+    assert f"first bad seq {bad}" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_cli_watch_alert_and_takedown_actions_are_audited(tmp_path, tiny_bundle, monkeypatch):
+    from graphintel.cli import main
+    from graphintel.store.duckdb_store import DuckDBStore
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(log))
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("GRAPHINTEL_PII_KEY", "k")
+    monkeypatch.setenv("GRAPHINTEL_USER", "kim")
+    s = ["--store", f"duckdb:{tmp_path / 'g.duckdb'}"]
+    assert main(["ingest", str(tiny_bundle / "manifest.yaml"), "--no-progress", *s]) == 0
+    assert main(["watch", "add", "--kind", "org", "O1", "--note", "school list", *s]) == 0
+    assert main(["watch", "list", *s]) == 0
+    assert main(["alerts", "run", *s]) == 0
+    entries = AuditLog(log).entries()
+    alert_id = entries[-1]["details"]["alert_ids"]["ids"][0]
+    assert main(["alerts", "ack", alert_id[:8], "--note", "checked at the source", *s]) == 0
+    assert main(["alerts", "list", *s]) == 0
+    assert main(["watch", "remove", "--kind", "org", "O1", *s]) == 0
+    prov = ["--case-id", "CASE-TINY-0001", "--legal-basis", "platform notice", "--by", "op7"]
+    assert main(["takedown", "request", "h:0001", "--at", "2024-08-01", *prov, *s]) == 0
+    assert main(["takedown", "confirm", "h:0001", "--at", "2024-08-03", *s]) == 0
+
+    entries = AuditLog(log).entries()
+    assert verify_chain(entries) == 9
+    by = {e["action"]: e for e in entries}
+    assert [e["action"] for e in entries] == [
+        "ingest",
+        "watch_add",
+        "watch_list",
+        "alerts_run",
+        "alert_ack",
+        "alerts_list",
+        "watch_remove",
+        "takedown_request",
+        "takedown_confirm",
+    ]
+    assert by["watch_add"]["details"] | {"store": None} == {
+        "store": None,
+        "kind": "org",
+        "values": ["O1"],
+        "notes": ["school list"],
+        "from_csv": None,
+        "added": 1,
+    }
+    assert by["watch_list"]["details"]["entries"] == 1
+    # tiny: room C1 is reported as targeting O1
+    run = by["alerts_run"]["details"]
+    assert run["new"] == 1 and run["rules"] == {"watched_org_targeted": 1}
+    assert run["alert_ids"]["ids"] == [alert_id]
+    ack = by["alert_ack"]["details"]
+    assert (ack["alert_id"], ack["rule"], ack["note"]) == (
+        alert_id,
+        "watched_org_targeted",
+        "checked at the source",
+    )
+    assert by["alerts_list"]["details"]["alert_ids"]["ids"] == [alert_id]
+    assert by["watch_remove"]["details"]["values"] == ["O1"]
+    assert by["watch_remove"]["details"]["removed"] == 1
+    req = by["takedown_request"]["details"]
+    assert req["source_id"] == "MANUAL-TAKEDOWNS" and req["cases"] == ["CASE-TINY-0001"]
+    assert [(r["content_hash"], r["status"]) for r in req["records"]] == [("h:0001", "requested")]
+    conf = by["takedown_confirm"]["details"]["records"]
+    assert [(r["content_hash"], r["status"], r["confirmed_at"]) for r in conf] == [
+        ("h:0001", "confirmed", "2024-08-03T00:00:00")
+    ]
+    assert all(e["user"].startswith("kim (os: ") for e in entries)
+    # the last action wrote the store: its head is in the store's table
+    with DuckDBStore(tmp_path / "g.duckdb", read_only=True) as store:
+        assert store.audit_head() == (entries[-1]["seq"], entries[-1]["hash"])

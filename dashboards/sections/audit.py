@@ -26,17 +26,17 @@ def render(ds: Dataset) -> None:
     entries: list[dict] = []
     try:
         entries = log.entries()
-        heads = []
-        try:
-            head = ui.read_store(uri, lambda s: s.audit_head())
+        try:  # the store's table and the side file beside it (graphintel.audit.HeadFile)
+            heads = [StoreHead(*h) for h in ui.read_store(uri, lambda s: s.audit_heads())]
+        except AuditError:
+            raise
         except GraphIntelError:  # a store that cannot be read has no head to compare
-            head = None
-        if head is not None:
-            heads.append(StoreHead(uri, head[0], head[1]))
+            heads = []
         n = verify_chain(entries, heads)
+        newest = max((h.seq for h in heads), default=None)
         st.success(
             f"{n} entries intact (hash chain verified"
-            + (f"; the store's recorded head seq {head[0]} matches" if head else "")
+            + (f"; the store's recorded head seq {newest} matches" if heads else "")
             + ")."
         )
     except AuditError as err:

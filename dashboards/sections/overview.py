@@ -8,6 +8,7 @@ import streamlit as st
 from dashboards import components as ui
 from graphintel.dataset import Dataset
 from graphintel.model import COUNT_KEYS
+from graphintel.retraction import mark_retracted
 
 
 def render(ds: Dataset) -> None:
@@ -18,8 +19,17 @@ def render(ds: Dataset) -> None:
         cols[i % 5].metric(key.capitalize(), f"{n.get(key, 0):,}")
 
     st.subheader("Sources")
-    st.caption("Every record carries the id of the source it came from.")
-    st.dataframe(ds.sources(), hide_index=True, width="stretch", key="ov_sources")
+    gone = ui.retracted_sources(ds)
+    caption = "Every record carries the id of the source it came from."
+    if len(gone):
+        caption += (
+            f" {len(gone)} retracted (status `retracted`): everything only they reported is "
+            "gone, and they are kept as tombstones saying who retracted them, when and why."
+        )
+    st.caption(caption)
+    st.dataframe(
+        mark_retracted(ds.sources(), gone), hide_index=True, width="stretch", key="ov_sources"
+    )
 
     if not ui.need_analytics(ds):
         return

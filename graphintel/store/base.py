@@ -274,6 +274,10 @@ class GraphStore(Protocol):
     def audit_head(self) -> tuple[int, str] | None:
         """The last audit entry recorded in this store, or ``None``."""
 
+    def audit_heads(self) -> list[tuple[str, int, str]]:
+        """Every head recorded for this store as ``(where, seq, hash)`` (DuckDB: the table's and
+        the side file's; Neo4j: the ``AuditHead`` node's)."""
+
     def write_source_copy(
         self, source_id: str, batch: str, order: int, blobs: list[tuple[str, int, bytes]]
     ) -> None:

@@ -605,29 +605,61 @@ class DuckDBStore:
             return False
         return self._con is not None or self.path == ":memory:" or Path(self.path).exists()
 
+    def _head_file(self):
+        from graphintel.audit import HeadFile
+
+        return HeadFile(self.path)
+
     def record_audit_head(self, seq: int, digest: str) -> None:
         """Record the audit log's last entry (kept only if newer than the one recorded).
 
-        A read-only store, or one not created yet, records nothing.
+        A writer that has written the store (it publishes a new generation anyway) records it
+        in table ``audit_head``; a store only read — opened read-only, or a writer that wrote
+        nothing — records it in the side file ``PATH.audit-head``
+        (:class:`graphintel.audit.HeadFile`), so reading never copies and republishes the
+        store. A store not created yet records nothing.
         """
-        if not self._may_write():
+        if self.path == ":memory:" or (not self.read_only and self._dirty):
+            if not self._may_write():
+                return
+            con = self.con
+            self._dirty = True
+            con.execute("CREATE TABLE IF NOT EXISTS audit_head (seq BIGINT, hash VARCHAR)")
+            con.execute(
+                "INSERT INTO audit_head SELECT $seq, $hash WHERE NOT EXISTS "
+                "(SELECT 1 FROM audit_head WHERE seq >= $seq)",
+                {"seq": int(seq), "hash": str(digest)},
+            )
+            con.execute("DELETE FROM audit_head WHERE seq < (SELECT max(seq) FROM audit_head)")
             return
-        con = self.con
-        self._dirty = True
-        con.execute("CREATE TABLE IF NOT EXISTS audit_head (seq BIGINT, hash VARCHAR)")
-        con.execute(
-            "INSERT INTO audit_head SELECT $seq, $hash WHERE NOT EXISTS "
-            "(SELECT 1 FROM audit_head WHERE seq >= $seq)",
-            {"seq": int(seq), "hash": str(digest)},
-        )
-        con.execute("DELETE FROM audit_head WHERE seq < (SELECT max(seq) FROM audit_head)")
+        if Path(self.path).exists():
+            self._head_file().record_audit_head(seq, digest)
+
+    def audit_heads(self) -> list[tuple[str, int, str]]:
+        """Every head recorded for this store, as ``(where, seq, hash)``: the table's (``where``
+        = the store URI) and the side file's (its path)."""
+        heads: list[tuple[str, int, str]] = []
+        if self._exists_or_empty("audit_head"):
+            rows = self.con.execute(
+                "SELECT seq, hash FROM audit_head ORDER BY seq DESC LIMIT 1"
+            ).fetchall()
+            if rows:
+                heads.append((self.uri, int(rows[0][0]), str(rows[0][1])))
+        if self.path != ":memory:":
+            side = self._head_file()
+            head = side.audit_head()
+            if head is not None:
+                heads.append((str(side.path), head[0], head[1]))
+        return heads
 
     def audit_head(self) -> tuple[int, str] | None:
-        """The last audit entry recorded here, as ``(seq, hash)``, or ``None``."""
-        if not self._exists_or_empty("audit_head"):
+        """The newest audit entry recorded for this store (table or side file), as
+        ``(seq, hash)``, or ``None``."""
+        heads = self.audit_heads()
+        if not heads:
             return None
-        rows = self.con.execute("SELECT seq, hash FROM audit_head ORDER BY seq DESC").fetchall()
-        return (int(rows[0][0]), str(rows[0][1])) if rows else None
+        _, seq, digest = max(heads, key=lambda h: h[1])
+        return seq, digest
 
     def write_source_copy(
         self, source_id: str, batch: str, order: int, blobs: list[tuple[str, int, bytes]]

@@ -681,6 +681,11 @@ class Neo4jStore:
         _, rows = self._read(cypher.read_audit_head())
         return (int(rows[0][0]), str(rows[0][1])) if rows and rows[0][0] is not None else None
 
+    def audit_heads(self) -> list[tuple[str, int, str]]:
+        """The ``AuditHead`` node's head as ``[(uri, seq, hash)]`` (empty when none)."""
+        head = self.audit_head()
+        return [] if head is None else [(self.uri, head[0], head[1])]
+
     def write_source_copy(
         self, source_id: str, batch: str, order: int, blobs: list[tuple[str, int, bytes]]
     ) -> None:
