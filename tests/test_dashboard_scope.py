@@ -82,19 +82,7 @@ def _page(two_cases, monkeypatch, ident: Identity, page: str) -> AppTest:
 KIM = Identity(name="kim", role="investigator", cases=("CASE-A",))
 
 
-# The Dataset scopes by record (a record whose source_ids overlap the scope is shown whole):
-# attributes of a shared account that only SRC-S reported (its handle, name) and the ranking's
-# handles of SRC-S-only accounts still show on these pages. Known gap, not yet attribute-level.
-RECORD_LEVEL_GAP = pytest.mark.xfail(
-    strict=True, reason="Dataset scope is record-level; these pages show SRC-S attributes"
-)
-SCOPED_PAGES = [
-    pytest.param(p, marks=RECORD_LEVEL_GAP) if p in ("referrals", "operators", "flows") else p
-    for p in PAGES
-]
-
-
-@pytest.mark.parametrize("page", SCOPED_PAGES)
+@pytest.mark.parametrize("page", PAGES)
 def test_case_a_user_sees_nothing_of_case_b(page, two_cases, monkeypatch):
     at = _page(two_cases, monkeypatch, KIM, page)
     text = _strings(at)
@@ -127,7 +115,6 @@ def test_page_views_are_audited_with_the_scope(two_cases, monkeypatch, tmp_path)
 
 
 @pytest.mark.browser
-@RECORD_LEVEL_GAP
 def test_case_a_user_in_chromium(two_cases):
     from playwright.sync_api import sync_playwright
 
