@@ -107,7 +107,7 @@ def _case_view(ds: Dataset, allowed: frozenset[str]) -> Dataset:
 
     workspace = load_settings().workspace
     build = _fingerprint(ds.uri, ds.generation())
-    path = case_view_path(workspace, allowed, build)
+    path = case_view_path(workspace, ds.uri, allowed, build)
     if not path.exists():
         ident = auth.current()
         cases = ", ".join(ident.cases) if ident is not None and ident.cases else "your sources"

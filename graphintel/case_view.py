@@ -10,12 +10,12 @@ sources alone gives; nothing another case reported is in the file at all.
 
 Keys and staleness
 ------------------
-A view lives at ``WORKSPACE/case_views/<scope>-<build>.duckdb`` (folder mode 700, files 600):
-``<scope>`` hashes the sorted permitted source ids, ``<build>`` hashes :func:`fingerprint` of the
+A view lives at ``WORKSPACE/case_views/<store>-<scope>-<build>.duckdb`` (folder 700, files 600):
+``<store>`` hashes the main store's URI, ``<scope>`` the sorted permitted source ids, and ``<build>`` is :func:`fingerprint` of the
 main store — its sources (ids, files, ingest times), retractions, the analytics run (the
 ``summary`` result, which changes with every ``analyze``), the takedown records and the alerts.
 Any ingest, analyze, retraction, takedown or alert change gives a new ``<build>``, so a stale
-view is never opened; building one removes the older views of the same scope. A view is built
+view is never opened; building one removes every view of that store built from older data. A view is built
 under a lock (two builders of one view wait for each other) and published by the DuckDB store's
 writer copy + atomic rename: a reader sees no view or the whole view.
 
@@ -101,9 +101,17 @@ def _scope_key(scope: Iterable[str]) -> str:
     return _digest(sorted({str(s) for s in scope}))[:16]
 
 
-def case_view_path(workspace: str | Path, scope: Iterable[str], build: str) -> Path:
-    """Where the view of ``scope`` built from fingerprint ``build`` lives (it may not exist)."""
-    return Path(workspace) / VIEW_DIR / f"{_scope_key(scope)}-{build[:16]}.duckdb"
+def _store_key(uri: str) -> str:
+    if uri.startswith("duckdb:"):  # one file however its path is spelled
+        uri = "duckdb:" + os.path.realpath(uri[len("duckdb:") :])
+    return _digest([uri])[:12]
+
+
+def case_view_path(workspace: str | Path, uri: str, scope: Iterable[str], build: str) -> Path:
+    """Where the view of ``scope`` over the store ``uri``, built from fingerprint ``build``,
+    lives (it may not exist yet)."""
+    name = f"{_store_key(uri)}-{_scope_key(scope)}-{build[:16]}.duckdb"
+    return Path(workspace) / VIEW_DIR / name
 
 
 def analyze_options(summary: pd.DataFrame) -> dict[str, Any] | None:
@@ -212,11 +220,13 @@ def build_case_view(
     """
     allowed = frozenset(str(s) for s in scope)
     build = build or fingerprint(store)
-    path = case_view_path(workspace, allowed, build)
+    path = case_view_path(workspace, store.uri, allowed, build)
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    lock = os.open(str(folder / f"{_scope_key(allowed)}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    prefix = f"{_store_key(store.uri)}-"
+    lock_name = f"{prefix}{_scope_key(allowed)}.lock"
+    lock = os.open(str(folder / lock_name), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder per scope; the others wait, then reuse
         if path.exists():
@@ -227,8 +237,10 @@ def build_case_view(
         fd = os.open(str(meta), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(info, f, sort_keys=True)
-        for old in folder.glob(f"{_scope_key(allowed)}-*"):
-            if old.name.split(".")[0] != path.stem:
+        # every view of this store built from older data is stale: gone (a reader that has
+        # one open keeps reading it until its next query opens the current one)
+        for old in folder.glob(f"{prefix}*-*"):
+            if old.name.split(".")[0].rsplit("-", 1)[-1] != build[:16]:
                 old.unlink(missing_ok=True)
         return path, True
     finally:
