@@ -190,3 +190,121 @@ def test_analyst_gets_no_export_buttons(two_cases, monkeypatch):
     at = _page(two_cases, monkeypatch, ident, "operators")
     assert [b.key for b in at.button if b.key == "op_dossier"] == []
     assert "Export shortlist" not in _strings(at)
+
+
+def _cli(env: dict, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "graphintel.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _app(monkeypatch, uri: str, ws: Path, ident: Identity, page: str = "overview") -> AppTest:
+    monkeypatch.setenv("GRAPHINTEL_STORE", uri)
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(ws))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_identity"] = ident
+    at.session_state["_last_seen"] = time.time()
+    at.run()
+    if page != "overview":
+        at.switch_page(f"sections/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _frame_text(frame: pd.DataFrame) -> str:
+    return frame.reset_index(drop=True).to_csv(index=False, float_format="%.9g")
+
+
+@pytest.mark.parametrize("main", ["duckdb", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def test_case_a_analytics_equal_case_a_alone(main, request, settings, tmp_path, monkeypatch):
+    """Logged in as the case-A user, the Overview's counts, rooms and communities and the
+    Operators ranking are those of a store into which only case A's sources were ingested and
+    analysed (computed here), on a DuckDB and on a Neo4j main store."""
+    import graphintel as gi
+    from graphintel.analytics.pipeline import analyze_store
+    from graphintel.store.duckdb_store import DuckDBStore
+    from ingest.job import ingest_manifest
+
+    store = request.getfixturevalue(f"{main}_store")
+    manifests = {s: write_bundle(tmp_path / "b", s) for s in ("SRC-A", "SRC-S", "SRC-C")}
+    for sid in ("SRC-A", "SRC-S", "SRC-C"):
+        ingest_manifest(manifests[sid], store, settings)
+    analyze_store(store)
+    uri = store.uri
+    if main == "duckdb":
+        store.close()  # publish for the dashboard
+    alone = DuckDBStore(tmp_path / "alone.duckdb")
+    for sid in ("SRC-A", "SRC-C"):
+        ingest_manifest(manifests[sid], alone, settings)
+    analyze_store(alone)
+    alone.close()
+    ws = tmp_path / "ws"
+    UserFile(ws / "users.json").add("kim", "investigator", "kim-secret-1", cases=["CASE-A"])
+
+    with gi.open(alone.uri) as exp:
+        counts = exp.counts()
+        comm = exp.summary()["communities"]
+        cols = ["channel_id", "title", "kind", "members", "admins", "community", "creator"]
+        rooms = exp.rooms(limit=15)[cols]
+        ranking = exp.operators(top=25)
+    at = _app(monkeypatch, uri, ws, KIM)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {k.capitalize(): f"{counts[k]:,}" for k in counts}
+    assert metrics["Sources"] == "2" and metrics["Channels"] == "2"
+    caption = (
+        f"{comm['count']} communities · method {comm['method']} · "
+        f"modularity {float(comm['modularity']):.3f}"
+    )
+    assert caption in [c.value for c in at.caption]
+    shown_rooms = at.dataframe[1].value[cols]
+    assert _frame_text(shown_rooms) == _frame_text(rooms)
+
+    at = _app(monkeypatch, uri, ws, KIM, "operators")
+    shown = at.dataframe[0].value
+    assert list(shown["account_id"]) == list(ranking["account_id"])
+    assert _frame_text(shown[list(ranking.columns)]) == _frame_text(ranking)
+    if main == "neo4j":
+        store.clear()
+
+
+def test_stale_case_view_is_rebuilt(tmp_path, monkeypatch):
+    """A new ingest + analyze, then a retraction: each time the case-A user sees the new data
+    (after analyze the view was built by `graphintel analyze`; after the retraction by the
+    dashboard on the first visit) and the old view is gone."""
+    ws = tmp_path / "ws"
+    env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key", GRAPHINTEL_WORKSPACE=str(ws))
+    env["GRAPHINTEL_AUDIT_LOG"] = str(tmp_path / "audit.jsonl")
+    uri = f"duckdb:{tmp_path / 'graph.duckdb'}"
+    UserFile(ws / "users.json").add("kim", "investigator", "kim-secret-1", cases=["CASE-A"])
+    for sid in ("SRC-A", "SRC-S"):
+        _cli(env, "ingest", str(write_bundle(tmp_path / "b", sid)), "--no-progress", "--store", uri)
+    _cli(env, "analyze", "--store", uri)
+    views = ws / "case_views"
+    first = sorted(views.glob("*.duckdb"))
+    assert len(first) == 1  # built by analyze for kim's scope
+    at = _app(monkeypatch, uri, ws, KIM)
+    m = {x.label: x.value for x in at.metric}
+    assert (m["Sources"], m["Transactions"]) == ("1", "1")
+    assert sorted(views.glob("*.duckdb")) == first  # the dashboard used it, built nothing
+
+    _cli(env, "ingest", str(write_bundle(tmp_path / "b", "SRC-C")), "--no-progress", "--store", uri)
+    _cli(env, "analyze", "--store", uri)
+    second = sorted(views.glob("*.duckdb"))
+    assert len(second) == 1 and second != first
+    at = _app(monkeypatch, uri, ws, KIM)
+    m = {x.label: x.value for x in at.metric}
+    assert (m["Sources"], m["Transactions"]) == ("2", "2")  # SRC-C's T3 shows
+
+    _cli(env, "retract", "SRC-C", "--reason", "court order (test)", "--store", uri)
+    assert sorted(views.glob("*.duckdb")) == second  # retract builds no view
+    at = _app(monkeypatch, uri, ws, KIM)
+    m = {x.label: x.value for x in at.metric}
+    assert (m["Sources"], m["Transactions"]) == ("1", "1")
+    third = sorted(views.glob("*.duckdb"))
+    assert len(third) == 1 and third not in (first, second)  # built on this visit
+    # analytics were cleared by the retraction: the view says so, it shows no old ones
+    assert any("No analytics in this store yet" in i.value for i in at.info)
+    assert "Communities" not in [s.value for s in at.subheader]
