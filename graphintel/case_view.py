@@ -150,6 +150,16 @@ def _empty_tables() -> dict[str, pd.DataFrame]:
     }
 
 
+class _Rows:
+    """Kept rows already read (``store.source_copies()`` tuples), for ``load_source_copies``."""
+
+    def __init__(self, rows: list[tuple[str, str, int, str, int, bytes]]):
+        self.rows = rows
+
+    def source_copies(self) -> list[tuple[str, str, int, str, int, bytes]]:
+        return self.rows
+
+
 def _write_view(store: GraphStore, scope: frozenset[str], path: Path) -> None:
     """Build the view file at ``path`` (published atomically by the DuckDB writer)."""
     from graphintel.analytics.pipeline import analyze_store
@@ -165,8 +175,8 @@ def _write_view(store: GraphStore, scope: frozenset[str], path: Path) -> None:
         }
         for r in sources.to_dict("records")
     }
-    copies = [c for c in load_source_copies(store) if c.source_id in prov]
-    raw = [r for r in store.source_copies() if r[0] in prov]
+    raw = [r for r in store.source_copies() if r[0] in prov]  # only these are decoded
+    copies = load_source_copies(_Rows(raw))
     options = analyze_options(store.results("summary"))
     view = DuckDBStore(path)
     try:
