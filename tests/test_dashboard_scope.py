@@ -266,6 +266,22 @@ def test_case_a_analytics_equal_case_a_alone(main, request, settings, tmp_path, 
     shown = at.dataframe[0].value
     assert list(shown["account_id"]) == list(ranking["account_id"])
     assert _frame_text(shown[list(ranking.columns)]) == _frame_text(ranking)
+    # the dossier button: the case view's own score and components, as case A alone gives them
+    import io
+    import zipfile
+
+    from graphintel.dossier import write_dossier
+
+    at.button(key="op_dossier").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    account, data = at.session_state["_dossier"]
+    assert account == ranking["account_id"].iloc[0]
+    got = zipfile.ZipFile(io.BytesIO(data))
+    with DuckDBStore(tmp_path / "alone.duckdb", read_only=True) as a:
+        write_dossier(a, account, tmp_path / "expected")
+    for name in ("components.csv", "evidence.csv", "rooms.csv", "payments.csv"):
+        expected = (tmp_path / "expected" / name).read_text()
+        assert got.read(f"dossier-{account}/{name}").decode() == expected, name
     if main == "neo4j":
         store.clear()
 
