@@ -36,7 +36,8 @@ from typing import Any
 
 import pandas as pd
 
-from graphintel.model import TABLES, table_columns
+from graphintel.errors import StoreError
+from graphintel.model import MANUAL_METHOD, TABLES, table_columns
 from graphintel.store.base import Bundle, GraphStore
 
 __all__ = [
@@ -177,6 +178,16 @@ def _write_view(store: GraphStore, scope: frozenset[str], path: Path) -> None:
     }
     raw = [r for r in store.source_copies() if r[0] in prov]  # only these are decoded
     copies = load_source_copies(_Rows(raw))
+    kept = {c.source_id for c in copies}
+    missing = sorted(
+        sid for sid in set(prov) - kept if str(prov[sid].get("method")) != MANUAL_METHOD
+    )
+    if missing:
+        raise StoreError(
+            f"source(s) {', '.join(missing)} keep no copy of their rows in {store.uri} "
+            "(ingested before this release), so the case view cannot show what they alone "
+            "reported: rebuild the store by ingesting the bundles again into a new store"
+        )
     options = analyze_options(store.results("summary"))
     view = DuckDBStore(path)
     try:
@@ -186,7 +197,6 @@ def _write_view(store: GraphStore, scope: frozenset[str], path: Path) -> None:
             for copy in copies:
                 view.write_bundle(Bundle(source=dict(prov[copy.source_id]), tables=copy.tables))
             # sources that keep no rows: takedowns recorded by hand (graphintel takedown)
-            kept = {c.source_id for c in copies}
             for sid in sorted(set(prov) - kept):
                 td = store.table("takedowns")
                 mine = td[td["source_ids"].map(lambda v, s=sid: v is not None and s in list(v))]

@@ -553,6 +553,9 @@ def _build_case_views(settings: Settings, uri: str | None) -> None:
     store = _reader(settings, uri)
     try:
         done = build_user_views(store, settings.users_file, settings.workspace)
+    except GraphIntelError as err:  # the analysis itself is written; say why views are missing
+        print(f"Case views not built: {err}", file=sys.stderr)
+        return
     finally:
         store.close()
     if done:

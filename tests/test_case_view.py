@@ -126,3 +126,40 @@ def test_view_uses_the_main_analyze_options(duckdb_store, settings, tmp_path, en
         s = {k: json.loads(x) for k, x in zip(*v.results("summary")[["key", "value"]].T.values)}
     assert s["communities"]["seed"] == 7 and s["communities"]["method"] == "leiden"
     assert s["priority"]["weights"]["bot_use"] == 0.0
+
+
+def test_hand_kept_takedowns_and_alerts_follow_the_scope(duckdb_store, settings, tmp_path):
+    from graphintel.takedowns import ManualProvenance, record_takedowns, takedown_tables
+
+    for sid in ("SRC-A", "SRC-S"):
+        ingest_manifest(write_bundle(tmp_path / "b", sid), duckdb_store, settings)
+    for case, sid, h in (("CASE-A", "TD-A", "h:a"), ("CASE-B", "TD-B", "h:b")):
+        prov = ManualProvenance(sid, case, "order (test)", "tester")
+        record_takedowns(duckdb_store, "request", [h], provenance=prov, at="2024-09-01T00:00:00")
+    alerts = pd.DataFrame(
+        {
+            "alert_id": ["AL1", "AL2"],
+            "rule": ["watched_account", "watched_account"],
+            "channel_id": ["C1", "C3"],
+            "source_ids": [["SRC-A", "SRC-S"], ["SRC-S"]],
+        }
+    )
+    duckdb_store.write_case_rows("alerts", alerts)
+    analyze_store(duckdb_store)
+    path, _ = build_case_view(duckdb_store, {"SRC-A", "TD-A"}, tmp_path / "ws")
+    with DuckDBStore(path, read_only=True) as v:
+        td = takedown_tables(v)["records"]
+        assert td["content_hash"].tolist() == ["h:a"]
+        got = v.case_table("alerts")
+        assert got["alert_id"].tolist() == ["AL1"]
+        assert [list(x) for x in got["source_ids"]] == [["SRC-A"]]  # SRC-S's id dropped
+
+
+def test_a_source_without_kept_rows_is_refused(duckdb_store, settings, tmp_path):
+    from graphintel.errors import StoreError
+
+    ingest_manifest(write_bundle(tmp_path / "b", "SRC-A"), duckdb_store, settings)
+    duckdb_store.delete_source_copies("SRC-A")  # as a store ingested before copies were kept
+    with pytest.raises(StoreError, match="SRC-A keep no copy"):
+        build_case_view(duckdb_store, {"SRC-A"}, tmp_path / "ws")
+    assert not list((tmp_path / "ws" / "case_views").glob("*.duckdb"))
