@@ -816,8 +816,10 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     # -- the invitation-credit economy (graphintel.analytics.economy / cascades) --
     "room_economy": (
         (
-            "MATCH (r_t:ResultTable {table: 'room_economy'}) MATCH (r:Result {table: 'room_economy', gen: r_t.gen}) RETURN r.channel_id AS channel_id, "
-            "r.purchases AS purchases, r.proceeds_krw AS proceeds_krw, r.rewards AS rewards, "
+            "MATCH (r_t:ResultTable {table: 'room_economy'}) "
+            "MATCH (r:Result {table: 'room_economy', gen: r_t.gen}) "
+            "OPTIONAL MATCH (c:Channel {channel_id: r.channel_id}) "
+            "RETURN r.channel_id AS channel_id, c.title AS title, r.purchases AS purchases, r.proceeds_krw AS proceeds_krw, r.rewards AS rewards, "
             "r.reward_credits AS reward_credits, r.rewards_matched AS rewards_matched, "
             "r.matched_reward_credits AS matched_reward_credits, r.reward_rate AS reward_rate, "
             "r.rewards_without_invite AS rewards_without_invite, "
@@ -825,6 +827,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
         (
             "channel_id",
+            "title",
             "purchases",
             "proceeds_krw",
             "rewards",
