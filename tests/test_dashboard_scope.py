@@ -20,7 +20,8 @@ from tests.legal_data import write_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboards" / "app.py")
-PAGES = ["overview", "channels", "referrals", "operators", "flows", "targets"]
+PAGES = ["overview", "channels", "referrals", "operators", "flows", "economy", "targets"]
+PAGES += ["alerts", "takedowns"]
 # what only SRC-S (case CASE-B) reported
 CASE_B = ["SRC-S", "CASE-B", "Secret room", "@s_u2", "Only S name", "@u4_secret", "Secret target"]
 CASE_B += ["court permission 2024-B", "h:2", "C3", "O2", "T2"]
@@ -129,7 +130,10 @@ def test_case_a_user_in_chromium(two_cases):
         "referrals": "Referral chains",
         "operators": "Operators",
         "flows": "Credit flows",
+        "economy": "Economy",
         "targets": "Targets map",
+        "alerts": "Alerts",
+        "takedowns": "Takedowns",
     }
     try:
         with sync_playwright() as p:
