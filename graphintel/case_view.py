@@ -119,7 +119,8 @@ def analyze_options(summary: pd.DataFrame) -> dict[str, Any] | None:
     """The analyze options of the run whose ``summary`` result is given (``None``: no run).
 
     >>> s = pd.DataFrame({"key": ["communities", "economy"], "value": [
-    ...     '{"seed": 3, "resolution": 0.5, "engine": "leiden"}', '{"won_per_credit": 100.0}']})
+    ...     '{"seed": 3, "resolution": 0.5, "method": "leiden", "edges": 10}',
+    ...     '{"won_per_credit": 100.0}']})
     >>> o = analyze_options(s); o["seed"], o["engine"], o["won_per_credit"]
     (3, 'leiden', 100.0)
     """
@@ -130,7 +131,7 @@ def analyze_options(summary: pd.DataFrame) -> dict[str, Any] | None:
     opts: dict[str, Any] = {
         "seed": int(comm.get("seed", 0)),
         "resolution": float(comm.get("resolution", 1.0)),
-        "engine": str(comm.get("engine", "auto")),
+        "engine": _engine(comm),
     }
     weights = (s.get("priority") or {}).get("weights")
     if weights:
@@ -142,6 +143,19 @@ def analyze_options(summary: pd.DataFrame) -> dict[str, Any] | None:
     if samples is not None:
         opts["betweenness_samples"] = int(samples)
     return opts
+
+
+def _engine(comm: dict[str, Any]) -> str:
+    """The community engine the run was asked for, as far as its summary tells: ``auto`` when
+    the method used is what ``auto`` picks for that graph, else the method itself. (A run asked
+    for explicitly the engine ``auto`` would have picked reads as ``auto``.)"""
+    from graphintel.analytics.communities import AUTO_LOUVAIN_MAX_EDGES
+
+    method = comm.get("method")
+    if method not in ("louvain", "leiden"):
+        return "auto"
+    auto = "louvain" if int(comm.get("edges") or 0) <= AUTO_LOUVAIN_MAX_EDGES else "leiden"
+    return "auto" if method == auto else str(method)
 
 
 def _empty_tables() -> dict[str, pd.DataFrame]:

@@ -12,7 +12,7 @@ Result tables (:data:`graphintel.store.base.RESULT_TABLES`)
 ``priority_components`` and ``priority_evidence`` (top ``explain_top`` accounts), ``cycles``
 (broken referral cycles) and ``summary`` (``key``/``value`` rows, value a JSON string):
 
-* ``communities``: ``{"method": "louvain"|"leiden", "engine" (as asked), "count", "modularity", "resolution", "seed",
+* ``communities``: ``{"method": "louvain"|"leiden", "count", "modularity", "resolution", "seed",
   "nodes", "edges"}``;
 * ``referral``: ``{"roots", "max_depth", "largest_cascade", "cycles_broken"}`` — roots = accounts
   that are their own root and have ≥ 1 descendant (cascades), max_depth = largest referral_depth,
@@ -285,7 +285,6 @@ def analyze_tables(
     summary: dict[str, Any] = {
         "communities": {
             "method": comm.method,
-            "engine": engine,
             "count": comm.count,
             "modularity": comm.modularity,
             "resolution": float(resolution),
