@@ -120,11 +120,12 @@ def _case_view(ds: Dataset, allowed: frozenset[str]) -> Dataset:
             path, _ = read_store(
                 ds.uri, lambda store: build_case_view(store, allowed, workspace, build=build)
             )
-        except GraphIntelError:
+        except StoreUnavailable:
             raise
         except Exception as err:  # never the unscoped data, never a traceback
             raise StoreError(f"the case view for {cases} could not be prepared: {err}") from err
-        box.empty()
+        finally:
+            box.empty()
     return ds.case_view(str(path), allowed, reader=_case_reader(str(path))).pinned()
 
 

@@ -328,3 +328,40 @@ def test_stale_case_view_is_rebuilt(tmp_path, monkeypatch):
     # analytics were cleared by the retraction: the view says so, it shows no old ones
     assert any("No analytics in this store yet" in i.value for i in at.info)
     assert "Communities" not in [s.value for s in at.subheader]
+
+
+def test_case_view_that_cannot_be_built_shows_an_error_not_data(tmp_path, monkeypatch):
+    """A permitted source without kept rows (a store from before they were kept): the page says
+    why, shows no record and no traceback."""
+    from graphintel.store.duckdb_store import DuckDBStore
+
+    ws = tmp_path / "ws"
+    env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key", GRAPHINTEL_WORKSPACE=str(ws))
+    uri = f"duckdb:{tmp_path / 'graph.duckdb'}"
+    for sid in ("SRC-A", "SRC-S"):
+        _cli(env, "ingest", str(write_bundle(tmp_path / "b", sid)), "--no-progress", "--store", uri)
+    _cli(env, "analyze", "--store", uri)
+    with DuckDBStore(tmp_path / "graph.duckdb") as s:
+        s.delete_source_copies("SRC-A")
+    UserFile(ws / "users.json").add("kim", "investigator", "kim-secret-1", cases=["CASE-A"])
+    at = _app(monkeypatch, uri, ws, KIM)
+    expected = (
+        "the case view for CASE-A could not be prepared: source(s) SRC-A keep no copy of their "
+        f"rows in {uri} (ingested before this release), so the case view cannot show what they "
+        "alone reported: rebuild the store by ingesting the bundles again into a new store"
+    )
+    assert [e.value for e in at.error] == [expected]
+    assert list(at.metric) == [] and list(at.dataframe) == []
+
+
+def test_admin_dossier_button_reads_the_main_store(two_cases, monkeypatch):
+    import io
+    import zipfile
+
+    at = _page(two_cases, monkeypatch, Identity(name="ana", role="admin"), "operators")
+    at.button(key="op_dossier").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    _, data = at.session_state["_dossier"]
+    files = zipfile.ZipFile(io.BytesIO(data))
+    sources = next(n for n in files.namelist() if n.endswith("sources.csv"))
+    assert "CASE-B" in files.read(sources).decode()  # an admin sees every case
