@@ -365,3 +365,32 @@ def test_admin_dossier_button_reads_the_main_store(two_cases, monkeypatch):
     files = zipfile.ZipFile(io.BytesIO(data))
     sources = next(n for n in files.namelist() if n.endswith("sources.csv"))
     assert "CASE-B" in files.read(sources).decode()  # an admin sees every case
+
+
+@pytest.mark.parametrize(
+    ("page", "param", "value"),
+    [
+        ("channels", "room", "C3"),  # a room only case B reported
+        ("channels", "room", "C1"),
+        ("referrals", "account", "U4"),  # case A knows U4 only as referenced, not its handle
+        ("referrals", "account", "U1"),  # shared: case B's display name must not show
+        ("referrals", "account", "@u4_secret"),  # searching case B's handle finds nothing
+    ],
+)
+def test_deep_links_and_searches_show_nothing_of_case_b(page, param, value, two_cases, monkeypatch):
+    tmp, _, uri = two_cases
+    monkeypatch.setenv("GRAPHINTEL_STORE", uri)
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(tmp / "ws"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["_identity"] = KIM
+    at.session_state["_last_seen"] = time.time()
+    at.run()
+    at.switch_page(f"sections/{page}.py").run()
+    at.query_params[param] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _strings(at)
+    if page == "referrals" and value != "@u4_secret":
+        assert value in text  # the link did select the account
+    leaked = [s for s in CASE_B if s in text and s != value]
+    assert leaked == [], (page, value, leaked)
