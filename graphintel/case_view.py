@@ -47,6 +47,7 @@ __all__ = [
     "build_user_views",
     "case_view_path",
     "fingerprint",
+    "scoped_results",
     "user_scopes",
 ]
 
@@ -156,6 +157,21 @@ def _engine(comm: dict[str, Any]) -> str:
         return "auto"
     auto = "louvain" if int(comm.get("edges") or 0) <= AUTO_LOUVAIN_MAX_EDGES else "leiden"
     return "auto" if method == auto else str(method)
+
+
+def scoped_results(
+    store: GraphStore, tables: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame] | None:
+    """The analytics of ``tables`` (e.g. :func:`graphintel.scope.scoped_tables`) with
+    ``store``'s analyze options, without the dashboard's derived tables; ``None`` when
+    ``store`` has no analytics (nothing to show either)."""
+    from graphintel.analytics.pipeline import ANALYZE_COLUMNS, analyze_tables
+
+    options = analyze_options(store.results("summary"))
+    if options is None:
+        return None
+    wanted = {n: tables[n].reindex(columns=list(c)) for n, c in ANALYZE_COLUMNS.items()}
+    return analyze_tables(wanted, derive=False, **options)
 
 
 def _empty_tables() -> dict[str, pd.DataFrame]:

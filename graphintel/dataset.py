@@ -870,9 +870,11 @@ class Dataset:
 
         store = self._graph_store()
         if self.is_case_view:
-            store.uri = (
-                f"{self.uri} (case view)"  # a fresh read-only object: named as users know it
-            )
+            # a fresh read-only object: named as users know the store
+            store.uri = f"{self.uri} (case view)"
+            # the view's analytics are already the scope's own
+            names = ("account_metrics", "priority_components", "priority_evidence")
+            options.setdefault("results", {n: store.results(n) for n in names})
         return write_dossier(store, account_id, out, scope=self.scope, **options)
 
     def alerts(self) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import pytest
 
 from graphintel.analytics.pipeline import analyze_store
 from graphintel.case_view import build_case_view, build_user_views, fingerprint
+from graphintel.dossier import write_dossier
 from graphintel.model import COUNT_KEYS, RESULT_TABLES, TABLES
 from graphintel.retraction import retract_source
 from graphintel.store.duckdb_store import DuckDBStore
@@ -64,6 +65,13 @@ def test_case_view_is_case_a_alone(store, settings, tmp_path):
         # nothing of case B in the file at all
         assert "Only S name" not in set(view.table("accounts")["display_name"].dropna())
         assert {s for c in view.source_copies() for s in [c[0]]} == set(CASE_A)
+        # the dossier of the main store with the scope: the scope's own score and components
+        top = alone.results("account_metrics").sort_values("priority_rank")["account_id"].iloc[0]
+        write_dossier(store, top, tmp_path / "scoped", scope=CASE_A)
+        write_dossier(alone, top, tmp_path / "expected")
+        for name in ("components.csv", "evidence.csv", "rooms.csv", "payments.csv"):
+            got = (tmp_path / "scoped" / name).read_text()
+            assert got == (tmp_path / "expected" / name).read_text(), name
     finally:
         view.close()
         alone.close()
