@@ -171,3 +171,15 @@ def test_a_source_without_kept_rows_is_refused(duckdb_store, settings, tmp_path)
     with pytest.raises(StoreError, match="SRC-A keep no copy"):
         build_case_view(duckdb_store, {"SRC-A"}, tmp_path / "ws")
     assert not list((tmp_path / "ws" / "case_views").glob("*.duckdb"))
+
+
+def test_a_writer_keeps_the_view_private(duckdb_store, settings, tmp_path):
+    """A later writer of a view file (e.g. the audit head a CLI export records) publishes it
+    with the same mode 600."""
+    ingest_manifest(write_bundle(tmp_path / "b", "SRC-A"), duckdb_store, settings)
+    path, _ = build_case_view(duckdb_store, {"SRC-A"}, tmp_path / "ws")
+    with DuckDBStore(path) as w:
+        w.record_audit_head(1, "0" * 64)
+    with DuckDBStore(path, read_only=True) as r:
+        assert r.audit_head() == (1, "0" * 64)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
