@@ -183,3 +183,14 @@ def test_a_writer_keeps_the_view_private(duckdb_store, settings, tmp_path):
     with DuckDBStore(path, read_only=True) as r:
         assert r.audit_head() == (1, "0" * 64)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_every_source_permitted_gives_the_store(duckdb_store, settings, tmp_path):
+    """A multi-case user permitted every source: the view holds exactly the store's records."""
+    _two_cases(duckdb_store, settings, tmp_path)
+    path, _ = build_case_view(duckdb_store, {"SRC-A", "SRC-S", "SRC-C"}, tmp_path / "ws")
+    with DuckDBStore(path, read_only=True) as v:
+        for t in TABLES:
+            assert _records(v.table(t)) == _records(duckdb_store.table(t)), t
+        for name in ("account_metrics", "priority_components", "room_economy"):
+            pd.testing.assert_frame_equal(_result(v, name), _result(duckdb_store, name))

@@ -394,3 +394,12 @@ def test_deep_links_and_searches_show_nothing_of_case_b(page, param, value, two_
         assert value in text  # the link did select the account
     leaked = [s for s in CASE_B if s in text and s != value]
     assert leaked == [], (page, value, leaked)
+
+
+def test_trainer_sees_no_case_data(two_cases, monkeypatch):
+    """A trainer may see synthetic sources only; this store has none: an empty case view."""
+    at = _page(two_cases, monkeypatch, Identity(name="tia", role="trainer"), "overview")
+    text = _strings(at)
+    assert "is empty" in text
+    for s in ["SRC-A", "SRC-S", "SRC-C", "CASE-A", "CASE-B", "Room one", "Secret room"]:
+        assert s not in text
