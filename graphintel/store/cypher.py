@@ -56,6 +56,7 @@ __all__ = [
     "alert_candidate_statements",
     "clear_label",
     "clear_relationships",
+    "count_all_nodes",
     "count_missing_nodes",
     "count_statement",
     "dataset_indexes",
@@ -392,6 +393,11 @@ def read_source() -> str:
 def write_source() -> str:
     sets = ", ".join(f"s.{ident(c)} = $props.{ident(c)}" for c in SOURCE_COLUMNS[1:])
     return f"MERGE (s:`Source` {{`source_id`: $sid}}) SET {sets}, s.`source_ids` = [$sid]"
+
+
+def count_all_nodes() -> str:
+    """How many nodes the database holds, of any label."""
+    return "MATCH (n) RETURN count(n) AS nodes"
 
 
 def known_file_hashes() -> str:
