@@ -18,6 +18,11 @@ source ids whose records may be shown; ``None`` = everything) as the ``$scope`` 
 every query filters on ("the record's ``source_ids`` overlap the scope"), and it calls the
 ``audit`` hook, if any, with the query name, its parameters and the ids it returned. Pages get a
 ``Dataset`` and nothing else, so there is no other way from a page to the data.
+
+The ``$scope`` filter is record-level (a record two cases reported is returned whole, and result
+tables without source ids are not filtered), so a user who may not see every source is given
+the dataset of a *case view* (:meth:`Dataset.case_view`, :mod:`graphintel.case_view`): a store
+holding only what the permitted sources reported, analysed alone; the filter still applies.
 """
 
 from __future__ import annotations
