@@ -152,6 +152,13 @@ def test_case_a_user_in_chromium(two_cases):
                 page.wait_for_function(
                     "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
                 )
+                if path == "channels":  # wait for the network iframe to be drawn (loaded box)
+                    page.wait_for_function(
+                        "Array.from(document.querySelectorAll('iframe')).some(f => "
+                        "f.contentDocument && f.contentDocument.documentElement && "
+                        "f.contentDocument.documentElement.innerHTML.includes('vis.Network'))",
+                        timeout=120_000,
+                    )
                 page.wait_for_timeout(2000)
                 seen[path] = page.inner_text("body")
                 frames[path] = "\n".join(f.content() or "" for f in page.frames[1:])
