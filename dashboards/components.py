@@ -1,7 +1,8 @@
 """Shared dashboard pieces: the dataset factory, the page boundary, the network view.
 
 Pages are ``render(ds)`` functions over a :class:`graphintel.dataset.Dataset`: the only way from
-a page to the data. The dataset is opened once per process (``st.cache_resource``) and pinned to
+a page to the data. A user who may not see every source gets the dataset of their case view
+(:mod:`graphintel.case_view`), built on their first visit after new data. The dataset is opened once per process (``st.cache_resource``) and pinned to
 the store's current generation for each run of a page, so one render never mixes old and new
 data; results are cached inside the dataset per generation.
 """
@@ -18,7 +19,7 @@ from graphintel import views
 from graphintel.config import load_settings
 from graphintel.dataset import Dataset
 from graphintel.dataset import open as open_dataset
-from graphintel.errors import GraphIntelError, StoreUnavailable
+from graphintel.errors import GraphIntelError, StoreError, StoreUnavailable
 from graphintel.netviz import generate_html
 
 __all__ = [
@@ -115,11 +116,60 @@ class ViewAudit:
         return {kind: id_summary(v) for kind, v in sorted(self.ids.items())}
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _fingerprint(uri: str, generation: object) -> str:
+    from graphintel.case_view import fingerprint
+
+    return read_store(uri, fingerprint)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _case_reader(path: str) -> Any:
+    from graphintel.store.duckdb_queries import DuckDBReader
+
+    return DuckDBReader(path)
+
+
+def _case_view(ds: Dataset, allowed: frozenset[str]) -> Dataset:
+    """The case view of ``allowed`` (:mod:`graphintel.case_view`), built first when there is
+    no current one (the page says so meanwhile); never the main store's data."""
+    from dashboards import auth
+    from graphintel.case_view import build_case_view, case_view_path
+
+    workspace = load_settings().workspace
+    build = _fingerprint(ds.uri, ds.generation())
+    path = case_view_path(workspace, ds.uri, allowed, build)
+    if not path.exists():
+        ident = auth.current()
+        cases = ", ".join(ident.cases) if ident is not None and ident.cases else "your sources"
+        box = st.empty()
+        box.info(
+            f"Preparing the case view for {cases}: only what the sources you may see reported "
+            "(first visit after new data; this takes a moment)…"
+        )
+        try:
+            path, _ = read_store(
+                ds.uri, lambda store: build_case_view(store, allowed, workspace, build=build)
+            )
+        except StoreUnavailable:
+            raise
+        except Exception as err:  # never the unscoped data, never a traceback
+            raise StoreError(f"the case view for {cases} could not be prepared: {err}") from err
+        finally:
+            box.empty()
+    return ds.case_view(str(path), allowed, reader=_case_reader(str(path))).pinned()
+
+
 def dataset(uri: str | None = None) -> Dataset:
     """The dataset of the served store, pinned to its current generation for this run, seen
-    through the logged-in user's case scope and audited (a fresh :class:`ViewAudit`)."""
+    through the logged-in user's case scope and audited (a fresh :class:`ViewAudit`). A user
+    who may not see every source reads their case view (only what the permitted sources
+    reported, analysed alone), still filtered by the scope."""
     ds = _dataset(uri or store_uri()).pinned()
-    return ds.scoped(scope(ds)).with_audit(ViewAudit())
+    allowed = scope(ds)
+    if allowed is not None:
+        ds = _case_view(ds, allowed)
+    return ds.scoped(allowed).with_audit(ViewAudit())
 
 
 def generation() -> object | None:

@@ -623,7 +623,31 @@ def cmd_analyze(args, settings: Settings) -> int:
         print(format_report_table(report))
         if timings:
             print("\nStage times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    _build_case_views(settings, args.store)
     return 0
+
+
+def _build_case_views(settings: Settings, uri: str | None) -> None:
+    """After analyze: the case view of every users-file scope (graphintel.case_view), so a
+    scoped user's first dashboard visit finds it ready."""
+    from graphintel.case_view import build_user_views
+
+    if not Path(settings.users_file).exists():
+        return
+    store = _reader(settings, uri)
+    try:
+        done = build_user_views(store, settings.users_file, settings.workspace)
+    except GraphIntelError as err:  # the analysis itself is written; say why views are missing
+        print(f"Case views not built: {err}", file=sys.stderr)
+        return
+    finally:
+        store.close()
+    if done:
+        built = sum(1 for _, _, b in done if b)
+        print(
+            f"Case views: {len(done)} user scope(s), {built} built, in "
+            f"{Path(settings.workspace) / 'case_views'} (case data, mode 600)."
+        )
 
 
 def _parse_weights(items: list[str]) -> dict[str, float] | None:

@@ -18,6 +18,11 @@ source ids whose records may be shown; ``None`` = everything) as the ``$scope`` 
 every query filters on ("the record's ``source_ids`` overlap the scope"), and it calls the
 ``audit`` hook, if any, with the query name, its parameters and the ids it returned. Pages get a
 ``Dataset`` and nothing else, so there is no other way from a page to the data.
+
+The ``$scope`` filter is record-level (a record two cases reported is returned whole, and result
+tables without source ids are not filtered), so a user who may not see every source is given
+the dataset of a *case view* (:meth:`Dataset.case_view`, :mod:`graphintel.case_view`): a store
+holding only what the permitted sources reported, analysed alone; the filter still applies.
 """
 
 from __future__ import annotations
@@ -149,17 +154,29 @@ class Dataset:
         *,
         scope: Iterable[str] | None = None,
         audit: AuditHook | None = None,
+        origin: str | None = None,
         _snapshot: Any = None,
     ):
         self._reader = reader
         self.scope = None if scope is None else frozenset(str(s) for s in scope)
         self.audit = audit
+        self.origin = origin
         self._snapshot = _snapshot
 
     @property
     def uri(self) -> str:
-        """The store's URI."""
+        """The store's URI (for a case view: the main store's, as users name it)."""
+        return self.origin or self._reader.uri
+
+    @property
+    def read_uri(self) -> str:
+        """The URI this dataset reads (a case view's own file, else :attr:`uri`)."""
         return self._reader.uri
+
+    @property
+    def is_case_view(self) -> bool:
+        """Whether this dataset reads a case view (:mod:`graphintel.case_view`)."""
+        return self.origin is not None
 
     def __repr__(self) -> str:
         scope = "" if self.scope is None else f", scope={sorted(self.scope)}"
@@ -178,13 +195,27 @@ class Dataset:
         return cls(_Neo4jReader(store), **options)
 
     def _copy(self, **changes: Any) -> Dataset:
-        args = {"scope": self.scope, "audit": self.audit, "_snapshot": self._snapshot}
+        args = {
+            "scope": self.scope,
+            "audit": self.audit,
+            "origin": self.origin,
+            "_snapshot": self._snapshot,
+        }
         args.update(changes)
         return Dataset(self._reader, **args)
 
     def scoped(self, scope: Iterable[str] | None) -> Dataset:
         """The same store seen through ``scope`` (source ids; ``None`` = everything)."""
         return self._copy(scope=scope)
+
+    def case_view(self, path: str, scope: Iterable[str], *, reader: Any = None) -> Dataset:
+        """The case view file ``path`` of this store (:mod:`graphintel.case_view`), read with
+        ``scope`` as well (defence in depth) and this dataset's audit hook; :attr:`uri` stays
+        this store's. ``reader``: an open reader of ``path`` to reuse."""
+        from graphintel.store.duckdb_queries import DuckDBReader
+
+        reader = reader if reader is not None else DuckDBReader(path)
+        return Dataset(reader, scope=scope, audit=self.audit, origin=self.uri)
 
     def with_audit(self, audit: AuditHook | None) -> Dataset:
         """The same store with ``audit`` called on every query."""
@@ -656,7 +687,8 @@ class Dataset:
     # -- the invitation-credit economy ------------------------------------------------------------
     def room_economy(self) -> pd.DataFrame:
         """Per room: proceeds, rewards, matched rewards, reward rate and unmatched counts (the
-        ``room_economy`` result; not filtered by scope: it aggregates every source).
+        ``room_economy`` result; it has no source ids: a scoped user reads it from a case
+        view, where it aggregates the permitted sources only).
 
         >>> gi.open(tiny_uri).room_economy()["channel_id"].tolist()
         ['C1', 'C2']
@@ -844,6 +876,20 @@ class Dataset:
         store._con = snap._cursor()
         return store
 
+    def dossier(self, account_id: str, out: Any, **options: Any) -> Any:
+        """Write ``account_id``'s evidence dossier (:func:`graphintel.dossier.write_dossier`)
+        from this dataset's store and scope: for a case view, its records and analytics."""
+        from graphintel.dossier import write_dossier
+
+        store = self._graph_store()
+        if self.is_case_view:
+            # a fresh read-only object: named as users know the store
+            store.uri = f"{self.uri} (case view)"
+            # the view's analytics are already the scope's own
+            names = ("account_metrics", "priority_components", "priority_evidence")
+            options.setdefault("results", {n: store.results(n) for n in names})
+        return write_dossier(store, account_id, out, scope=self.scope, **options)
+
     def alerts(self) -> pd.DataFrame:
         """The alerts in scope (an alert's source ids overlap the scope), as
         :func:`graphintel.watch.alerts_view`: room titles, handles and deep links."""
@@ -872,7 +918,8 @@ class Dataset:
         return view
 
     def takedowns(self) -> dict[str, pd.DataFrame]:
-        """:func:`graphintel.takedowns.takedown_tables` of the store (not scoped yet)."""
+        """:func:`graphintel.takedowns.takedown_tables` of the store (a scoped user's store is
+        a case view, which holds only the permitted sources' records)."""
         from graphintel.takedowns import takedown_tables
 
         tables = takedown_tables(self._graph_store())

@@ -263,7 +263,9 @@ def write_dossier(
         (``None``: every source, as stored).
     results : mapping, optional
         Analytics results to use (``account_metrics``, ``priority_components``,
-        ``priority_evidence``) instead of the store's, e.g. those computed for ``scope``.
+        ``priority_evidence``) instead of the store's, e.g. a case view's. With ``scope`` and
+        no ``results`` they are computed for the scope (the store's analyze options, over the
+        scoped tables: :func:`graphintel.case_view.scoped_results`).
 
     Raises
     ------
@@ -305,6 +307,12 @@ def write_dossier(
     if allowed is not None:
         sources = sources[sources["source_id"].isin(allowed)]
     files = _source_files(sources)
+
+    if allowed is not None and results is None:
+        # the score as the permitted sources alone give it, not the store-wide one
+        from graphintel.case_view import scoped_results
+
+        results = scoped_results(store, scoped)
 
     def result(name: str) -> pd.DataFrame:
         if results is not None and name in results:

@@ -16,7 +16,6 @@ from dashboards import auth
 from dashboards import components as ui
 from graphintel import economy_views, views
 from graphintel.dataset import Dataset
-from graphintel.dossier import write_dossier
 
 
 def render(ds: Dataset) -> None:
@@ -109,19 +108,14 @@ def _dossier_button(ds: Dataset, account: str) -> None:
     """Build the account's evidence dossier (as the permitted sources report it) as a zip."""
     ident = auth.current()
     if st.button("Build evidence dossier", key="op_dossier"):
-        allowed = ds.scope
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"dossier-{account}"
-            report = ui.read_store(
-                ds.uri,
-                lambda store: write_dossier(
-                    store,
-                    account,
-                    out,
-                    scope=allowed,
-                    generated_by=ident.name if ident else "",
-                    generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-                ),
+            # from the dataset's own store: a scoped user's case view (its records, analytics)
+            report = ds.dossier(
+                account,
+                out,
+                generated_by=ident.name if ident else "",
+                generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
             )
             buf = io.BytesIO()
             with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

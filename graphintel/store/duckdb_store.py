@@ -261,6 +261,7 @@ class DuckDBStore:
                 os.remove(stale)
         if os.path.exists(self.path):
             shutil.copyfile(self.path, working)
+            shutil.copymode(self.path, working)  # a published file keeps its permissions
             if os.path.exists(self.path + ".wal"):
                 shutil.copyfile(self.path + ".wal", working + ".wal")
         self._working = working
