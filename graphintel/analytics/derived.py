@@ -310,6 +310,7 @@ def role_flows(
     *,
     source_keys: np.ndarray | None = None,
     positions: tuple[np.ndarray, np.ndarray] | None = None,
+    account_ids: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Credits between roles (operator, admin, member, bot; see
     :func:`graphintel.analytics.flows.account_roles`) per source list.
@@ -322,7 +323,8 @@ def role_flows(
     >>> role_flows(t)[["source", "target", "credits", "transactions"]].values.tolist()
     [['member', 'operator', 5.0, 1]]
     """
-    roles = _flows.account_roles(tables, account_universe(tables))
+    universe = account_universe(tables) if account_ids is None else account_ids
+    roles = _flows.account_roles(tables, universe)
     return _flows_by(
         tables["transactions"], roles, "role_flows", source_keys=source_keys, positions=positions
     )
@@ -420,7 +422,9 @@ def derive_tables(
         "rooms": room_table(t, channel_metrics),
         "activity_daily": activity_daily(t, source_keys=keys),
         "credits_daily": credits_daily(tx, source_keys=keys.get("transactions")),
-        "role_flows": role_flows(t, source_keys=keys.get("transactions"), positions=ends),
+        "role_flows": role_flows(
+            t, source_keys=keys.get("transactions"), positions=ends, account_ids=universe
+        ),
         "community_flows": community_flows(
             tx,
             account_metrics,

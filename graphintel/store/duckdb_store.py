@@ -602,7 +602,7 @@ class DuckDBStore:
         cols = list(result_columns(name))
         if not self._exists_or_empty("result_" + name):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        return self.con.execute(f"SELECT * FROM {_q('result_' + name)}").df()
+        return _arrow_frame(self.con.sql(f"SELECT * FROM {_q('result_' + name)}").to_arrow_table())
 
     # -- legal controls: audit head, per-source copies, retraction ------------------------------
     def _may_write(self) -> bool:
