@@ -20,7 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphintel.analytics import flows as _flows
-from graphintel.analytics.graph import account_universe, channel_universe, prepare_tables
+from graphintel.analytics.graph import (
+    ACCOUNT_ID_COLUMNS,
+    CHANNEL_ID_COLUMNS,
+    account_universe,
+    channel_universe,
+    prepare_tables,
+)
 from graphintel.model import RESULT_TABLES
 
 __all__ = [
@@ -56,6 +62,16 @@ DERIVE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """The columns :func:`derive_tables` reads."""
 
+_PREPARE_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: tuple(
+        dict.fromkeys(
+            DERIVE_COLUMNS.get(name, ())
+            + ACCOUNT_ID_COLUMNS.get(name, ())
+            + CHANNEL_ID_COLUMNS.get(name, ())
+        )
+    )
+    for name in dict.fromkeys([*DERIVE_COLUMNS, *ACCOUNT_ID_COLUMNS, *CHANNEL_ID_COLUMNS])
+}
 _SEP = "\x1f"
 _LIST_TYPES = {np.ndarray, list, type(None)}
 
@@ -404,7 +420,9 @@ def derive_tables(
 ) -> dict[str, pd.DataFrame]:
     """Every table of :data:`DERIVED_TABLES` from canonical tables (any may be missing) and the
     metrics :func:`graphintel.analytics.pipeline.analyze_tables` computed."""
-    t = prepare_tables(tables)
+    # only the columns the derivations read (and every id column, which make the universes):
+    # normalising the others (filled with None when not read) would be wasted work
+    t = prepare_tables(tables, columns=_PREPARE_COLUMNS)
     # each table's source keys once, and the payer / payee positions in the account universe
     # once (role and community labels are both indexed by it), shared by the aggregates
     keys = {
