@@ -23,6 +23,7 @@ from graphintel.analytics import flows as _flows
 from graphintel.analytics.graph import (
     ACCOUNT_ID_COLUMNS,
     CHANNEL_ID_COLUMNS,
+    _dedup_objects,
     account_universe,
     channel_universe,
     prepare_tables,
@@ -99,7 +100,7 @@ def _source_key(values: pd.Series) -> np.ndarray:
     joined = pc.binary_join(arr, _SEP)
     if arr.null_count:  # a missing list is no source
         joined = pc.if_else(arr.is_null(), "", joined)
-    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+    return _dedup_objects(joined, empty_is_missing=False)  # few distinct lists: shared str
 
 
 def _sources(keys: pd.Series) -> list[list[str]]:
@@ -183,8 +184,8 @@ def _daily(ts: pd.Series) -> pd.Series:
         arr = pa.array(obj, type=pa.string(), from_pandas=True)
     except (pa.ArrowException, TypeError, ValueError):
         return ts.astype(object).where(ts.notna(), None).str.slice(0, 10)
-    day = pc.utf8_slice_codeunits(arr, 0, 10).to_numpy(zero_copy_only=False)
-    return pd.Series(np.asarray(day, dtype=object), index=ts.index, dtype=object)
+    day = _dedup_objects(pc.utf8_slice_codeunits(arr, 0, 10), empty_is_missing=False)
+    return pd.Series(day, index=ts.index, dtype=object)
 
 
 def activity_daily(
@@ -417,12 +418,18 @@ def derive_tables(
     *,
     account_metrics: pd.DataFrame,
     channel_metrics: pd.DataFrame,
+    release: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Every table of :data:`DERIVED_TABLES` from canonical tables (any may be missing) and the
-    metrics :func:`graphintel.analytics.pipeline.analyze_tables` computed."""
+    metrics :func:`graphintel.analytics.pipeline.analyze_tables` computed.
+
+    With ``release``, ``tables`` is a dict handed over by the caller and emptied once prepared,
+    so the raw frames are freed while the derivations run."""
     # only the columns the derivations read (and every id column, which make the universes):
     # normalising the others (filled with None when not read) would be wasted work
     t = prepare_tables(tables, columns=_PREPARE_COLUMNS)
+    if release and isinstance(tables, dict):
+        tables.clear()
     # each table's source keys once, and the payer / payee positions in the account universe
     # once (role and community labels are both indexed by it), shared by the aggregates
     keys = {

@@ -65,6 +65,11 @@ CHANNEL_ID_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def _id_column(values: pd.Series) -> pd.Series:
     """Ids as an object column of ``str`` with ``None`` for missing or empty values."""
+    arr = _arrow_strings(values)
+    if arr is not None:
+        # the stores' (Arrow-backed) string columns: one Python str per distinct value, shared
+        # by its rows (ids, kinds and times repeat: far less memory than a str per cell)
+        return pd.Series(_dedup_objects(arr), dtype=object)
     if isinstance(values.dtype, pd.StringDtype):
         # the stores' string columns: find missing / empty values without leaving the string
         # array (fast), then convert once
@@ -81,6 +86,20 @@ def _id_column(values: pd.Series) -> pd.Series:
     if bad.any():
         s = s.where(~bad, None)
     return s.astype(object)
+
+
+def _dedup_objects(arr: pa.Array, *, empty_is_missing: bool = True) -> np.ndarray:
+    """An Arrow string array as an object array of ``str`` (``None`` for missing, and for
+    ``''`` with ``empty_is_missing``), rows of equal value sharing one ``str`` object."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    uniq = np.empty(len(enc.dictionary) + 1, dtype=object)
+    uniq[:-1] = enc.dictionary.to_pylist()
+    if empty_is_missing:
+        uniq[:-1][uniq[:-1] == ""] = None
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return uniq[idx]  # -1 (missing) picks the trailing None
 
 
 def prepare_tables(

@@ -413,6 +413,7 @@ def analyze_store(store: GraphStore, **options: Any) -> dict[str, pd.DataFrame]:
             tables,
             account_metrics=results["account_metrics"],
             channel_metrics=results["channel_metrics"],
+            release=True,
         )
     )
     del tables
