@@ -252,6 +252,26 @@ def source_list(value: object) -> list[str]:
     return [str(v) for v in value]  # type: ignore[union-attr]
 
 
+def source_lists(values: pd.Series | np.ndarray) -> list[list[str]]:
+    """:func:`source_list` of every value, in one Arrow conversion when every value is in the
+    stores' form (an array of str), else value by value.
+
+    Examples
+    --------
+    >>> source_lists(np.array([np.array(["S1"]), None, "S2"], dtype=object))
+    [['S1'], [], ['S2']]
+    """
+    obj = np.asarray(values, dtype=object)
+    if len(obj) and set(map(type, obj)) == {np.ndarray}:
+        try:
+            arr = pa.array(obj, type=pa.list_(pa.string()))
+        except (pa.ArrowException, TypeError, ValueError):
+            arr = None
+        if arr is not None and arr.null_count == 0 and arr.values.null_count == 0:
+            return arr.to_pylist()
+    return [source_list(v) for v in obj]
+
+
 def _universe(tables: Mapping[str, pd.DataFrame], spec: dict[str, tuple[str, ...]]) -> np.ndarray:
     parts = []
     for table, cols in spec.items():
