@@ -18,6 +18,7 @@ import json
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from graphintel.errors import ConfigError
@@ -117,7 +118,12 @@ def top_operators(store: GraphStore, *, top: int = 10) -> list[dict[str, Any]]:
     metrics = store.results("account_metrics")
     if metrics.empty or "priority_score" not in metrics:
         return []
-    scored = metrics[pd.to_numeric(metrics["priority_score"], errors="coerce").fillna(0) > 0]
+    score = pd.to_numeric(metrics["priority_score"], errors="coerce").fillna(0).to_numpy(float)
+    positive = np.flatnonzero(score > 0)
+    if len(positive) > top > 0:  # only rows scoring at least the top-th score can be in the top
+        kth = np.partition(score[positive], len(positive) - top)[len(positive) - top]
+        positive = positive[score[positive] >= kth]
+    scored = metrics.iloc[positive]
     scored = scored.sort_values(["priority_score", "account_id"], ascending=[False, True]).head(top)
     parts = store.results("priority_components")
     out = []

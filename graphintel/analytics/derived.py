@@ -20,7 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphintel.analytics import flows as _flows
-from graphintel.analytics.graph import account_universe, channel_universe, prepare_tables
+from graphintel.analytics.graph import (
+    ACCOUNT_ID_COLUMNS,
+    CHANNEL_ID_COLUMNS,
+    _dedup_objects,
+    account_universe,
+    channel_universe,
+    prepare_tables,
+)
 from graphintel.model import RESULT_TABLES
 
 __all__ = [
@@ -56,18 +63,44 @@ DERIVE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """The columns :func:`derive_tables` reads."""
 
+_PREPARE_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: tuple(
+        dict.fromkeys(
+            DERIVE_COLUMNS.get(name, ())
+            + ACCOUNT_ID_COLUMNS.get(name, ())
+            + CHANNEL_ID_COLUMNS.get(name, ())
+        )
+    )
+    for name in dict.fromkeys([*DERIVE_COLUMNS, *ACCOUNT_ID_COLUMNS, *CHANNEL_ID_COLUMNS])
+}
 _SEP = "\x1f"
+_LIST_TYPES = {np.ndarray, list, type(None)}
 
 
 def _source_key(values: pd.Series) -> np.ndarray:
-    """One string per row for its sorted source list (``\\x1f``-joined), vectorised."""
+    """One string per row for its source list (``\\x1f``-joined; ``''`` when missing), in Arrow.
+
+    The stores' lists (arrays of str) go to Arrow in one C++ conversion; a column holding
+    anything else (e.g. a bare string) takes the per-row path, which treats it as no source.
+    """
     if len(values) == 0:
         return np.array([], dtype=object)
-    arr = pa.array(
-        [v if isinstance(v, (list, np.ndarray)) else [] for v in values],
-        type=pa.list_(pa.string()),
-    )
-    return np.asarray(pc.binary_join(arr, _SEP).to_numpy(zero_copy_only=False), dtype=object)
+    obj = values.to_numpy(dtype=object)
+    arr = None
+    if set(map(type, obj)) <= _LIST_TYPES:
+        try:
+            arr = pa.array(obj, type=pa.list_(pa.string()), from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            arr = None
+    if arr is None:
+        arr = pa.array(
+            [v if isinstance(v, (list, np.ndarray)) else [] for v in obj],
+            type=pa.list_(pa.string()),
+        )
+    joined = pc.binary_join(arr, _SEP)
+    if arr.null_count:  # a missing list is no source
+        joined = pc.if_else(arr.is_null(), "", joined)
+    return _dedup_objects(joined, empty_is_missing=False)  # few distinct lists: shared str
 
 
 def _sources(keys: pd.Series) -> list[list[str]]:
@@ -145,10 +178,21 @@ def room_table(tables: Mapping[str, pd.DataFrame], channel_metrics: pd.DataFrame
 
 
 def _daily(ts: pd.Series) -> pd.Series:
-    return ts.astype(object).where(ts.notna(), None).str.slice(0, 10)
+    """The first 10 characters (``YYYY-MM-DD``) of each timestamp, ``None`` where missing."""
+    obj = ts.to_numpy(dtype=object)
+    try:
+        arr = pa.array(obj, type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return ts.astype(object).where(ts.notna(), None).str.slice(0, 10)
+    day = _dedup_objects(pc.utf8_slice_codeunits(arr, 0, 10), empty_is_missing=False)
+    return pd.Series(day, index=ts.index, dtype=object)
 
 
-def activity_daily(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def activity_daily(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    source_keys: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Joins, invites and purchases per day (``day`` as ``YYYY-MM-DD``) and source list.
 
     Examples
@@ -161,23 +205,24 @@ def activity_daily(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     [['2024-01-01', 'joins', 2, ['S1']]]
     """
     tx = tables["transactions"]
-    tx = tx[tx["kind"] == "purchase"]
+    purchase = (tx["kind"] == "purchase").to_numpy(dtype=bool)
+    tx = tx[purchase]
+    keys = dict(source_keys or {})
+    if "transactions" in keys:
+        keys["transactions"] = keys["transactions"][purchase]
     parts = []
-    for activity, frame, col in (
-        ("joins", tables["memberships"], "joined_at"),
-        ("invites", tables["invites"], "invited_at"),
-        ("purchases", tx, "ts"),
+    for activity, table, frame, col in (
+        ("joins", "memberships", tables["memberships"], "joined_at"),
+        ("invites", "invites", tables["invites"], "invited_at"),
+        ("purchases", "transactions", tx, "ts"),
     ):
         if frame.empty:
             continue
+        sk = keys.get(table)
+        if sk is None:
+            sk = _source_key(frame.get("source_ids", pd.Series([None] * len(frame))))
         parts.append(
-            pd.DataFrame(
-                {
-                    "day": _daily(frame[col]).to_numpy(),
-                    "activity": activity,
-                    "_sk": _source_key(frame.get("source_ids", pd.Series([None] * len(frame)))),
-                }
-            )
+            pd.DataFrame({"day": _daily(frame[col]).to_numpy(), "activity": activity, "_sk": sk})
         )
     if not parts:
         return _empty("activity_daily")
@@ -189,7 +234,9 @@ def activity_daily(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return out[_cols("activity_daily")]
 
 
-def credits_daily(transactions: pd.DataFrame) -> pd.DataFrame:
+def credits_daily(
+    transactions: pd.DataFrame, *, source_keys: np.ndarray | None = None
+) -> pd.DataFrame:
     """Credits and transactions per day (``YYYY-MM-DD``), kind and source list; transactions
     without ``ts`` are left out.
 
@@ -210,9 +257,7 @@ def credits_daily(transactions: pd.DataFrame) -> pd.DataFrame:
             "credits": pd.to_numeric(transactions["credits"], errors="coerce")
             .fillna(0.0)
             .to_numpy(float),
-            "_sk": _source_key(
-                transactions.get("source_ids", pd.Series([None] * len(transactions)))
-            ),
+            "_sk": _tx_keys(transactions, source_keys),
         }
     ).dropna(subset=["day"])
     out = frame.groupby(["day", "kind", "_sk"]).agg(
@@ -224,20 +269,47 @@ def credits_daily(transactions: pd.DataFrame) -> pd.DataFrame:
     return out[_cols("credits_daily")]
 
 
-def _flows_by(transactions: pd.DataFrame, groups: pd.Series, name: str) -> pd.DataFrame:
+def _tx_keys(transactions: pd.DataFrame, source_keys: np.ndarray | None) -> np.ndarray:
+    if source_keys is not None:
+        return source_keys
+    return _source_key(transactions.get("source_ids", pd.Series([None] * len(transactions))))
+
+
+def _group_of(ids: pd.Series, lab: pd.Series, positions: np.ndarray | None) -> np.ndarray:
+    """Label of each id (``unknown`` when it has none); ``positions`` = index of each id in
+    ``lab.index`` (``-1`` if absent), when already known."""
+    if positions is None:
+        return ids.map(lab).fillna("unknown").astype(object).to_numpy()
+    labels = np.append(lab.to_numpy(dtype=object), "unknown")
+    out = labels[np.where(positions >= 0, positions, len(labels) - 1)]
+    return np.where(pd.isna(out), "unknown", out).astype(object)
+
+
+def _flows_by(
+    transactions: pd.DataFrame,
+    groups: pd.Series,
+    name: str,
+    *,
+    source_keys: np.ndarray | None = None,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     if transactions.empty:
         return _empty(name)
     lab = groups.astype(str)
+    if positions is not None and not lab.index.is_unique:
+        positions = None
     frame = pd.DataFrame(
         {
-            "source": transactions["from_id"].map(lab).fillna("unknown").astype(object).to_numpy(),
-            "target": transactions["to_id"].map(lab).fillna("unknown").astype(object).to_numpy(),
+            "source": _group_of(
+                transactions["from_id"], lab, None if positions is None else positions[0]
+            ),
+            "target": _group_of(
+                transactions["to_id"], lab, None if positions is None else positions[1]
+            ),
             "credits": pd.to_numeric(transactions["credits"], errors="coerce")
             .fillna(0.0)
             .to_numpy(float),
-            "_sk": _source_key(
-                transactions.get("source_ids", pd.Series([None] * len(transactions)))
-            ),
+            "_sk": _tx_keys(transactions, source_keys),
         }
     )
     out = frame.groupby(["source", "target", "_sk"], sort=True).agg(
@@ -250,7 +322,13 @@ def _flows_by(transactions: pd.DataFrame, groups: pd.Series, name: str) -> pd.Da
     return out[_cols(name)].reset_index(drop=True)
 
 
-def role_flows(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def role_flows(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    source_keys: np.ndarray | None = None,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
+    account_ids: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Credits between roles (operator, admin, member, bot; see
     :func:`graphintel.analytics.flows.account_roles`) per source list.
 
@@ -262,11 +340,20 @@ def role_flows(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     >>> role_flows(t)[["source", "target", "credits", "transactions"]].values.tolist()
     [['member', 'operator', 5.0, 1]]
     """
-    roles = _flows.account_roles(tables, account_universe(tables))
-    return _flows_by(tables["transactions"], roles, "role_flows")
+    universe = account_universe(tables) if account_ids is None else account_ids
+    roles = _flows.account_roles(tables, universe)
+    return _flows_by(
+        tables["transactions"], roles, "role_flows", source_keys=source_keys, positions=positions
+    )
 
 
-def community_flows(transactions: pd.DataFrame, account_metrics: pd.DataFrame) -> pd.DataFrame:
+def community_flows(
+    transactions: pd.DataFrame,
+    account_metrics: pd.DataFrame,
+    *,
+    source_keys: np.ndarray | None = None,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Credits between communities, labelled ``community N`` (``unknown`` for an account
     without one), per source list. The dashboard groups communities outside the top ones as
     ``other`` when it reads them (:meth:`graphintel.dataset.Dataset.community_flows`).
@@ -280,7 +367,9 @@ def community_flows(transactions: pd.DataFrame, account_metrics: pd.DataFrame) -
     """
     lab = "community " + pd.to_numeric(account_metrics["community"]).astype("Int64").astype(str)
     groups = pd.Series(lab.to_numpy(), index=account_metrics["account_id"].to_numpy())
-    return _flows_by(transactions, groups, "community_flows")
+    return _flows_by(
+        transactions, groups, "community_flows", source_keys=source_keys, positions=positions
+    )
 
 
 def org_targets(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -329,15 +418,43 @@ def derive_tables(
     *,
     account_metrics: pd.DataFrame,
     channel_metrics: pd.DataFrame,
+    release: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Every table of :data:`DERIVED_TABLES` from canonical tables (any may be missing) and the
-    metrics :func:`graphintel.analytics.pipeline.analyze_tables` computed."""
-    t = prepare_tables(tables)
+    metrics :func:`graphintel.analytics.pipeline.analyze_tables` computed.
+
+    With ``release``, ``tables`` is a dict handed over by the caller and emptied once prepared,
+    so the raw frames are freed while the derivations run."""
+    # only the columns the derivations read (and every id column, which make the universes):
+    # normalising the others (filled with None when not read) would be wasted work
+    t = prepare_tables(tables, columns=_PREPARE_COLUMNS)
+    if release and isinstance(tables, dict):
+        tables.clear()
+    # each table's source keys once, and the payer / payee positions in the account universe
+    # once (role and community labels are both indexed by it), shared by the aggregates
+    keys = {
+        name: _source_key(t[name]["source_ids"])
+        for name in ("memberships", "invites", "transactions")
+        if "source_ids" in t[name].columns
+    }
+    tx = t["transactions"]
+    universe = account_universe(t)
+    index = pd.Index(universe)
+    ends = (index.get_indexer(pd.Index(tx["from_id"])), index.get_indexer(pd.Index(tx["to_id"])))
+    metric_ids = account_metrics["account_id"].to_numpy(dtype=object)
+    same = len(metric_ids) == len(universe) and bool(np.array_equal(metric_ids, universe))
     return {
         "rooms": room_table(t, channel_metrics),
-        "activity_daily": activity_daily(t),
-        "credits_daily": credits_daily(t["transactions"]),
-        "role_flows": role_flows(t),
-        "community_flows": community_flows(t["transactions"], account_metrics),
+        "activity_daily": activity_daily(t, source_keys=keys),
+        "credits_daily": credits_daily(tx, source_keys=keys.get("transactions")),
+        "role_flows": role_flows(
+            t, source_keys=keys.get("transactions"), positions=ends, account_ids=universe
+        ),
+        "community_flows": community_flows(
+            tx,
+            account_metrics,
+            source_keys=keys.get("transactions"),
+            positions=ends if same else None,
+        ),
         "org_targets": org_targets(t),
     }

@@ -65,6 +65,11 @@ CHANNEL_ID_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def _id_column(values: pd.Series) -> pd.Series:
     """Ids as an object column of ``str`` with ``None`` for missing or empty values."""
+    arr = _arrow_strings(values)
+    if arr is not None:
+        # the stores' (Arrow-backed) string columns: one Python str per distinct value, shared
+        # by its rows (ids, kinds and times repeat: far less memory than a str per cell)
+        return pd.Series(_dedup_objects(arr), dtype=object)
     if isinstance(values.dtype, pd.StringDtype):
         # the stores' string columns: find missing / empty values without leaving the string
         # array (fast), then convert once
@@ -81,6 +86,20 @@ def _id_column(values: pd.Series) -> pd.Series:
     if bad.any():
         s = s.where(~bad, None)
     return s.astype(object)
+
+
+def _dedup_objects(arr: pa.Array, *, empty_is_missing: bool = True) -> np.ndarray:
+    """An Arrow string array as an object array of ``str`` (``None`` for missing, and for
+    ``''`` with ``empty_is_missing``), rows of equal value sharing one ``str`` object."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    uniq = np.empty(len(enc.dictionary) + 1, dtype=object)
+    uniq[:-1] = enc.dictionary.to_pylist()
+    if empty_is_missing:
+        uniq[:-1][uniq[:-1] == ""] = None
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return uniq[idx]  # -1 (missing) picks the trailing None
 
 
 def prepare_tables(
@@ -231,6 +250,26 @@ def source_list(value: object) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(v) for v in value]  # type: ignore[union-attr]
+
+
+def source_lists(values: pd.Series | np.ndarray) -> list[list[str]]:
+    """:func:`source_list` of every value, in one Arrow conversion when every value is in the
+    stores' form (an array of str), else value by value.
+
+    Examples
+    --------
+    >>> source_lists(np.array([np.array(["S1"]), None, "S2"], dtype=object))
+    [['S1'], [], ['S2']]
+    """
+    obj = np.asarray(values, dtype=object)
+    if len(obj) and set(map(type, obj)) == {np.ndarray}:
+        try:
+            arr = pa.array(obj, type=pa.list_(pa.string()))
+        except (pa.ArrowException, TypeError, ValueError):
+            arr = None
+        if arr is not None and arr.null_count == 0 and arr.values.null_count == 0:
+            return arr.to_pylist()
+    return [source_list(v) for v in obj]
 
 
 def _universe(tables: Mapping[str, pd.DataFrame], spec: dict[str, tuple[str, ...]]) -> np.ndarray:

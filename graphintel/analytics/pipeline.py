@@ -125,6 +125,7 @@ def analyze_tables(
     evidence_limit: int = 10,
     won_per_credit: float = economy.DEFAULT_WON_PER_CREDIT,
     derive: bool = True,
+    release: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Compute every analytic over canonical tables.
 
@@ -150,6 +151,10 @@ def analyze_tables(
     derive : bool
         Also compute the dashboard's derived tables
         (:data:`graphintel.analytics.derived.DERIVED_TABLES`) from the same tables.
+    release : bool
+        ``tables`` is a dict handed over by the caller: it is emptied once the tables are
+        prepared, so the raw frames are freed while the analytics run (ignored with ``derive``,
+        which needs them).
 
     Returns
     -------
@@ -192,6 +197,8 @@ def analyze_tables(
 
     # every id column is hashed once here; the stages share the integer codes
     t, codes = prepare_and_encode(tables, columns=ANALYZE_COLUMNS)
+    if release and not derive and isinstance(tables, dict):
+        tables.clear()  # the prepared copies are all the stages read
     acc, chan = codes.account_ids, codes.channel_ids
     lap("prepare")
 
@@ -395,7 +402,7 @@ def analyze_store(store: GraphStore, **options: Any) -> dict[str, pd.DataFrame]:
     """
     # Only the columns analytics read: names, handles and evidence stay in the store.
     tables = {name: store.table(name, columns=list(ANALYZE_COLUMNS[name])) for name in TABLE_ORDER}
-    results = analyze_tables(tables, derive=False, **options)
+    results = analyze_tables(tables, derive=False, release=True, **options)
     del tables
     # The dashboard's derived tables, from the few columns they need (read after the analytics
     # tables are freed, so peak memory stays that of the analytics).
@@ -406,6 +413,7 @@ def analyze_store(store: GraphStore, **options: Any) -> dict[str, pd.DataFrame]:
             tables,
             account_metrics=results["account_metrics"],
             channel_metrics=results["channel_metrics"],
+            release=True,
         )
     )
     del tables

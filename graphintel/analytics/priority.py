@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphintel.analytics.economy import buyer_pairs
-from graphintel.analytics.graph import IdCodes, _codes, source_list
+from graphintel.analytics.graph import IdCodes, _codes, source_lists
 from graphintel.errors import AnalyticsError
 from graphintel.model import RESULT_TABLES
 
@@ -623,7 +623,7 @@ def _evidence(
     out = out.reset_index(drop=True)
     for c in cols:
         out[c] = out[c].astype(object)
-    out["source_ids"] = pd.Series([source_list(v) for v in out["source_ids"]], dtype=object)
+    out["source_ids"] = pd.Series(source_lists(out["source_ids"]), dtype=object)
     return out
 
 
