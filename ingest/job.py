@@ -26,7 +26,13 @@ from ingest.manifest import Manifest, load_manifest
 from ingest.pseudonymise import phone_tokens, pii_key
 from ingest.validate import FILE, LINE, validate_table
 
-__all__ = ["IngestReport", "ingest_manifest", "prepare_bundle", "read_bundle_tables"]
+__all__ = [
+    "IngestReport",
+    "ingest_manifest",
+    "prepare_bundle",
+    "read_bundle_tables",
+    "source_record",
+]
 
 
 @dataclass
@@ -43,6 +49,8 @@ class IngestReport:
     inferred: dict[str, int] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    path: str = "exact"  # "fast" (ingest.fast) or "exact" (pandas, every message)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     def summary(self) -> str:
         if self.skipped:
@@ -135,8 +143,13 @@ def prepare_bundle(manifest: Manifest, settings: Settings, *, progress: bool = F
         )
     for node in NODE_TABLES:
         tables[node], report.inferred[node] = _add_inferred_nodes(node, tables)
+    return Bundle(source=source_record(manifest), tables=tables), report
+
+
+def source_record(manifest: Manifest) -> dict:
+    """The bundle's Source record (provenance, files with their sha256, ingest time)."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    source = {
+    return {
         "source_id": manifest.source_id,
         "case_id": manifest.case_id,
         "method": manifest.method,
@@ -147,7 +160,6 @@ def prepare_bundle(manifest: Manifest, settings: Settings, *, progress: bool = F
         "file_hashes": sorted({f.sha256 for f in manifest.files}),
         "ingested_at": now,
     }
-    return Bundle(source=source, tables=tables), report
 
 
 def _add_inferred_nodes(node: str, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, int]:
@@ -224,13 +236,29 @@ def ingest_manifest(
         report.files = {f.name: f.sha256 for f in manifest.files}
         report.seconds = time.perf_counter() - started
         return report
-    bundle, report = prepare_bundle(manifest, settings, progress=progress)
+    prepared = time.perf_counter()
+    fast = None
+    if getattr(store, "accepts_arrow", False):
+        from ingest.fast import prepare_bundle_fast
+
+        # Arrow + DuckDB; None when not certain, then the exact path decides (same messages)
+        fast = prepare_bundle_fast(manifest, settings, progress=progress)
+    bundle, report = fast or prepare_bundle(manifest, settings, progress=progress)
+    stages = {"manifest": prepared - started, **report.stages}
+    stages["prepare"] = time.perf_counter() - prepared
+    report.stages = stages
     report.files = {f.name: f.sha256 for f in manifest.files}
     store.ensure_schema()
     transaction = getattr(store, "transaction", None)
     with transaction() if transaction is not None else nullcontext():
+        t = time.perf_counter()
         report.written = store.write_bundle(bundle, progress=progress)
+        stages["merge"] = time.perf_counter() - t
+        t = time.perf_counter()
         # the validated rows, per source, so a retraction can rebuild what others reported
         save_source_copy(store, bundle)
+        stages["source_copy"] = time.perf_counter() - t
+        t = time.perf_counter()
+    stages["commit"] = time.perf_counter() - t
     report.seconds = time.perf_counter() - started
     return report

@@ -157,6 +157,9 @@ class DuckDBStore:
     (for a writer: publishes what was written; see the module notes).
     """
 
+    accepts_arrow = True
+    """``write_bundle`` takes Arrow tables too (ingest's fast path, :mod:`ingest.fast`)."""
+
     def __init__(self, path: str | Path, *, read_only: bool = False, lock_timeout: float = 600.0):
         self.path = str(path)
         self.read_only = read_only
@@ -356,7 +359,7 @@ class DuckDBStore:
         try:
             for table in TABLES:
                 frame = bundle.tables.get(table)
-                if frame is None or frame.empty:
+                if frame is None or not len(frame):
                     written[table] = 0
                     continue
                 self._merge(table, frame, source_id)
@@ -390,7 +393,11 @@ class DuckDBStore:
         types = _column_types(table)
         key = list(TABLES[table].key)
         cols = [c for c in types if c != "source_ids"]
-        staged = frame.reindex(columns=cols)
+        # pandas frames (retraction, the exact path) or Arrow tables (the fast path)
+        if isinstance(frame, pd.DataFrame):
+            staged = frame.reindex(columns=cols)
+        else:
+            staged = frame.select(cols)
         con = self.con
         casts = ", ".join(f"CAST({_q(c)} AS {types[c]}) AS {_q(c)}" for c in cols)
         col_list = ", ".join(_q(c) for c in cols)

@@ -1,0 +1,346 @@
+"""The fast path of ingest: read, validate and transform a CSV bundle in Arrow and DuckDB SQL.
+
+:func:`prepare_bundle_fast` gives the same :class:`~graphintel.store.base.Bundle` as
+:func:`ingest.job.prepare_bundle` (tables as Arrow tables instead of pandas frames) for a bundle
+that passes every rule, without a Python loop or a pandas column operation over the rows:
+
+* each file is read by :func:`ingest.csv_reader.read_csv_arrow` (the same hostile-input checks
+  as the exact reader: header, quotes by physical line, field counts, row size);
+* every rule of :mod:`ingest.validate` is one SQL expression per column, evaluated by DuckDB
+  over the Arrow table in the same pass that types the values; the pass also yields one flag
+  per row, "not certainly valid";
+* duplicate keys, pseudonymised phones and inferred nodes (an anti-join per node table) are SQL.
+
+The fast path only ever *accepts*. Whenever it is not certain — a failure of any rule, a value
+whose checks it leaves to the exact code (non-ASCII text in an enum, boolean or blank-trimmed
+column, a timestamp not in canonical form, a number not in plain decimal notation), a missing
+column, a blank line, a takedowns table, a Telegram export — it returns ``None`` and the caller
+runs the exact path, which then reports every failure with file, line, column and value exactly
+as before (or accepts the bundle just as before). So messages and results cannot differ.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graphintel.config import Settings
+from graphintel.model import NODE_TABLES, OPTIONAL_KEY_COLUMNS, TABLES, table_columns
+from graphintel.store.base import Bundle
+from ingest.csv_reader import read_csv_arrow
+from ingest.manifest import Manifest
+from ingest.pseudonymise import pii_key
+from ingest.validate import _FALSE, _RANGES, _TRUE
+
+__all__ = ["prepare_bundle_fast"]
+
+_ARROW_TYPES = {
+    "id": pa.string(),
+    "str": pa.string(),
+    "ts": pa.string(),
+    "bool": pa.bool_(),
+    "float": pa.float64(),
+}
+# A value may need trimming (pyarrow's utf8_trim_whitespace, what pandas' str.strip runs) only
+# when its first or last character is ASCII blank/control (<= ' ') or not ASCII (> '~'): only
+# such columns are trimmed, in Arrow; the others are their own trimmed form.
+_PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_CANONICAL_TS = r"[0-9]{4}-(0[1-9]|1[0-2])-[0-3][0-9]T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pa.Table:
+    """The result of ``sql`` as one Arrow table (no extra copy of the rows)."""
+    return con.sql(sql, params=params or None).to_arrow_table()
+
+
+def _q(identifier: str) -> str:
+    """Quote an identifier that comes from the model's allow-list."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _may_need_trim(column: pa.ChunkedArray) -> bool:
+    """Whether a value's first or last byte is ASCII blank/control (<= 0x20) or not ASCII
+    (>= 0x7f): only then can trimming change it. Reads the Arrow buffers with NumPy."""
+    for chunk in column.chunks:
+        n = len(chunk)
+        if not n:
+            continue
+        if chunk.type != pa.string():
+            chunk = chunk.cast(pa.string())
+        _validity, offsets, data = chunk.buffers()
+        if data is None:
+            continue
+        off = np.frombuffer(offsets, dtype=np.int32, count=n + 1, offset=chunk.offset * 4)
+        raw = np.frombuffer(data, dtype=np.uint8)
+        filled = off[1:] > off[:-1]
+        if not filled.any():
+            continue
+        first = raw[off[:-1][filled]]
+        last = raw[off[1:][filled] - 1]
+        if ((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any():
+            return True
+    return False
+
+
+def _column_sql(col, stripped: str, raw: str, params: dict) -> tuple[str, str]:
+    """(typed value expression, "not certainly valid" expression) of one column."""
+    empty = f"({stripped} = '')"
+    bad: list[str] = []
+    if col.required:
+        bad.append(empty)
+    ascii_ = "(strlen({0}) = length({0}))"
+    if col.type in ("id", "str"):
+        base = stripped if col.type == "id" else raw
+        value = base
+        if col.enum:
+            p = f"enum_{col.name}"
+            params[p] = list(col.enum)
+            value = f"lower({base})"
+            bad.append(
+                f"(NOT {empty} AND NOT ({ascii_.format(base)} AND list_contains(${p}, {value})))"
+            )
+        expr = f"CASE WHEN {empty} THEN NULL ELSE {value} END"
+    elif col.type == "bool":
+        params["bool_true"] = sorted(_TRUE)
+        params["bool_false"] = sorted(_FALSE)
+        low = f"lower({stripped})"
+        bad.append(
+            f"(NOT {empty} AND NOT ({ascii_.format(stripped)} AND "
+            f"(list_contains($bool_true, {low}) OR list_contains($bool_false, {low}))))"
+        )
+        expr = (
+            f"CASE WHEN {empty} THEN NULL WHEN list_contains($bool_true, {low}) THEN true "
+            f"WHEN list_contains($bool_false, {low}) THEN false ELSE NULL END"
+        )
+    elif col.type == "float":
+        params["plain_number"] = _PLAIN_NUMBER
+        num = f"TRY_CAST({stripped} AS DOUBLE)"
+        checks = [f"regexp_full_match({stripped}, $plain_number)", f"isfinite({num})"]
+        lo, hi = _RANGES.get(col.name, (None, None))
+        if lo is not None:
+            checks.append(f"{num} >= {float(lo)!r}")
+        if hi is not None:
+            checks.append(f"{num} <= {float(hi)!r}")
+        bad.append(f"(NOT {empty} AND NOT coalesce({' AND '.join(checks)}, false))")
+        expr = f"CASE WHEN {empty} THEN NULL ELSE {num} END"
+    elif col.type == "ts":
+        # Canonical, a real date and time, and inside pandas' Timestamp range (1677-2262):
+        # what the exact code keeps as it is. Anything else is left to the exact code.
+        params["canonical_ts"] = _CANONICAL_TS
+        ok = (
+            f"regexp_full_match({stripped}, $canonical_ts) AND "
+            f"try_strptime({stripped}, '%Y-%m-%dT%H:%M:%S') IS NOT NULL AND "
+            f"left({stripped}, 4) BETWEEN '1678' AND '2261'"
+        )
+        bad.append(f"(NOT {empty} AND NOT coalesce({ok}, false))")
+        expr = f"CASE WHEN {empty} THEN NULL ELSE {stripped} END"
+    else:  # pragma: no cover - the model has no other column types
+        raise ValueError(col.type)
+    flag = " OR ".join(bad) if bad else "false"
+    return expr, f"coalesce({flag}, true)"
+
+
+def _typed_table(con: duckdb.DuckDBPyConnection, table: str, raw: pa.Table) -> pa.Table | None:
+    """Type one table (all its files concatenated), or ``None`` when not certainly valid."""
+    spec = TABLES[table]
+    trim = [c.name for c in spec.columns if _may_need_trim(raw.column(c.name))]
+    for c in trim:
+        raw = raw.append_column("__trim_" + c, pc.utf8_trim_whitespace(raw.column(c)))
+    con.register("raw", raw)
+    try:
+        params: dict = {}
+        selects, flags = [], []
+        for col in spec.columns:
+            stripped = _q("__trim_" + col.name) if col.name in trim else _q(col.name)
+            expr, flag = _column_sql(col, stripped, _q(col.name), params)
+            selects.append(f"{expr} AS {_q(col.name)}")
+            flags.append(flag)
+        sql = f"SELECT {', '.join(selects)}, ({' OR '.join(flags)}) AS __bad FROM raw"
+        typed = _arrow(con, sql, {k: v for k, v in params.items() if f"${k}" in sql})
+    finally:
+        con.unregister("raw")
+    if pc.any(typed.column("__bad")).as_py():
+        return None
+    typed = typed.drop_columns(["__bad"])
+    for col in OPTIONAL_KEY_COLUMNS.get(table, ()):
+        i = typed.column_names.index(col)
+        typed = typed.set_column(i, col, pc.fill_null(typed.column(col), ""))
+    return _collapse_duplicates(con, table, typed)
+
+
+def _collapse_duplicates(
+    con: duckdb.DuckDBPyConnection, table: str, typed: pa.Table
+) -> pa.Table | None:
+    """Identical duplicates collapse (first kept); conflicting ones give ``None``."""
+    spec = TABLES[table]
+    if typed.num_rows < 2:
+        return typed
+    key = ", ".join(_q(k) for k in spec.key)
+    con.register("typed", typed)
+    try:
+        keys = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM typed)").fetchall()[0]
+        if keys[0] == typed.num_rows:
+            return typed
+        data = ", ".join(_q(c.name) for c in spec.columns)
+        unique = _arrow(
+            con,
+            f"SELECT * EXCLUDE (__rn) FROM (SELECT *, row_number() OVER () AS __rn FROM typed) "
+            f"QUALIFY row_number() OVER (PARTITION BY {data} ORDER BY __rn) = 1 ORDER BY __rn",
+        )
+    finally:
+        con.unregister("typed")
+    if unique.num_rows != keys[0]:
+        return None  # a conflicting duplicate: the exact path names both lines
+    return unique
+
+
+def _stored_form(table: str, typed: pa.Table | None, key: bytes | None) -> pa.Table:
+    """``typed`` in stored form: phone → phone_token, ``inferred``, ``evidence``."""
+    spec = TABLES[table]
+    cols = [c for c in table_columns(table) if c != "source_ids"]
+    if typed is None:
+        fields = []
+        for c in cols:
+            if c == "inferred":
+                fields.append(pa.field(c, pa.bool_()))
+            elif c in ("evidence", "phone_token"):
+                fields.append(pa.field(c, pa.string()))
+            else:
+                fields.append(pa.field(c, _ARROW_TYPES[spec.column(c).type]))
+        return pa.schema(fields).empty_table()
+    n = typed.num_rows
+    arrays, names = [], []
+    for col in spec.columns:
+        if col.pii:
+            arrays.append(_phone_tokens(typed.column(col.name), key))
+            names.append("phone_token")
+        else:
+            arrays.append(typed.column(col.name))
+            names.append(col.name)
+    if table in NODE_TABLES:
+        arrays.append(pa.repeat(pa.scalar(False), n))
+        names.append("inferred")
+    arrays.append(pa.nulls(n, pa.string()))
+    names.append("evidence")
+    assert names == cols
+    return pa.table(arrays, names=names)
+
+
+def _phone_tokens(phones: pa.ChunkedArray, key: bytes | None) -> pa.ChunkedArray:
+    """HMAC tokens as :func:`ingest.pseudonymise.phone_tokens` gives them (one HMAC per
+    distinct number; the digits are found by the same Arrow kernel pandas runs there)."""
+    digits = pc.replace_substring_regex(pc.fill_null(phones, ""), "[^0-9]", "")
+    distinct = pc.unique(digits).to_pylist()
+    distinct = [d for d in distinct if d]
+    if not distinct:
+        return pa.chunked_array([pa.nulls(len(phones), pa.string())])
+    assert key is not None
+    tokens = pa.array(
+        ["pii:" + hmac.digest(key, d.encode("ascii"), "sha256").hex()[:32] for d in distinct],
+        pa.string(),
+    )
+    return pc.take(tokens, pc.index_in(digits, value_set=pa.array(distinct, pa.string())))
+
+
+def _add_inferred(
+    con: duckdb.DuckDBPyConnection, node: str, tables: dict[str, pa.Table]
+) -> tuple[pa.Table, int]:
+    """Append a minimal ``inferred`` node for every id referenced but never defined (anti-join)."""
+    key = TABLES[node].key[0]
+    refs = [
+        (t, col)
+        for t, spec in TABLES.items()
+        for col, target in spec.references.items()
+        if target == node and tables[t].num_rows
+    ]
+    defined = tables[node]
+    if not refs:
+        return defined, 0
+    names = {}
+    for t, _ in refs:
+        names[t] = f"ref_{t}"
+        con.register(names[t], tables[t].select(list(TABLES[t].references)))
+    con.register("defined", defined.select([key]))
+    try:
+        union = " UNION ALL ".join(f"SELECT {_q(col)} AS id FROM {names[t]}" for t, col in refs)
+        missing = _arrow(
+            con,
+            f"SELECT DISTINCT id FROM ({union}) WHERE id IS NOT NULL AND id <> '' "
+            f"AND id NOT IN (SELECT {_q(key)} FROM defined WHERE {_q(key)} IS NOT NULL) "
+            "ORDER BY id",
+        )
+    finally:
+        for name in set(names.values()):
+            con.unregister(name)
+        con.unregister("defined")
+    n = missing.num_rows
+    if not n:
+        return defined, 0
+    arrays = []
+    for field in defined.schema:
+        if field.name == key:
+            arrays.append(missing.column("id").cast(field.type))
+        elif field.name == "inferred":
+            arrays.append(pa.repeat(pa.scalar(True), n))
+        else:
+            arrays.append(pa.nulls(n, field.type))
+    extra = pa.Table.from_arrays(arrays, schema=defined.schema)
+    return pa.concat_tables([defined, extra]), n
+
+
+def prepare_bundle_fast(manifest: Manifest, settings: Settings, *, progress: bool = False):
+    """:func:`ingest.job.prepare_bundle` in Arrow and DuckDB, or ``None`` (see the module notes).
+
+    Returns
+    -------
+    (bundle, report) or None
+        ``bundle.tables`` are Arrow tables in stored form without ``source_ids``.
+    """
+    from ingest.job import IngestReport, source_record
+
+    if any(f.table in ("telegram_export", "takedowns") for f in manifest.files):
+        return None
+    report = IngestReport(str(manifest.path), manifest.source_id, manifest.case_id, path="fast")
+    stages = report.stages
+    con = duckdb.connect()
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        typed: dict[str, pa.Table] = {}
+        for table in TABLES:
+            files = [f for f in manifest.files if f.table == table]
+            if not files:
+                continue
+            parts = []
+            t = time.perf_counter()
+            for f in files:
+                data = read_csv_arrow(f.path, table, name=f.name, progress=progress)
+                if data is None:
+                    return None
+                report.rows_read[f.name] = data.num_rows
+                parts.append(data)
+            raw = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+            stages["read"] = stages.get("read", 0.0) + time.perf_counter() - t
+            t = time.perf_counter()
+            valid = _typed_table(con, table, raw)
+            stages["validate"] = stages.get("validate", 0.0) + time.perf_counter() - t
+            del raw, parts
+            if valid is None:
+                return None
+            typed[table] = valid
+            report.rows_valid[table] = valid.num_rows
+        key = pii_key(settings) if "accounts" in typed else None
+        t = time.perf_counter()
+        tables = {name: _stored_form(name, typed.pop(name, None), key) for name in TABLES}
+        stages["pseudonymise"] = time.perf_counter() - t
+        t = time.perf_counter()
+        for node in NODE_TABLES:
+            tables[node], report.inferred[node] = _add_inferred(con, node, tables)
+        stages["inferred"] = time.perf_counter() - t
+    finally:
+        con.close()
+    return Bundle(source=source_record(manifest), tables=tables), report
