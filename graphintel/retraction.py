@@ -102,7 +102,8 @@ def _parquet_bytes(chunk: Any) -> bytes:
     else:
         import pyarrow.parquet as pq
 
-        pq.write_table(chunk, buf, compression="zstd")
+        # ids and timestamps are mostly distinct: dictionary pages would cost more than they save
+        pq.write_table(chunk, buf, compression="zstd", use_dictionary=False)
     return buf.getvalue()
 
 

@@ -22,7 +22,6 @@ as before (or accepts the bundle just as before). So messages and results cannot
 from __future__ import annotations
 
 import hmac
-import time
 
 import duckdb
 import numpy as np
@@ -301,12 +300,11 @@ def prepare_bundle_fast(manifest: Manifest, settings: Settings, *, progress: boo
     (bundle, report) or None
         ``bundle.tables`` are Arrow tables in stored form without ``source_ids``.
     """
-    from ingest.job import IngestReport, source_record
+    from ingest.job import IngestReport, clock, source_record
 
     if any(f.table in ("telegram_export", "takedowns") for f in manifest.files):
         return None
     report = IngestReport(str(manifest.path), manifest.source_id, manifest.case_id, path="fast")
-    stages = report.stages
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
@@ -316,7 +314,7 @@ def prepare_bundle_fast(manifest: Manifest, settings: Settings, *, progress: boo
             if not files:
                 continue
             parts = []
-            t = time.perf_counter()
+            t = clock()
             for f in files:
                 data = read_csv_arrow(f.path, table, name=f.name, progress=progress)
                 if data is None:
@@ -324,23 +322,21 @@ def prepare_bundle_fast(manifest: Manifest, settings: Settings, *, progress: boo
                 report.rows_read[f.name] = data.num_rows
                 parts.append(data)
             raw = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-            stages["read"] = stages.get("read", 0.0) + time.perf_counter() - t
-            t = time.perf_counter()
+            t = report.lap("read", t)
             valid = _typed_table(con, table, raw)
-            stages["validate"] = stages.get("validate", 0.0) + time.perf_counter() - t
+            report.lap("validate", t)
             del raw, parts
             if valid is None:
                 return None
             typed[table] = valid
             report.rows_valid[table] = valid.num_rows
         key = pii_key(settings) if "accounts" in typed else None
-        t = time.perf_counter()
+        t = clock()
         tables = {name: _stored_form(name, typed.pop(name, None), key) for name in TABLES}
-        stages["pseudonymise"] = time.perf_counter() - t
-        t = time.perf_counter()
+        t = report.lap("pseudonymise", t)
         for node in NODE_TABLES:
             tables[node], report.inferred[node] = _add_inferred(con, node, tables)
-        stages["inferred"] = time.perf_counter() - t
+        report.lap("inferred", t)
     finally:
         con.close()
     return Bundle(source=source_record(manifest), tables=tables), report

@@ -50,7 +50,15 @@ class IngestReport:
     written: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     path: str = "exact"  # "fast" (ingest.fast) or "exact" (pandas, every message)
-    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
+    stages_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds (all threads)
+
+    def lap(self, stage: str, since: tuple[float, float]) -> tuple[float, float]:
+        """Add the time since ``since`` (a :func:`clock` reading) to ``stage``; a new reading."""
+        now = clock()
+        self.stages[stage] = self.stages.get(stage, 0.0) + now[0] - since[0]
+        self.stages_cpu[stage] = self.stages_cpu.get(stage, 0.0) + now[1] - since[1]
+        return now
 
     def summary(self) -> str:
         if self.skipped:
@@ -67,6 +75,11 @@ class IngestReport:
             f"{read} rows read, {wrote} records merged, inferred nodes: {inferred}; "
             f"{self.seconds:.1f} s ({rate:,.0f} rows/s)."
         )
+
+
+def clock() -> tuple[float, float]:
+    """(wall, CPU of the whole process) seconds, for :meth:`IngestReport.lap`."""
+    return time.perf_counter(), time.process_time()
 
 
 def read_bundle_tables(
@@ -236,29 +249,30 @@ def ingest_manifest(
         report.files = {f.name: f.sha256 for f in manifest.files}
         report.seconds = time.perf_counter() - started
         return report
-    prepared = time.perf_counter()
+    t0 = clock()
     fast = None
     if getattr(store, "accepts_arrow", False):
         from ingest.fast import prepare_bundle_fast
 
         # Arrow + DuckDB; None when not certain, then the exact path decides (same messages)
         fast = prepare_bundle_fast(manifest, settings, progress=progress)
-    bundle, report = fast or prepare_bundle(manifest, settings, progress=progress)
-    stages = {"manifest": prepared - started, **report.stages}
-    stages["prepare"] = time.perf_counter() - prepared
-    report.stages = stages
+    if fast is None:
+        t = clock()
+        bundle, report = prepare_bundle(manifest, settings, progress=progress)
+        report.lap("prepare", t)
+    else:
+        bundle, report = fast
+    report.stages = {"manifest": t0[0] - started, **report.stages}
     report.files = {f.name: f.sha256 for f in manifest.files}
     store.ensure_schema()
     transaction = getattr(store, "transaction", None)
     with transaction() if transaction is not None else nullcontext():
-        t = time.perf_counter()
+        t = clock()
         report.written = store.write_bundle(bundle, progress=progress)
-        stages["merge"] = time.perf_counter() - t
-        t = time.perf_counter()
+        t = report.lap("merge", t)
         # the validated rows, per source, so a retraction can rebuild what others reported
         save_source_copy(store, bundle)
-        stages["source_copy"] = time.perf_counter() - t
-        t = time.perf_counter()
-    stages["commit"] = time.perf_counter() - t
+        t = report.lap("source_copy", t)
+    report.lap("commit", t)
     report.seconds = time.perf_counter() - started
     return report
