@@ -48,8 +48,6 @@ _ARROW_TYPES = {
 # A value may need trimming (pyarrow's utf8_trim_whitespace, what pandas' str.strip runs) only
 # when its first or last character is ASCII blank/control (<= ' ') or not ASCII (> '~'): only
 # such columns are trimmed, in Arrow; the others are their own trimmed form.
-_PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
-_CANONICAL_TS = r"[0-9]{4}-(0[1-9]|1[0-2])-[0-3][0-9]T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pa.Table:
@@ -117,9 +115,14 @@ def _column_sql(col, stripped: str, raw: str, params: dict) -> tuple[str, str]:
             f"WHEN list_contains($bool_false, {low}) THEN false ELSE NULL END"
         )
     elif col.type == "float":
-        params["plain_number"] = _PLAIN_NUMBER
+        # DuckDB's cast reads what pandas reads, and also digit separators ("1_000"), which
+        # pandas refuses; "-0" is -0.0 to DuckDB but 0.0 to pandas in an integer column.
         num = f"TRY_CAST({stripped} AS DOUBLE)"
-        checks = [f"regexp_full_match({stripped}, $plain_number)", f"isfinite({num})"]
+        checks = [
+            f"NOT contains({stripped}, '_')",
+            f"isfinite({num})",
+            f"NOT ({num} = 0 AND left({stripped}, 1) = '-')",
+        ]
         lo, hi = _RANGES.get(col.name, (None, None))
         if lo is not None:
             checks.append(f"{num} >= {float(lo)!r}")
@@ -127,49 +130,137 @@ def _column_sql(col, stripped: str, raw: str, params: dict) -> tuple[str, str]:
             checks.append(f"{num} <= {float(hi)!r}")
         bad.append(f"(NOT {empty} AND NOT coalesce({' AND '.join(checks)}, false))")
         expr = f"CASE WHEN {empty} THEN NULL ELSE {num} END"
-    elif col.type == "ts":
-        # Canonical, a real date and time, and inside pandas' Timestamp range (1677-2262):
-        # what the exact code keeps as it is. Anything else is left to the exact code.
-        params["canonical_ts"] = _CANONICAL_TS
-        ok = (
-            f"regexp_full_match({stripped}, $canonical_ts) AND "
-            f"try_strptime({stripped}, '%Y-%m-%dT%H:%M:%S') IS NOT NULL AND "
-            f"left({stripped}, 4) BETWEEN '1678' AND '2261'"
-        )
-        bad.append(f"(NOT {empty} AND NOT coalesce({ok}, false))")
-        expr = f"CASE WHEN {empty} THEN NULL ELSE {stripped} END"
     else:  # pragma: no cover - the model has no other column types
         raise ValueError(col.type)
     flag = " OR ".join(bad) if bad else "false"
     return expr, f"coalesce({flag}, true)"
 
 
+def _empty_masks(column: pa.ChunkedArray) -> list[np.ndarray]:
+    """Per chunk, which values are empty (or missing), from the Arrow offsets."""
+    masks = []
+    for chunk in column.chunks:
+        n = len(chunk)
+        offsets = chunk.buffers()[1]
+        off = np.frombuffer(offsets, dtype=np.int32, count=n + 1, offset=chunk.offset * 4)
+        empty = off[1:] == off[:-1]
+        if chunk.null_count:
+            empty |= pc.is_null(chunk).to_numpy(zero_copy_only=False)
+        masks.append(empty)
+    return masks
+
+
+def _null_where(column: pa.ChunkedArray, masks: list[np.ndarray]) -> pa.ChunkedArray:
+    """``column`` with the masked values missing (zero-copy: only a validity bitmap is made)."""
+    chunks = []
+    for chunk, mask in zip(column.chunks, masks):
+        if not mask.any():
+            chunks.append(chunk)
+        elif chunk.offset == 0 and chunk.null_count == 0 and chunk.type == pa.string():
+            bitmap = pa.py_buffer(np.packbits(~mask, bitorder="little"))
+            _, offsets, data = chunk.buffers()
+            chunks.append(pa.StringArray.from_buffers(len(chunk), offsets, data, bitmap))
+        else:
+            chunks.append(pc.if_else(pa.array(mask), pa.scalar(None, chunk.type), chunk))
+    return pa.chunked_array(chunks, column.type)
+
+
+_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int16)
+_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
+_SEPARATORS = ((4, ord("-")), (7, ord("-")), (10, ord("T")), (13, ord(":")), (16, ord(":")))
+
+
+def _canonical_ts(column: pa.ChunkedArray, masks: list[np.ndarray]) -> bool:
+    """Every non-empty value is ``YYYY-MM-DDTHH:MM:SS``, a real date and time, year 1678-2261.
+
+    What the exact code keeps as it is (pandas parses it with that one format; 1678-2261 is
+    inside pandas' Timestamp range on every version). Vectorised over the Arrow buffers.
+    """
+    for chunk, empty in zip(column.chunks, masks):
+        n = len(chunk)
+        if empty.all():
+            continue
+        _, offsets, data = chunk.buffers()
+        off = np.frombuffer(offsets, dtype=np.int32, count=n + 1, offset=chunk.offset * 4)
+        filled = ~empty
+        starts = off[:-1][filled]
+        if ((off[1:][filled] - starts) != 19).any():
+            return False
+        raw = np.frombuffer(data, dtype=np.uint8)
+        digit = {}
+        for p in _DIGITS:
+            d = raw[starts + p].astype(np.int16) - 48
+            if ((d < 0) | (d > 9)).any():
+                return False
+            digit[p] = d
+        for p, sep in _SEPARATORS:
+            if (raw[starts + p] != sep).any():
+                return False
+        year = digit[0] * 1000 + digit[1] * 100 + digit[2] * 10 + digit[3]
+        month = digit[5] * 10 + digit[6]
+        day = digit[8] * 10 + digit[9]
+        if ((year < 1678) | (year > 2261) | (month < 1) | (month > 12) | (day < 1)).any():
+            return False
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        days = _DAYS[month] + ((month == 2) & leap)
+        hour = digit[11] * 10 + digit[12]
+        minute = digit[14] * 10 + digit[15]
+        second = digit[17] * 10 + digit[18]
+        if ((day > days) | (hour > 23) | (minute > 59) | (second > 59)).any():
+            return False
+    return True
+
+
 def _typed_table(con: duckdb.DuckDBPyConnection, table: str, raw: pa.Table) -> pa.Table | None:
-    """Type one table (all its files concatenated), or ``None`` when not certainly valid."""
+    """Type one table (all its files concatenated), or ``None`` when not certainly valid.
+
+    Text, ids and timestamps are checked and typed on the Arrow buffers (an empty value becomes
+    missing by a validity bitmap, no copy); enums, booleans and numbers by one DuckDB query.
+    """
     spec = TABLES[table]
-    trim = [c.name for c in spec.columns if _may_need_trim(raw.column(c.name))]
-    for c in trim:
-        raw = raw.append_column("__trim_" + c, pc.utf8_trim_whitespace(raw.column(c)))
-    con.register("raw", raw)
-    try:
-        params: dict = {}
-        selects, flags = [], []
-        for col in spec.columns:
-            stripped = _q("__trim_" + col.name) if col.name in trim else _q(col.name)
-            expr, flag = _column_sql(col, stripped, _q(col.name), params)
-            selects.append(f"{expr} AS {_q(col.name)}")
-            flags.append(flag)
-        sql = f"SELECT {', '.join(selects)}, ({' OR '.join(flags)}) AS __bad FROM raw"
-        typed = _arrow(con, sql, {k: v for k, v in params.items() if f"${k}" in sql})
-    finally:
-        con.unregister("raw")
-    if pc.any(typed.column("__bad")).as_py():
-        return None
-    typed = typed.drop_columns(["__bad"])
+    typed: dict[str, pa.ChunkedArray] = {}
+    by_sql: dict[str, tuple] = {}
+    for col in spec.columns:
+        original = raw.column(col.name)
+        trimmed = pc.utf8_trim_whitespace(original) if _may_need_trim(original) else original
+        masks = _empty_masks(trimmed)
+        any_empty = any(m.any() for m in masks)
+        if col.required and any_empty:
+            return None
+        if col.type in ("id", "str") and not col.enum:
+            value = trimmed if col.type == "id" else original
+            typed[col.name] = _null_where(value, masks) if any_empty else value
+        elif col.type == "ts":
+            if not _canonical_ts(trimmed, masks):
+                return None
+            typed[col.name] = _null_where(trimmed, masks) if any_empty else trimmed
+        else:
+            by_sql[col.name] = (col, trimmed, original)
+    if by_sql:
+        data = {}
+        for i, (_col, trimmed, original) in enumerate(by_sql.values()):
+            data[f"s{i}"], data[f"r{i}"] = trimmed, original
+        con.register("raw", pa.table(data))
+        try:
+            params: dict = {}
+            selects, flags = [], []
+            for i, (name, (col, _t, _o)) in enumerate(by_sql.items()):
+                expr, flag = _column_sql(col, _q(f"s{i}"), _q(f"r{i}"), params)
+                selects.append(f"{expr} AS {_q(name)}")
+                flags.append(flag)
+            sql = f"SELECT {', '.join(selects)}, ({' OR '.join(flags)}) AS __bad FROM raw"
+            out = _arrow(con, sql, {k: v for k, v in params.items() if f"${k}" in sql})
+        finally:
+            con.unregister("raw")
+        if pc.any(out.column("__bad")).as_py():
+            return None
+        for name in by_sql:
+            typed[name] = out.column(name)
+    result = pa.table([typed[c.name] for c in spec.columns], names=[c.name for c in spec.columns])
     for col in OPTIONAL_KEY_COLUMNS.get(table, ()):
-        i = typed.column_names.index(col)
-        typed = typed.set_column(i, col, pc.fill_null(typed.column(col), ""))
-    return _collapse_duplicates(con, table, typed)
+        i = result.column_names.index(col)
+        result = result.set_column(i, col, pc.fill_null(result.column(col), ""))
+    return _collapse_duplicates(con, table, result)
 
 
 def _collapse_duplicates(

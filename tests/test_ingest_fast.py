@@ -39,6 +39,7 @@ GOOD = {
         "A2,@b,\u3000 Bob \u00a0,no,2024-06-02T10:11:12,,01012345678\n"
         "A3,,  ,1,,,\n"
         "A4,,\u3000,y,1678-01-01T00:00:00,,\n"
+        "A5,,,f,2024-02-29T23:59:59,,\n"
     ),
     "channels": (
         "channel_id,title,kind,created_at,is_public,creator_id\n"
@@ -60,7 +61,7 @@ GOOD = {
         "txn_id,from_id,to_id,credits,amount_krw,kind,ts,channel_id\n"
         "T1,A1,A2,10,26500,topup,2024-06-01T19:00:55,C1\n"
         "T2,A2,A1,1.5e1,.5,Purchase,2024-06-01T19:00:56,\n"
-        "T3,A2,A1,+3,-0,payout,2024-06-01T19:00:57,C1\n"
+        "T3,A2,A1,+3,0,payout,2024-06-01T19:00:57,C1\n"
         "T4,A2,A1, 0.1 ,0.30000000000000004,,2261-12-31T23:59:59,C1\n"
     ),
     "forwards": "from_channel_id,to_channel_id,ts\nC1,C2,2024-06-01T00:00:00\nC2,C1,\n",
@@ -76,7 +77,7 @@ GOOD = {
 
 def _bundle(tmp_path: Path, files: dict[str, str]) -> Path:
     folder = tmp_path / "bundle"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     lines = [MANIFEST]
     for table, text in files.items():
         (folder / f"{table}.csv").write_text(text, encoding="utf-8")
@@ -166,6 +167,9 @@ BAD = [
     ("accounts", "account_id,is_bot\nA1,true\nA2,maybe\n", "line 3, column is_bot"),
     ("accounts", "account_id,first_seen\nA1,2024-02-30T00:00:00\n", "line 2, column first_seen"),
     ("accounts", "account_id,first_seen\nA1,2024-13-01\n", "line 2, column first_seen"),
+    ("accounts", "account_id,first_seen\nA1,2023-02-29T00:00:00\n", "line 2, column first_seen"),
+    ("accounts", "account_id,first_seen\nA1,2024-06-01T24:00:00\n", "line 2, column first_seen"),
+    ("accounts", "account_id,first_seen\nA1,2024-06-01X12:00:00\n", "line 2, column first_seen"),
     ("channels", "channel_id,kind\nC1,group\nC2,forum\n", "line 3, column kind"),
     ("channels", "channel_id,kind\nC1, group\n", "line 2, column kind"),
     ("transactions", "txn_id,from_id,to_id,credits\nT1,A,B,-1\n", "line 2, column credits"),
@@ -173,6 +177,8 @@ BAD = [
     ("transactions", "txn_id,from_id,to_id,credits\nT1,A,B,nan\n", "line 2, column credits"),
     ("transactions", "txn_id,from_id,to_id,credits\nT1,A,B,ten\n", "line 2, column credits"),
     ("transactions", "txn_id,from_id,to_id,credits\nT1,A,B,\n", "line 2, column credits"),
+    ("transactions", "txn_id,from_id,to_id,credits\nT1,A,B,1_000\n", "line 2, column credits"),
+    ("transactions", "txn_id,from_id,to_id,credits\nT1,A,B,0x10\n", "line 2, column credits"),
     ("organizations", "org_id,lat\nO1,91\n", "line 2, column lat"),
     (
         "organizations",
@@ -201,6 +207,15 @@ def test_fast_path_leaves_accepted_oddities_to_the_exact_path(tmp_path, settings
         "account_id,first_seen\nA1,2024-06-01\nA2,2024-06-01T09:00:00+09:00\n"
         "A3,1500-01-01T00:00:00\n"
     )
+    # "-0" (0.0 to pandas in an integer column) and a leap second (pandas keeps it)
+    for i, (table, odd) in enumerate(
+        [
+            ("transactions", "txn_id,from_id,to_id,credits\nT1,A,B,-0\n"),
+            ("accounts", "account_id,first_seen\nA1,2024-06-01T12:00:60\n"),
+        ]
+    ):
+        manifest = load_manifest(_bundle(tmp_path / f"odd{i}", {table: odd}))
+        assert prepare_bundle_fast(manifest, settings) is None
     path = _bundle(tmp_path, {"accounts": text})
     assert prepare_bundle_fast(load_manifest(path), settings) is None
     store = DuckDBStore(tmp_path / "s.duckdb")
