@@ -21,7 +21,7 @@ as before (or accepts the bundle just as before). So messages and results cannot
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 
 import duckdb
 import numpy as np
@@ -293,7 +293,9 @@ def _collapse_duplicates(
     return unique
 
 
-def _stored_form(table: str, typed: pa.Table | None, key: bytes | None) -> pa.Table:
+def _stored_form(
+    con: duckdb.DuckDBPyConnection, table: str, typed: pa.Table | None, key: bytes | None
+) -> pa.Table:
     """``typed`` in stored form: phone → phone_token, ``inferred``, ``evidence``."""
     spec = TABLES[table]
     cols = [c for c in table_columns(table) if c != "source_ids"]
@@ -311,7 +313,7 @@ def _stored_form(table: str, typed: pa.Table | None, key: bytes | None) -> pa.Ta
     arrays, names = [], []
     for col in spec.columns:
         if col.pii:
-            arrays.append(_phone_tokens(typed.column(col.name), key))
+            arrays.append(_phone_tokens(con, typed.column(col.name), key))
             names.append("phone_token")
         else:
             arrays.append(typed.column(col.name))
@@ -325,20 +327,37 @@ def _stored_form(table: str, typed: pa.Table | None, key: bytes | None) -> pa.Ta
     return pa.table(arrays, names=names)
 
 
-def _phone_tokens(phones: pa.ChunkedArray, key: bytes | None) -> pa.ChunkedArray:
-    """HMAC tokens as :func:`ingest.pseudonymise.phone_tokens` gives them (one HMAC per
-    distinct number; the digits are found by the same Arrow kernel pandas runs there)."""
+def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys (RFC 2104)."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def _phone_tokens(
+    con: duckdb.DuckDBPyConnection, phones: pa.ChunkedArray, key: bytes | None
+) -> pa.ChunkedArray:
+    """The tokens :func:`ingest.pseudonymise.phone_tokens` gives (``pii:`` + the first 32 hex
+    digits of HMAC-SHA256(key, digits)), computed by DuckDB in parallel: HMAC is two SHA-256
+    over the padded key. The digits come from the Arrow kernel pandas runs there."""
     digits = pc.replace_substring_regex(pc.fill_null(phones, ""), "[^0-9]", "")
-    distinct = pc.unique(digits).to_pylist()
-    distinct = [d for d in distinct if d]
-    if not distinct:
+    if not pc.any(pc.not_equal(digits, "")).as_py():
         return pa.chunked_array([pa.nulls(len(phones), pa.string())])
     assert key is not None
-    tokens = pa.array(
-        ["pii:" + hmac.digest(key, d.encode("ascii"), "sha256").hex()[:32] for d in distinct],
-        pa.string(),
-    )
-    return pc.take(tokens, pc.index_in(digits, value_set=pa.array(distinct, pa.string())))
+    inner, outer = _hmac_pads(key)
+    con.register("phones", pa.table({"d": digits}))
+    try:
+        out = _arrow(
+            con,
+            "SELECT CASE WHEN d = '' THEN NULL ELSE 'pii:' || "
+            "left(sha256($outer || unhex(sha256($inner || encode(d)))), 32) END AS token "
+            "FROM phones",
+            {"inner": inner, "outer": outer},
+        )
+    finally:
+        con.unregister("phones")
+    return out.column("token")
 
 
 def _add_inferred(
@@ -427,7 +446,7 @@ def prepare_bundle_fast(manifest: Manifest, settings: Settings, *, progress: boo
             report.rows_valid[table] = valid.num_rows
         key = pii_key(settings) if "accounts" in typed else None
         t = clock()
-        tables = {name: _stored_form(name, typed.pop(name, None), key) for name in TABLES}
+        tables = {name: _stored_form(con, name, typed.pop(name, None), key) for name in TABLES}
         t = report.lap("pseudonymise", t)
         for node in NODE_TABLES:
             tables[node], report.inferred[node] = _add_inferred(con, node, tables)

@@ -238,3 +238,19 @@ def test_fast_path_leaves_format_problems_to_the_exact_reader(tmp_path, settings
     assert prepare_bundle_fast(load_manifest(path), settings) is None
     with pytest.raises(InputFormatError, match="accounts.csv line 3: 1 fields"):
         ingest_manifest(path, DuckDBStore(tmp_path / "s.duckdb"), settings)
+
+
+@pytest.mark.parametrize("key", [b"k", b"test-key", b"0123456789abcdef" * 4, b"x" * 100])
+def test_phone_tokens_in_sql_are_the_hmac_tokens(key):
+    import duckdb
+    import pyarrow as pa
+
+    from ingest.fast import _phone_tokens
+    from ingest.pseudonymise import phone_tokens
+
+    phones = ["010-1234-5678", "", None, "+82 10 9999 0000", "no digits", "01012345678"]
+    want = phone_tokens(pd.Series(phones, dtype=object), key).tolist()
+    con = duckdb.connect()
+    got = _phone_tokens(con, pa.chunked_array([pa.array(phones, pa.string())]), key)
+    assert got.to_pylist() == want
+    assert want[0] == want[5] and want[1] is None and want[4] is None
