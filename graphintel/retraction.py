@@ -50,6 +50,7 @@ __all__ = [
     "load_source_copies",
     "retract_source",
     "save_source_copy",
+    "source_copy_blobs",
 ]
 
 PART_ROWS = 200_000
@@ -72,12 +73,22 @@ def affected_key_columns(table: str) -> list[str]:
     return list(TABLES[table].key)
 
 
-def save_source_copy(store: GraphStore, bundle: Bundle) -> None:
-    """Keep ``bundle``'s validated rows in ``store`` (one batch per set of files)."""
+def save_source_copy(store: GraphStore, bundle: Bundle, blobs: list | None = None) -> None:
+    """Keep ``bundle``'s validated rows in ``store`` (one batch per set of files).
+
+    ``blobs``: the parts :func:`source_copy_blobs` gave for ``bundle`` earlier (so the bundle's
+    tables may be released before this is called)."""
     sid = str(bundle.source["source_id"])
     batch = hashlib.sha256(
         "\n".join(sorted(bundle.source.get("file_hashes") or [])).encode()
     ).hexdigest()[:32]
+    if blobs is None:
+        blobs = source_copy_blobs(bundle)
+    store.write_source_copy(sid, batch, time.time_ns(), blobs)
+
+
+def source_copy_blobs(bundle: Bundle) -> list[tuple[str, int, bytes]]:
+    """``(table, part, Parquet bytes)`` of ``bundle``'s rows, :data:`PART_ROWS` per part."""
     jobs: list[tuple[str, int, Any]] = []
     for table, frame in bundle.tables.items():
         if frame is None or not len(frame):
@@ -91,8 +102,7 @@ def save_source_copy(store: GraphStore, bundle: Bundle) -> None:
     # Parquet encoding and zstd release the GIL: the parts are written side by side.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         data = list(pool.map(lambda job: _parquet_bytes(job[2]), jobs))
-    blobs = [(t, p, d) for (t, p, _), d in zip(jobs, data)]
-    store.write_source_copy(sid, batch, time.time_ns(), blobs)
+    return [(t, p, d) for (t, p, _), d in zip(jobs, data)]
 
 
 def _parquet_bytes(chunk: Any) -> bytes:

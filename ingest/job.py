@@ -19,7 +19,7 @@ import pandas as pd
 from graphintel.config import Settings
 from graphintel.errors import ManifestError, ValidationError, ValidationFailure
 from graphintel.model import NODE_TABLES, TABLES, table_columns
-from graphintel.retraction import save_source_copy
+from graphintel.retraction import save_source_copy, source_copy_blobs
 from graphintel.store.base import Bundle, GraphStore, check_provenance
 from ingest.csv_reader import read_csv_table
 from ingest.manifest import Manifest, load_manifest
@@ -272,12 +272,24 @@ def ingest_manifest(
     store.ensure_schema()
     transaction = getattr(store, "transaction", None)
     with transaction() if transaction is not None else nullcontext():
-        t = clock()
-        report.written = store.write_bundle(bundle, progress=progress)
-        t = report.lap("merge", t)
-        # the validated rows, per source, so a retraction can rebuild what others reported
-        save_source_copy(store, bundle)
-        t = report.lap("source_copy", t)
+        if fast is not None:
+            # Arrow tables: encode their copies first, then let the store free each table
+            # once merged (peak memory: the bundle, not the bundle and the store's buffers).
+            t = clock()
+            blobs = source_copy_blobs(bundle)
+            t = report.lap("source_copy", t)
+            report.written = store.write_bundle(bundle, progress=progress, release=True)
+            t = report.lap("merge", t)
+            save_source_copy(store, bundle, blobs)
+            del blobs
+            t = report.lap("source_copy", t)
+        else:
+            t = clock()
+            report.written = store.write_bundle(bundle, progress=progress)
+            t = report.lap("merge", t)
+            # the validated rows, per source, so a retraction can rebuild what others reported
+            save_source_copy(store, bundle)
+            t = report.lap("source_copy", t)
     report.lap("commit", t)
     report.seconds = time.perf_counter() - started
     return report

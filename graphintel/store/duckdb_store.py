@@ -346,7 +346,14 @@ class DuckDBStore:
         rows = self.con.execute("SELECT DISTINCT unnest(file_hashes) FROM sources").fetchall()
         return {r[0] for r in rows}
 
-    def write_bundle(self, bundle: Bundle, *, progress: bool = False) -> dict[str, int]:
+    def write_bundle(
+        self, bundle: Bundle, *, progress: bool = False, release: bool = False
+    ) -> dict[str, int]:
+        """Merge ``bundle`` (see :class:`~graphintel.store.base.GraphStore`).
+
+        ``release``: drop each table from ``bundle.tables`` once merged (its memory is freed
+        while the next one is written; ingest's fast path, which has its copies encoded).
+        """
         check_provenance(self.sources(), bundle.source)  # provenance is written once
         self.ensure_schema()
         con = self.con
@@ -364,6 +371,15 @@ class DuckDBStore:
                     continue
                 self._merge(table, frame, source_id)
                 written[table] = len(frame)
+                if release:
+                    # a new empty table: a zero-length slice would keep the buffers alive
+                    empty = (
+                        frame.iloc[:0].copy()
+                        if isinstance(frame, pd.DataFrame)
+                        else frame.schema.empty_table()
+                    )
+                    bundle.tables[table] = empty
+                    del frame
             self._merge_source(bundle.source)
             written["sources"] = 1
             if not outer:
