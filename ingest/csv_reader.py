@@ -135,6 +135,9 @@ def read_csv_table(
 
 
 _STRING = pd.StringDtype("pyarrow")
+# The file's strings live as long as the bundle: the system allocator gives them back to the OS
+# as soon as the store has merged a table (mimalloc, Arrow's default, keeps freed pages).
+_POOL = pa.system_memory_pool()
 
 
 def read_csv_arrow(
@@ -387,7 +390,11 @@ def arrow_table(
     read = pacsv.ReadOptions(block_size=MAX_ROW_BYTES)
     if not show:
         table = pacsv.read_csv(
-            path, read_options=read, parse_options=parse, convert_options=convert
+            path,
+            read_options=read,
+            parse_options=parse,
+            convert_options=convert,
+            memory_pool=_POOL,
         )
     else:
         reader = pacsv.open_csv(
@@ -395,6 +402,7 @@ def arrow_table(
             read_options=read,
             parse_options=parse,
             convert_options=convert,
+            memory_pool=_POOL,
         )
         batches = []
         with tqdm(total=size, unit="B", unit_scale=True, desc=f"read {label}") as bar:
