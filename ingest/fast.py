@@ -6,14 +6,17 @@ that passes every rule, without a Python loop or a pandas column operation over 
 
 * each file is read by :func:`ingest.csv_reader.read_csv_arrow` (the same hostile-input checks
   as the exact reader: header, quotes by physical line, field counts, row size);
-* every rule of :mod:`ingest.validate` is one SQL expression per column, evaluated by DuckDB
-  over the Arrow table in the same pass that types the values; the pass also yields one flag
-  per row, "not certainly valid";
-* duplicate keys, pseudonymised phones and inferred nodes (an anti-join per node table) are SQL.
+* text, ids and timestamps are checked and typed on the Arrow buffers with NumPy (blank
+  trimming only for columns that may need it, empty values made missing by a validity bitmap,
+  canonical timestamps checked digit by digit against the real calendar);
+* enums, booleans and numbers are one DuckDB query per table over the Arrow table, which also
+  yields one flag per row, "not certainly valid";
+* duplicate keys (one ``count(DISTINCT …)``), phone tokens (HMAC-SHA256 from two SHA-256) and
+  inferred nodes (an anti-join per node table) are DuckDB SQL.
 
 The fast path only ever *accepts*. Whenever it is not certain — a failure of any rule, a value
 whose checks it leaves to the exact code (non-ASCII text in an enum, boolean or blank-trimmed
-column, a timestamp not in canonical form, a number not in plain decimal notation), a missing
+column, a timestamp not in canonical form or outside 1678-2261, ``-0``, digit separators), a missing
 column, a blank line, a takedowns table, a Telegram export — it returns ``None`` and the caller
 runs the exact path, which then reports every failure with file, line, column and value exactly
 as before (or accepts the bundle just as before). So messages and results cannot differ.
@@ -45,9 +48,6 @@ _ARROW_TYPES = {
     "bool": pa.bool_(),
     "float": pa.float64(),
 }
-# A value may need trimming (pyarrow's utf8_trim_whitespace, what pandas' str.strip runs) only
-# when its first or last character is ASCII blank/control (<= ' ') or not ASCII (> '~'): only
-# such columns are trimmed, in Arrow; the others are their own trimmed form.
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pa.Table:
@@ -60,6 +60,9 @@ def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+# A value may need trimming (pyarrow's utf8_trim_whitespace, what pandas' str.strip runs) only
+# when its first or last character is ASCII blank/control (<= ' ') or not ASCII (> '~'): only
+# such columns are trimmed, in Arrow; the others are their own trimmed form.
 def _may_need_trim(column: pa.ChunkedArray) -> bool:
     """Whether a value's first or last byte is ASCII blank/control (<= 0x20) or not ASCII
     (>= 0x7f): only then can trimming change it. Reads the Arrow buffers with NumPy."""
@@ -280,14 +283,20 @@ def _collapse_duplicates(
         if con.execute(f"SELECT {distinct} FROM typed").fetchall()[0][0] == typed.num_rows:
             return typed
         keys = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM typed)").fetchall()[0]
-        data = ", ".join(_q(c.name) for c in spec.columns)
+    finally:
+        con.unregister("typed")
+    # the first of identical records is kept, in file order (an explicit row number)
+    numbered = typed.append_column("__rn", pa.array(np.arange(typed.num_rows, dtype=np.int64)))
+    data = ", ".join(_q(c.name) for c in spec.columns)
+    con.register("numbered", numbered)
+    try:
         unique = _arrow(
             con,
-            f"SELECT * EXCLUDE (__rn) FROM (SELECT *, row_number() OVER () AS __rn FROM typed) "
+            f"SELECT * EXCLUDE (__rn) FROM numbered "
             f"QUALIFY row_number() OVER (PARTITION BY {data} ORDER BY __rn) = 1 ORDER BY __rn",
         )
     finally:
-        con.unregister("typed")
+        con.unregister("numbered")
     if unique.num_rows != keys[0]:
         return None  # a conflicting duplicate: the exact path names both lines
     return unique
