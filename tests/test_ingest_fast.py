@@ -254,3 +254,30 @@ def test_phone_tokens_in_sql_are_the_hmac_tokens(key):
     got = _phone_tokens(con, pa.chunked_array([pa.array(phones, pa.string())]), key)
     assert got.to_pylist() == want
     assert want[0] == want[5] and want[1] is None and want[4] is None
+
+
+def test_two_files_of_one_table_are_one_table(tmp_path, settings):
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "a1.csv").write_text("account_id,handle\nA1,@a\nA2,@b\n", encoding="utf-8")
+    # the second file repeats A2 identically, in another column order, without `is_bot`...
+    (folder / "a2.csv").write_text("handle,account_id\n@c,A3\n@b,A2\n", encoding="utf-8")
+    (folder / "manifest.yaml").write_text(
+        MANIFEST + "  - {path: a1.csv, table: accounts}\n  - {path: a2.csv, table: accounts}\n",
+        encoding="utf-8",
+    )
+    manifest = load_manifest(folder / "manifest.yaml")
+    got = prepare_bundle_fast(manifest, settings)
+    assert got is not None
+    exact, report = prepare_bundle(manifest, settings)
+    _same_bundle(got[0], exact)
+    assert got[1].rows_read == {"a1.csv": 2, "a2.csv": 2} == report.rows_read
+    accounts = got[0].tables["accounts"].to_pandas()
+    assert accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+    assert accounts["handle"].tolist() == ["@a", "@b", "@c"]
+    # ...and one that does not agree is a conflict the exact path reports
+    (folder / "a2.csv").write_text("handle,account_id\n@c,A3\n@x,A2\n", encoding="utf-8")
+    manifest = load_manifest(folder / "manifest.yaml")
+    assert prepare_bundle_fast(manifest, settings) is None
+    with pytest.raises(ValidationError, match="a2.csv line 3, column handle: conflicting"):
+        prepare_bundle(manifest, settings)
