@@ -231,10 +231,10 @@ def _scan_quotes(path: Path, label: str, *, blanks: bool = True) -> bool:
             block = block[3:]
         while block:
             nxt = fh.read(_SCAN_BLOCK)
-            data = tail + block
-            if blanks and not blank and (b"\n\n" in data or b"\n\r\n" in data):
-                blank = True
-            tail = data[-2:]
+            if blanks and not blank:
+                data = tail + block  # a blank line may straddle two blocks
+                blank = b"\n\n" in data or b"\n\r\n" in data
+                tail = data[-2:]
             if b'"' in block:
                 parity, opener = _check_block(
                     block, label, prev, nxt[:1] or b"\n", parity, lines, opener
