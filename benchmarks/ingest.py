@@ -1,21 +1,29 @@
-"""Benchmark ingest of a large synthetic CSV bundle into DuckDB and into Neo4j.
+"""Benchmark ingest: whole CLI processes on simulated bundles, and the in-process stages.
 
-Generates (vectorised numpy/pandas, fictional names only) a bundle with ``--accounts`` accounts,
-``--channels`` channels, ``--memberships`` memberships, ``--invites`` invites and
-``--transactions`` transactions (plus a few forwards, organisations, targets and content
-postings), writes it as CSVs with a manifest to a temporary folder, then times
-:func:`ingest.job.ingest_manifest` into a fresh DuckDB file and into Neo4j, and prints rows/s for
-each plus relationships/s for Neo4j. It also times the store-independent stage
-(:func:`ingest.job.prepare_bundle`: read, validate, pseudonymise) on its own, so the store's share
-is ``total - prepare``.
+``--cli`` (what issue 12 measures): for each ``--sizes`` N, simulate an N-account bundle with
+``graphintel simulate`` (or reuse ``--bundle N=PATH``), then run the whole CLI as a user does,
+``/usr/bin/time -v graphintel ingest BUNDLE --store duckdb:NEW --no-progress --timings``, and
+print rows/s end to end, wall, CPU and peak RSS, with the tool's own stage timings. With
+``--existing`` it also ingests the smallest bundle into a copy of the largest size's store (the
+merge into a non-empty store: working copy, UPDATE + INSERT, publish). It also times
+``graphintel --help`` (start-up). Give ``uptime`` with the figures: the box may be shared.
+
+Without ``--cli``: generates (vectorised numpy/pandas, fictional names only) a bundle with
+``--accounts`` accounts, ``--channels`` channels, ``--memberships`` memberships, ``--invites``
+invites and ``--transactions`` transactions (plus a few forwards, organisations, targets and
+content postings), times :func:`ingest.job.prepare_bundle` (the exact pandas path) and
+:func:`ingest.job.ingest_manifest` into a fresh DuckDB file (the fast path) and into Neo4j, and
+prints rows/s for each plus relationships/s for Neo4j.
 
 Run::
 
-    .venv/bin/python benchmarks/ingest.py                       # DuckDB only
+    .venv/bin/python benchmarks/ingest.py --cli --sizes 100000 1000000 --existing
+    .venv/bin/python benchmarks/ingest.py                       # in-process, DuckDB only
     eval "$(graphintel neo4j start)"
     .venv/bin/python benchmarks/ingest.py --neo4j --fresh       # and Neo4j (wipes graphintel data)
 
-Targets: DuckDB >= 300k rows/s, Neo4j >= 20k relationships/s.
+Targets (issue 12): >= 500k rows/s end to end on the 1 M-account bundle with peak RSS <= 2 GB;
+``graphintel --help`` <= 0.3 s; Neo4j >= 20k relationships/s.
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ import argparse
 import cProfile
 import os
 import pstats
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -218,6 +229,82 @@ def _time_ingest(bundle: Path, store, settings) -> tuple[float, object]:
     return time.perf_counter() - started, report
 
 
+def _timed(cmd: list[str]) -> dict:
+    """Run ``cmd`` under ``/usr/bin/time -v``: wall, CPU, peak RSS and its stdout."""
+    run = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, check=False)
+    if run.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{run.stdout}\n{run.stderr[-3000:]}")
+    err = run.stderr
+
+    def field(name: str) -> str:
+        return re.search(rf"{re.escape(name)}: (.+)", err).group(1).strip()
+
+    wall = 0.0
+    for part in field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":"):
+        wall = wall * 60 + float(part)
+    return {
+        "wall": wall,
+        "cpu": float(field("User time (seconds)")) + float(field("System time (seconds)")),
+        "rss_mb": int(field("Maximum resident set size (kbytes)")) / 1024,
+        "stdout": run.stdout,
+    }
+
+
+def _cli_ingest(bundle: Path, store: Path) -> dict:
+    gi = str(Path(sys.executable).with_name("graphintel"))
+    r = _timed(
+        [gi, "ingest", str(bundle), "--store", f"duckdb:{store}", "--no-progress", "--timings"]
+    )
+    rows = int(re.search(r"(\d+) rows read", r["stdout"]).group(1))
+    stages = re.search(r"Stages \((\w+) path\): (.+)", r["stdout"])
+    r.update(rows=rows, path=stages.group(1), stages=stages.group(2))
+    return r
+
+
+def _report(label: str, r: dict) -> None:
+    print(
+        f"{label}: {r['rows']:,} rows in {r['wall']:.1f} s wall = {r['rows'] / r['wall']:,.0f} "
+        f"rows/s end to end; CPU {r['cpu']:.1f} s; peak RSS {r['rss_mb']:,.0f} MB "
+        f"({r['path']} path)\n    {r['stages']}",
+        flush=True,
+    )
+
+
+def main_cli(args) -> int:
+    """Whole CLI processes (see the module docstring)."""
+    gi = str(Path(sys.executable).with_name("graphintel"))
+    given = dict(b.split("=", 1) for b in args.bundle or [])
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min)", flush=True)
+    h = _timed([gi, "--help"])
+    print(f"graphintel --help: {h['wall']:.2f} s wall, peak RSS {h['rss_mb']:.0f} MB", flush=True)
+    with tempfile.TemporaryDirectory(prefix="graphintel-bench-", dir=args.tmp) as tmp:
+        stores: dict[int, Path] = {}
+        bundles: dict[int, Path] = {}
+        for n in args.sizes:
+            bundle = Path(given[str(n)]) if str(n) in given else Path(tmp) / f"b{n}"
+            if str(n) not in given:
+                subprocess.run(
+                    [gi, "simulate", "--accounts", str(n), "--out", str(bundle)],
+                    check=True,
+                    capture_output=True,
+                )
+            bundles[n] = bundle
+            stores[n] = Path(tmp) / f"s{n}" / "graph.duckdb"
+            _report(f"ingest {n:,} accounts into a new store", _cli_ingest(bundle, stores[n]))
+        if args.existing and len(args.sizes) > 1:
+            small, big = min(args.sizes), max(args.sizes)
+            copy = Path(tmp) / "existing" / "graph.duckdb"
+            copy.parent.mkdir()
+            shutil.copyfile(stores[big], copy)
+            size = copy.stat().st_size / 2**20
+            _report(
+                f"ingest {small:,} accounts into the {big:,}-account store ({size:,.0f} MB)",
+                _cli_ingest(bundles[small], copy),
+            )
+        print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min)", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -235,7 +322,14 @@ def main(argv: list[str] | None = None) -> int:
         help="clear the graphintel data in Neo4j first (required with --neo4j)",
     )
     p.add_argument("--profile", action="store_true", help="cProfile prepare_bundle, top 15")
+    p.add_argument("--cli", action="store_true", help="whole CLI processes (issue 12's figures)")
+    p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    p.add_argument("--bundle", action="append", metavar="N=PATH", help="reuse a simulated bundle")
+    p.add_argument("--existing", action="store_true", help="also ingest into a non-empty store")
+    p.add_argument("--tmp", help="folder for the temporary stores (default: the system's)")
     args = p.parse_args(argv)
+    if args.cli:
+        return main_cli(args)
 
     from graphintel.config import load_settings
     from graphintel.store.duckdb_store import DuckDBStore

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("manifest", metavar="MANIFEST", help="a bundle's manifest.yaml (or its folder)")
     _store_option(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--timings", action="store_true", help="print seconds per stage (wall and CPU)")
     _notify_option(p)
 
     p = sub.add_parser("analyze", help="compute all analytics and write them to the store")
@@ -356,7 +358,21 @@ def cmd_ingest(args, settings: Settings) -> int:
             *(() if report.skipped else (store,)),
         )
         print(report.summary(), flush=True)
+        t = time.perf_counter()
         new = _raise_alerts(store)
+        alerts = time.perf_counter() - t
+        t = time.perf_counter()
+    if args.timings:  # after the store is closed: publishing is a stage too
+        stages = ", ".join(
+            f"{k} {v:.2f} s"
+            + (f" (CPU {report.stages_cpu[k]:.2f})" if k in report.stages_cpu else "")
+            for k, v in report.stages.items()
+        )
+        print(
+            f"Stages ({report.path} path): {stages}, alerts {alerts:.2f} s, "
+            f"publish {time.perf_counter() - t:.2f} s.",
+            flush=True,
+        )
     _notify(args.notify_cmd, new)  # after the store is closed: the alerts are kept either way
     return 0
 

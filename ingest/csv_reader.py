@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from graphintel.errors import InputFormatError, ValidationFailure, clip, clip_repr
 from graphintel.model import TABLES
 
-__all__ = ["LINE", "MAX_COLUMNS", "MAX_ROW_BYTES", "read_csv_table"]
+__all__ = ["LINE", "MAX_COLUMNS", "MAX_ROW_BYTES", "read_csv_arrow", "read_csv_table"]
 
 MAX_COLUMNS = 64
 """Columns a header may have (the widest canonical table has 10)."""
@@ -135,6 +135,49 @@ def read_csv_table(
 
 
 _STRING = pd.StringDtype("pyarrow")
+# The file's strings live as long as the bundle: the system allocator gives them back to the OS
+# as soon as the store has merged a table (mimalloc, Arrow's default, keeps freed pages).
+_POOL = pa.system_memory_pool()
+
+
+def read_csv_arrow(
+    path: Path, table: str, *, name: str | None = None, progress: bool = False
+) -> pa.Table | None:
+    """The fast reader of :mod:`ingest.fast`: ``path`` as an Arrow table of strings, or ``None``.
+
+    Same hostile-input checks as :func:`read_csv_table` (header, quotes by physical line, field
+    counts, row size: Arrow's reader refuses what it cannot split exactly), but any problem at
+    all — a missing column, a blank line, a bad byte, a stray quote — gives ``None`` and no
+    message: the caller then reads the bundle again with :func:`read_csv_table`, whose messages
+    name the file and line. The table has the table's columns in order (missing optional ones
+    filled with ``""``), no ``_line``.
+    """
+    spec = TABLES[table]
+    label = name or path.name
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return None
+        header = _check_header(path, label)
+        if any(c.required and c.name not in header for c in spec.columns):
+            return None
+        _scan_quotes(path, label, blanks=False)
+        data = arrow_table(
+            path, spec, label, size, progress and size >= _PROGRESS_BYTES, blank_lines=False
+        )
+    except (InputFormatError, pa.ArrowInvalid, UnicodeDecodeError, OSError):
+        return None
+    names = [str(c).strip() for c in data.column_names]
+    if len(set(names)) != len(names):
+        return None
+    data = data.rename_columns(names)
+    columns = []
+    for col in spec.columns:
+        if col.name in names:
+            columns.append(data.column(col.name))
+        else:
+            columns.append(pa.repeat(pa.scalar("", pa.string()), data.num_rows))
+    return pa.table(columns, names=[c.name for c in spec.columns])
 
 
 def _check_header(path: Path, label: str) -> list[str]:
@@ -166,13 +209,15 @@ def _check_header(path: Path, label: str) -> list[str]:
     return names
 
 
-def _scan_quotes(path: Path, label: str) -> bool:
+def _scan_quotes(path: Path, label: str, *, blanks: bool = True) -> bool:
     """Check quoting by physical line (vectorised); returns whether the file has blank lines.
 
     A quote is allowed only where RFC 4180 puts one: opening a field (after a comma, at the start
     of a line, or doubled inside a quoted field) or closing it (before a comma, the end of the
     line or the file). Everything else — ``Bob "the" Bot`` unquoted, a stray quote that would
     swallow the next lines, a file ending inside quotes — is refused naming the line.
+    ``blanks=False`` skips the blank-line search (for a reader that refuses blank lines itself)
+    and then returns False.
     """
     prev = 0x0A  # the start of the file behaves like the start of a line
     parity = 0  # quotes seen so far, mod 2: 1 = inside a quoted field
@@ -186,10 +231,10 @@ def _scan_quotes(path: Path, label: str) -> bool:
             block = block[3:]
         while block:
             nxt = fh.read(_SCAN_BLOCK)
-            data = tail + block
-            if not blank and (b"\n\n" in data or b"\n\r\n" in data):
-                blank = True
-            tail = data[-2:]
+            if blanks and not blank:
+                data = tail + block  # a blank line may straddle two blocks
+                blank = b"\n\n" in data or b"\n\r\n" in data
+                tail = data[-2:]
             if b'"' in block:
                 parity, opener = _check_block(
                     block, label, prev, nxt[:1] or b"\n", parity, lines, opener
@@ -322,6 +367,17 @@ def _locate_problem(path: Path, label: str, columns: int, err: Exception) -> Inp
 
 
 def _read_with_arrow(path: Path, spec, label: str, size: int, show: bool) -> pd.DataFrame:
+    table = arrow_table(path, spec, label, size, show)
+    return table.to_pandas(types_mapper={pa.string(): _STRING}.get)
+
+
+def arrow_table(
+    path: Path, spec, label: str, size: int, show: bool, *, blank_lines: bool = True
+) -> pa.Table:
+    """The file as an Arrow table of strings (Arrow's multi-threaded reader, 1 MiB blocks).
+
+    ``blank_lines=False`` makes a blank line an error (``ArrowInvalid``) instead of skipping it.
+    """
     import pyarrow.csv as pacsv
 
     convert = pacsv.ConvertOptions(
@@ -329,12 +385,16 @@ def _read_with_arrow(path: Path, spec, label: str, size: int, show: bool) -> pd.
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
-    parse = pacsv.ParseOptions(newlines_in_values=True)
+    parse = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=blank_lines)
     # The block size bounds a row: a longer one fails here and is located by line.
     read = pacsv.ReadOptions(block_size=MAX_ROW_BYTES)
     if not show:
         table = pacsv.read_csv(
-            path, read_options=read, parse_options=parse, convert_options=convert
+            path,
+            read_options=read,
+            parse_options=parse,
+            convert_options=convert,
+            memory_pool=_POOL,
         )
     else:
         reader = pacsv.open_csv(
@@ -342,6 +402,7 @@ def _read_with_arrow(path: Path, spec, label: str, size: int, show: bool) -> pd.
             read_options=read,
             parse_options=parse,
             convert_options=convert,
+            memory_pool=_POOL,
         )
         batches = []
         with tqdm(total=size, unit="B", unit_scale=True, desc=f"read {label}") as bar:
@@ -349,8 +410,7 @@ def _read_with_arrow(path: Path, spec, label: str, size: int, show: bool) -> pd.
                 batches.append(batch)
                 bar.update(min(batch.nbytes, max(0, size - bar.n)))
         table = pa.Table.from_batches(batches, schema=reader.schema)
-    table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
-    return table.to_pandas(types_mapper={pa.string(): _STRING}.get)
+    return table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
 
 
 def _read_with_pandas(path: Path, label: str, size: int, show: bool) -> pd.DataFrame:

@@ -19,14 +19,20 @@ import pandas as pd
 from graphintel.config import Settings
 from graphintel.errors import ManifestError, ValidationError, ValidationFailure
 from graphintel.model import NODE_TABLES, TABLES, table_columns
-from graphintel.retraction import save_source_copy
+from graphintel.retraction import save_source_copy, source_copy_blobs
 from graphintel.store.base import Bundle, GraphStore, check_provenance
 from ingest.csv_reader import read_csv_table
 from ingest.manifest import Manifest, load_manifest
 from ingest.pseudonymise import phone_tokens, pii_key
 from ingest.validate import FILE, LINE, validate_table
 
-__all__ = ["IngestReport", "ingest_manifest", "prepare_bundle", "read_bundle_tables"]
+__all__ = [
+    "IngestReport",
+    "ingest_manifest",
+    "prepare_bundle",
+    "read_bundle_tables",
+    "source_record",
+]
 
 
 @dataclass
@@ -43,6 +49,16 @@ class IngestReport:
     inferred: dict[str, int] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    path: str = "exact"  # "fast" (ingest.fast) or "exact" (pandas, every message)
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
+    stages_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds (all threads)
+
+    def lap(self, stage: str, since: tuple[float, float]) -> tuple[float, float]:
+        """Add the time since ``since`` (a :func:`clock` reading) to ``stage``; a new reading."""
+        now = clock()
+        self.stages[stage] = self.stages.get(stage, 0.0) + now[0] - since[0]
+        self.stages_cpu[stage] = self.stages_cpu.get(stage, 0.0) + now[1] - since[1]
+        return now
 
     def summary(self) -> str:
         if self.skipped:
@@ -59,6 +75,11 @@ class IngestReport:
             f"{read} rows read, {wrote} records merged, inferred nodes: {inferred}; "
             f"{self.seconds:.1f} s ({rate:,.0f} rows/s)."
         )
+
+
+def clock() -> tuple[float, float]:
+    """(wall, CPU of the whole process) seconds, for :meth:`IngestReport.lap`."""
+    return time.perf_counter(), time.process_time()
 
 
 def read_bundle_tables(
@@ -135,8 +156,13 @@ def prepare_bundle(manifest: Manifest, settings: Settings, *, progress: bool = F
         )
     for node in NODE_TABLES:
         tables[node], report.inferred[node] = _add_inferred_nodes(node, tables)
+    return Bundle(source=source_record(manifest), tables=tables), report
+
+
+def source_record(manifest: Manifest) -> dict:
+    """The bundle's Source record (provenance, files with their sha256, ingest time)."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    source = {
+    return {
         "source_id": manifest.source_id,
         "case_id": manifest.case_id,
         "method": manifest.method,
@@ -147,7 +173,6 @@ def prepare_bundle(manifest: Manifest, settings: Settings, *, progress: bool = F
         "file_hashes": sorted({f.sha256 for f in manifest.files}),
         "ingested_at": now,
     }
-    return Bundle(source=source, tables=tables), report
 
 
 def _add_inferred_nodes(node: str, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, int]:
@@ -200,6 +225,7 @@ def ingest_manifest(
     """
     started = time.perf_counter()
     manifest = load_manifest(manifest_path)
+    opened = time.perf_counter()  # then the store: a writer copies its file first
     # Before any work: a store location that cannot be written, and provenance that would
     # rewrite a known source, are refused. Nothing here creates the store (an absent DuckDB file
     # reads as empty); the schema is made only once the whole bundle has passed.
@@ -224,13 +250,46 @@ def ingest_manifest(
         report.files = {f.name: f.sha256 for f in manifest.files}
         report.seconds = time.perf_counter() - started
         return report
-    bundle, report = prepare_bundle(manifest, settings, progress=progress)
+    t0 = clock()
+    fast = None
+    if getattr(store, "accepts_arrow", False):
+        from ingest.fast import prepare_bundle_fast
+
+        # Arrow + DuckDB; None when not certain, then the exact path decides (same messages)
+        fast = prepare_bundle_fast(manifest, settings, progress=progress)
+    if fast is None:
+        t = clock()
+        bundle, report = prepare_bundle(manifest, settings, progress=progress)
+        report.lap("prepare", t)
+    else:
+        bundle, report = fast
+    report.stages = {
+        "manifest": opened - started,
+        "store_open": t0[0] - opened,
+        **report.stages,
+    }
     report.files = {f.name: f.sha256 for f in manifest.files}
     store.ensure_schema()
     transaction = getattr(store, "transaction", None)
     with transaction() if transaction is not None else nullcontext():
-        report.written = store.write_bundle(bundle, progress=progress)
-        # the validated rows, per source, so a retraction can rebuild what others reported
-        save_source_copy(store, bundle)
+        if fast is not None:
+            # Arrow tables: encode their copies first, then let the store free each table
+            # once merged (peak memory: the bundle, not the bundle and the store's buffers).
+            t = clock()
+            blobs = source_copy_blobs(bundle)
+            t = report.lap("source_copy", t)
+            report.written = store.write_bundle(bundle, progress=progress, release=True)
+            t = report.lap("merge", t)
+            save_source_copy(store, bundle, blobs)
+            del blobs
+            t = report.lap("source_copy", t)
+        else:
+            t = clock()
+            report.written = store.write_bundle(bundle, progress=progress)
+            t = report.lap("merge", t)
+            # the validated rows, per source, so a retraction can rebuild what others reported
+            save_source_copy(store, bundle)
+            t = report.lap("source_copy", t)
+    report.lap("commit", t)
     report.seconds = time.perf_counter() - started
     return report

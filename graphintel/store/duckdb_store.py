@@ -158,6 +158,9 @@ class DuckDBStore:
     (for a writer: publishes what was written; see the module notes).
     """
 
+    accepts_arrow = True
+    """``write_bundle`` takes Arrow tables too (ingest's fast path, :mod:`ingest.fast`)."""
+
     def __init__(self, path: str | Path, *, read_only: bool = False, lock_timeout: float = 600.0):
         self.path = str(path)
         self.read_only = read_only
@@ -345,7 +348,14 @@ class DuckDBStore:
         rows = self.con.execute("SELECT DISTINCT unnest(file_hashes) FROM sources").fetchall()
         return {r[0] for r in rows}
 
-    def write_bundle(self, bundle: Bundle, *, progress: bool = False) -> dict[str, int]:
+    def write_bundle(
+        self, bundle: Bundle, *, progress: bool = False, release: bool = False
+    ) -> dict[str, int]:
+        """Merge ``bundle`` (see :class:`~graphintel.store.base.GraphStore`).
+
+        ``release``: drop each table from ``bundle.tables`` once merged (its memory is freed
+        while the next one is written; ingest's fast path, which has its copies encoded).
+        """
         check_provenance(self.sources(), bundle.source)  # provenance is written once
         self.ensure_schema()
         con = self.con
@@ -358,11 +368,20 @@ class DuckDBStore:
         try:
             for table in TABLES:
                 frame = bundle.tables.get(table)
-                if frame is None or frame.empty:
+                if frame is None or not len(frame):
                     written[table] = 0
                     continue
                 self._merge(table, frame, source_id)
                 written[table] = len(frame)
+                if release:
+                    # a new empty table: a zero-length slice would keep the buffers alive
+                    empty = (
+                        frame.iloc[:0].copy()
+                        if isinstance(frame, pd.DataFrame)
+                        else frame.schema.empty_table()
+                    )
+                    bundle.tables[table] = empty
+                    del frame
             self._merge_source(bundle.source)
             written["sources"] = 1
             if not outer:
@@ -392,7 +411,11 @@ class DuckDBStore:
         types = _column_types(table)
         key = list(TABLES[table].key)
         cols = [c for c in types if c != "source_ids"]
-        staged = frame.reindex(columns=cols)
+        # pandas frames (retraction, the exact path) or Arrow tables (the fast path)
+        if isinstance(frame, pd.DataFrame):
+            staged = frame.reindex(columns=cols)
+        else:
+            staged = frame.select(cols)
         con = self.con
         casts = ", ".join(f"CAST({_q(c)} AS {types[c]}) AS {_q(c)}" for c in cols)
         col_list = ", ".join(_q(c) for c in cols)
