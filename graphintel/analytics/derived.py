@@ -16,8 +16,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from graphintel.analytics import flows as _flows
 from graphintel.analytics.graph import account_universe, channel_universe, prepare_tables
@@ -56,22 +54,9 @@ DERIVE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """The columns :func:`derive_tables` reads."""
 
-_SEP = "\x1f"
-
-
-def _source_key(values: pd.Series) -> np.ndarray:
-    """One string per row for its sorted source list (``\\x1f``-joined), vectorised."""
-    if len(values) == 0:
-        return np.array([], dtype=object)
-    arr = pa.array(
-        [v if isinstance(v, (list, np.ndarray)) else [] for v in values],
-        type=pa.list_(pa.string()),
-    )
-    return np.asarray(pc.binary_join(arr, _SEP).to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _sources(keys: pd.Series) -> list[list[str]]:
-    return [k.split(_SEP) if k else [] for k in keys]
+# one implementation of "group rows by their source list", shared with the flows
+_source_key = _flows.source_key
+_sources = _flows.source_lists
 
 
 def _cols(name: str) -> list[str]:
@@ -225,28 +210,11 @@ def credits_daily(transactions: pd.DataFrame) -> pd.DataFrame:
 
 
 def _flows_by(transactions: pd.DataFrame, groups: pd.Series, name: str) -> pd.DataFrame:
+    """:func:`graphintel.analytics.flows.flows_between` per source list, as the ``name``
+    result table."""
     if transactions.empty:
         return _empty(name)
-    lab = groups.astype(str)
-    frame = pd.DataFrame(
-        {
-            "source": transactions["from_id"].map(lab).fillna("unknown").astype(object).to_numpy(),
-            "target": transactions["to_id"].map(lab).fillna("unknown").astype(object).to_numpy(),
-            "credits": pd.to_numeric(transactions["credits"], errors="coerce")
-            .fillna(0.0)
-            .to_numpy(float),
-            "_sk": _source_key(
-                transactions.get("source_ids", pd.Series([None] * len(transactions)))
-            ),
-        }
-    )
-    out = frame.groupby(["source", "target", "_sk"], sort=True).agg(
-        credits=("credits", "sum"), transactions=("credits", "size")
-    )
-    out = out.reset_index()
-    out["transactions"] = out["transactions"].astype(np.int64)
-    out["source_ids"] = _sources(out["_sk"])
-    out = out.sort_values(["credits", "source", "target"], ascending=[False, True, True])
+    out = _flows.flows_between(transactions, groups, by_source=True)
     return out[_cols(name)].reset_index(drop=True)
 
 
