@@ -539,7 +539,17 @@ def cmd_analyze(args, settings: Settings) -> int:
         print(format_report_table(report))
         if timings:
             print("\nStage times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    _persist_trainer(settings)
     return 0
+
+
+def _persist_trainer(settings: Settings) -> None:
+    """Save the dashboard Trainer's default run (synthetic; the same for every store), so the
+    page reads it back instead of simulating it (:mod:`graphintel.trainer_runs`)."""
+    from graphintel import trainer_runs
+
+    trainer_runs.persist_defaults(settings.cache_dir)
+    print(f"Trainer baseline run saved in {settings.cache_dir / 'trainer'}.")
 
 
 def _parse_weights(items: list[str]) -> dict[str, float] | None:
@@ -898,6 +908,7 @@ def cmd_demo(args, settings: Settings) -> int:
         report = build_report(store)
         _audit(settings, "analyze", {"store": store.uri, "via": "demo"}, store)
         print(format_report_table(report), flush=True)
+    _persist_trainer(settings)
     if args.no_dashboard:
         return 0
     return run_dashboard(settings, uri, port=args.port, host="127.0.0.1")
