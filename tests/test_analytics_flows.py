@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from graphintel.analytics.derived import community_flows
 from graphintel.analytics.flows import (
     account_credits,
     account_roles,
@@ -13,7 +14,6 @@ from graphintel.analytics.flows import (
     flows_between,
     trace_payments,
 )
-from graphintel.analytics.derived import community_flows
 from graphintel.analytics.graph import account_universe, prepare_tables
 from graphintel.analytics.pipeline import flows_by_role
 from graphintel.errors import AnalyticsError
