@@ -8,6 +8,9 @@ layer between pages and the store.
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -18,6 +21,7 @@ from dashboards import components as ui
 # The page icon is a file shipped with the app: a material/emoji icon would be fetched from a
 # font or emoji service by the browser, and no request may leave the machine.
 ICON = str(Path(__file__).with_name("icon.png"))
+_STARTED = time.perf_counter()
 st.set_page_config(page_title="graphintel", page_icon=ICON, layout="wide")
 
 identity = auth.gate()  # the login form (and a stop) unless this session is logged in
@@ -74,3 +78,10 @@ with st.sidebar:
     )
     _watch_store()
 nav.run()
+if os.environ.get("GRAPHINTEL_DASH_TIMINGS"):
+    # one line per completed page run, for benchmarks/dashboard.py (server time vs browser)
+    print(
+        f"graphintel-page-run\t{nav.title}\t{time.perf_counter() - _STARTED:.3f}",
+        file=sys.stderr,
+        flush=True,
+    )
