@@ -231,8 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--since", help="only entries at or after this UTC date/time (ISO)")
     q.add_argument("--format", choices=("table", "json"), default="table")
 
-    p = sub.add_parser("neo4j", help="a local real Neo4j server for development and tests")
-    p.add_argument("action", choices=("start", "stop", "status"))
+    p = sub.add_parser(
+        "neo4j",
+        help="a local real Neo4j server: start, stop, status, and import (first load of an empty "
+        "database with neo4j-admin's bulk importer)",
+    )
+    p.add_argument("action", choices=("start", "stop", "status", "import"))
+    p.add_argument(
+        "manifests", nargs="*", metavar="MANIFEST", help="with import: the bundles to load"
+    )
     p.add_argument("--home", type=Path, help="server folder (a fresh one is an empty database)")
     p.add_argument("--port", type=int, default=7687, help="Bolt port on 127.0.0.1 (7687)")
     p.add_argument("--heap", help="JVM heap (default: 1/8 of RAM, 1g-8g)")
@@ -935,6 +942,27 @@ def cmd_neo4j(args, settings: Settings) -> int:
     elif args.action == "stop":
         was = neo4j_server.stop(settings, home=args.home)
         print("stopped" if was else "not running")
+    elif args.action == "import":
+        from graphintel import neo4j_import
+
+        if not args.manifests:
+            raise ConfigError(
+                "graphintel neo4j import needs at least one MANIFEST (the bundles that fill the "
+                "empty database), e.g. `graphintel neo4j import bundle/manifest.yaml --home DIR`"
+            )
+        from graphintel.store.neo4j_store import Neo4jStore
+
+        report = neo4j_import.bulk_import(settings, args.manifests, home=args.home)
+        info = neo4j_server.status(settings, home=args.home)
+        store = Neo4jStore(info.uri, info.username, info.password)
+        try:
+            _audit(settings, "ingest", neo4j_import.audit_details(report), store)
+            print(report.summary(), flush=True)
+            print(f"# store: {info.uri} (`graphintel neo4j start --home {info.home}` prints "
+                  "its connection settings)", flush=True)  # fmt: skip
+            _raise_alerts(store)
+        finally:
+            store.close()
     else:
         info = neo4j_server.status(settings, home=args.home)
         if info is None:

@@ -64,7 +64,7 @@ def room_reward_leads(
             ]
         )
     r = room_economy.copy()
-    title = pd.Series([None] * len(r), index=r.index, dtype=object)
+    title = r["title"] if "title" in r else pd.Series([None] * len(r), index=r.index, dtype=object)
     if rooms is not None and "title" in rooms and "channel_id" in rooms:
         title = r["channel_id"].map(rooms.set_index("channel_id")["title"])
     out = pd.DataFrame(

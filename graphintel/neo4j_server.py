@@ -873,6 +873,10 @@ def start(
             "pid": None,
             "version": settings.neo4j_version,
             "username": _USERNAME,
+            # the sizes it runs with, so a restart (after a bulk import) keeps them
+            "heap": sizes.heap,
+            "pagecache": sizes.pagecache,
+            "tx_memory": sizes.tx_memory,
         }
         _write_state(path, state)
         if not initialised:

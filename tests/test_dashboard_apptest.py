@@ -261,6 +261,7 @@ def test_economy_reconciliation_and_before_after(tiny_uri, monkeypatch):
     rooms = at.dataframe[0].value
     assert rooms["room"].tolist()[:2] == ["C2", "C1"]  # 4 and 2 invites without a reward
     assert rooms.set_index("room").loc["C1", "credits per matched invite"] == 1.0
+    assert rooms.set_index("room").loc["C2", "title"] == "예시 대학교 방 (가상)"
     at.date_input(key="ec_at").set_value(date(2024, 7, 12))
     at.number_input(key="ec_window").set_value(5).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -56,6 +56,7 @@ __all__ = [
     "alert_candidate_statements",
     "clear_label",
     "clear_relationships",
+    "count_all_nodes",
     "count_missing_nodes",
     "count_statement",
     "dataset_indexes",
@@ -392,6 +393,11 @@ def read_source() -> str:
 def write_source() -> str:
     sets = ", ".join(f"s.{ident(c)} = $props.{ident(c)}" for c in SOURCE_COLUMNS[1:])
     return f"MERGE (s:`Source` {{`source_id`: $sid}}) SET {sets}, s.`source_ids` = [$sid]"
+
+
+def count_all_nodes() -> str:
+    """How many nodes the database holds, of any label."""
+    return "MATCH (n) RETURN count(n) AS nodes"
 
 
 def known_file_hashes() -> str:
@@ -816,8 +822,10 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     # -- the invitation-credit economy (graphintel.analytics.economy / cascades) --
     "room_economy": (
         (
-            "MATCH (r_t:ResultTable {table: 'room_economy'}) MATCH (r:Result {table: 'room_economy', gen: r_t.gen}) RETURN r.channel_id AS channel_id, "
-            "r.purchases AS purchases, r.proceeds_krw AS proceeds_krw, r.rewards AS rewards, "
+            "MATCH (r_t:ResultTable {table: 'room_economy'}) "
+            "MATCH (r:Result {table: 'room_economy', gen: r_t.gen}) "
+            "OPTIONAL MATCH (c:Channel {channel_id: r.channel_id}) "
+            "RETURN r.channel_id AS channel_id, c.title AS title, r.purchases AS purchases, r.proceeds_krw AS proceeds_krw, r.rewards AS rewards, "
             "r.reward_credits AS reward_credits, r.rewards_matched AS rewards_matched, "
             "r.matched_reward_credits AS matched_reward_credits, r.reward_rate AS reward_rate, "
             "r.rewards_without_invite AS rewards_without_invite, "
@@ -825,6 +833,7 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
         (
             "channel_id",
+            "title",
             "purchases",
             "proceeds_krw",
             "rewards",

@@ -109,12 +109,15 @@ _FLOWS = (
 QUERIES: dict[str, Query] = {
     # -- the invitation-credit economy (graphintel.analytics.economy / cascades) --
     "room_economy": Query(
-        "SELECT channel_id, purchases, proceeds_krw, rewards, reward_credits, rewards_matched, "
-        "matched_reward_credits, reward_rate, rewards_without_invite, invites_without_reward "
-        "FROM result_room_economy ORDER BY channel_id NULLS LAST",
+        "SELECT e.channel_id, c.title, purchases, proceeds_krw, rewards, reward_credits, "
+        "rewards_matched, matched_reward_credits, reward_rate, rewards_without_invite, "
+        "invites_without_reward FROM result_room_economy e "
+        "LEFT JOIN channels c ON c.channel_id = e.channel_id "
+        "ORDER BY e.channel_id NULLS LAST",
         ("result_room_economy",),
         (
             "channel_id",
+            "title",
             "purchases",
             "proceeds_krw",
             "rewards",

@@ -243,25 +243,42 @@ class Neo4jStore:
     def write_bundle(self, bundle: Bundle, *, progress: bool = False) -> dict[str, int]:
         """Merge a validated bundle (see the module notes on transactions)."""
         check_provenance(self.sources(), bundle.source)  # provenance is written once
-        sid = str(bundle.source["source_id"])
-        steps: list[tuple[int, Step]] = []
         written: dict[str, int] = {}
         for table in TABLES:
             frame = bundle.tables.get(table)
             written[table] = 0 if frame is None else len(frame)
-        for table in NODE_TABLES:
+        self._run_steps(self._bundle_steps(bundle, graph=True), progress=progress)
+        written["sources"] = 1
+        return written
+
+    def write_bundle_extras(self, bundle: Bundle) -> None:
+        """After a bulk import of ``bundle``'s tables (:mod:`graphintel.neo4j_import`): write
+        what the importer does not (``CREATED``, the ``FORWARDED_TO`` event lists, the Source)."""
+        self._run_steps(self._bundle_steps(bundle, graph=False), progress=False)
+
+    def node_count(self) -> int:
+        """Nodes of any label in the database."""
+        _, rows = self._read(cypher.count_all_nodes())
+        return int(rows[0][0]) if rows else 0
+
+    def _bundle_steps(self, bundle: Bundle, *, graph: bool) -> list[tuple[int, Step]]:
+        """The write steps of ``bundle``; ``graph=False`` leaves out the node, record and
+        relationship tables a bulk import wrote."""
+        sid = str(bundle.source["source_id"])
+        steps: list[tuple[int, Step]] = []
+        for table in NODE_TABLES if graph else ():
             frame = bundle.tables.get(table)
             if frame is not None and len(frame):
                 first = not self._exists(cypher.has_label(TABLES[table].node or ""))
                 stmt, cols = cypher.merge_nodes(table, create=first)
                 steps += self._batches(stmt, frame, cols, sid, what=table)
-        for table in RECORD_TABLES:
+        for table in RECORD_TABLES if graph else ():
             frame = bundle.tables.get(table)
             if frame is not None and len(frame):
                 stmt, cols = cypher.merge_records(table)
                 steps += self._batches(stmt, frame, cols, sid, what=table)
         content = bundle.tables.get("content")
-        if content is not None and len(content):
+        if graph and content is not None and len(content):
             hashes = content[["content_hash"]].drop_duplicates()
             stmt, cols = cypher.merge_content_nodes()
             steps += self._batches(stmt, hashes, cols, sid, what="content")
@@ -270,7 +287,7 @@ class Neo4jStore:
             created = channels.loc[channels["creator_id"].notna(), ["channel_id", "creator_id"]]
             stmt, cols = cypher.merge_created()
             steps += self._batches(stmt, created, cols, sid, what="channels (creator_id)")
-        for table in _EDGE_ORDER:
+        for table in _EDGE_ORDER if graph else ():
             frame = bundle.tables.get(table)
             if frame is not None and len(frame):
                 first = not self._exists(cypher.has_type(TABLES[table].rel or ""))
@@ -280,9 +297,7 @@ class Neo4jStore:
         if forwards is not None and len(forwards):
             steps += self._forward_steps(forwards, sid)
         steps.append((1, lambda tx: self._merge_source(tx, bundle.source)))
-        written["sources"] = 1
-        self._run_steps(steps, progress=progress)
-        return written
+        return steps
 
     def _exists(self, statement: str) -> bool:
         with self._session() as session:
