@@ -126,8 +126,8 @@ def _visit(context, url: str, title: str) -> float:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page = context.new_page()
-    finished: list[float] = []
-    page.on("requestfinished", lambda _req: finished.append(time.perf_counter()))
+    finished: list[tuple[float, str]] = []
+    page.on("requestfinished", lambda req: finished.append((time.perf_counter(), req.url)))
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit")
     try:
@@ -142,8 +142,11 @@ def _visit(context, url: str, title: str) -> float:
         page.wait_for_load_state("networkidle", timeout=10_000)
     except PlaywrightTimeout:  # a page that keeps polling: what arrived in these 10 s counts
         print(f"  ({url}: still loading 10 s after done)", flush=True)
-    late = [t for t in finished if t > done]
-    end = max([done, *late])
+    late = [(t, u) for t, u in finished if t > done]
+    if late and os.environ.get("GRAPHINTEL_BENCH_VERBOSE"):
+        for t, u in late:
+            print(f"  late +{t - done:.2f} s {u}", flush=True)
+    end = max([done, *(t for t, _ in late)])
     errors = page.locator('[data-testid="stException"]').count()
     page.close()
     if errors:

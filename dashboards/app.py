@@ -77,11 +77,13 @@ with st.sidebar:
         "Ranks and explains; it never labels anyone guilty. Check every record at its source."
     )
     _watch_store()
-nav.run()
-if os.environ.get("GRAPHINTEL_DASH_TIMINGS"):
-    # one line per completed page run, for benchmarks/dashboard.py (server time vs browser)
-    print(
-        f"graphintel-page-run\t{nav.title}\t{time.perf_counter() - _STARTED:.3f}",
-        file=sys.stderr,
-        flush=True,
-    )
+try:
+    nav.run()
+finally:
+    if os.environ.get("GRAPHINTEL_DASH_TIMINGS"):
+        # one line per page run (also one stopped by a rerun), for benchmarks/dashboard.py
+        print(
+            f"graphintel-page-run\t{nav.title}\t{time.perf_counter() - _STARTED:.3f}",
+            file=sys.stderr,
+            flush=True,
+        )
