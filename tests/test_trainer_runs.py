@@ -104,12 +104,12 @@ def test_analyze_saves_the_default_run_and_the_page_reads_it(
     at.slider(key="tr_accounts").set_value(300)
     next(b for b in at.button if b.label == "Simulate").click().run()
     assert not at.exception
-    assert "Run simulated and analysed now" in _captions(at)
+    assert "Run simulated and analysed by this dashboard" in _captions(at)
     assert next(m.value for m in at.metric if m.label == "Members") != members
 
 
 def test_without_a_saved_run_the_page_simulates_and_saves_it(store_uri, tmp_path, monkeypatch):
     cache = tmp_path / "empty-cache"
     at = _page(store_uri, cache, monkeypatch)
-    assert "Run simulated and analysed now" in _captions(at)
+    assert "Run simulated and analysed by this dashboard" in _captions(at)
     assert trainer_runs.baseline(cache_dir=cache, compute=False) is not None

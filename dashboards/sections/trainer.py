@@ -79,7 +79,8 @@ def render(ds: Dataset) -> None:
     st.caption(
         "Run read back from the saved runs (`graphintel analyze` saves the default one)."
         if run["saved"]
-        else "Run simulated and analysed now, and saved for the next visit."
+        else "Run simulated and analysed by this dashboard (a what-if run, or no saved one), "
+        "and saved for the next visit."
     )
     days = params["days"]
     if timeline.empty:
