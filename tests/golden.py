@@ -41,14 +41,19 @@ def _cell(v: object) -> str:
         except (TypeError, ValueError):
             pass
         else:
-            return repr(int(f)) if f.is_integer() and abs(f) < 2**53 else repr(f)
+            if f.is_integer() and abs(f) < 2**53:
+                return repr(int(f))
+            # 12 significant digits: the last bits of a float sum depend on the CPU's vector
+            # instructions (numpy's AVX-512 kernels add in another order than AVX2 ones)
+            return repr(float(f"{f:.12g}"))
     if isinstance(v, (list, tuple)) or (hasattr(v, "tolist") and not isinstance(v, str)):
         return json.dumps([str(x) for x in list(v)])  # type: ignore[arg-type]
     return str(v)
 
 
 def digest(name: str, frame: pd.DataFrame, columns: list[str] | None = None) -> str:
-    """sha256 of a result table: rows sorted by key, cells as exact text (floats by ``repr``);
+    """sha256 of a result table: rows sorted by key, cells as text (floats to 12 significant
+    digits, so machines whose vector instructions sum in another order agree);
     ``columns`` restricts it to those columns (result tables gain columns as analytics grow)."""
     if columns is not None:
         frame = frame[[c for c in frame.columns if c in columns]]

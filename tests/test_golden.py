@@ -5,6 +5,10 @@ The digests in ``tests/data/golden_analytics.json`` were first computed by ``tes
 with the code before those optimisations (the speed work reproduced them), then recomputed once
 when issue 14's economy analytics deliberately changed the priority components and metrics; see
 that module for how a table is digested. Regenerate only for a deliberate change of results.
+Recomputed a second time when the digests moved to 12 significant digits and priority scores to 12
+decimals: numpy's vector kernels (AVX-512 or AVX2) change the last bit of a log, and with it the
+order of accounts whose scores tie (checked equal with ``NPY_DISABLE_CPU_FEATURES="AVX512_ICL
+X86_V4"``).
 """
 
 from __future__ import annotations

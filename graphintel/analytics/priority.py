@@ -273,6 +273,9 @@ def priority_scores(
     score = np.zeros(n)
     for c in COMPONENTS:
         score = score + contrib[c]
+    # 12 decimals: numpy's log1p differs in the last bit between CPUs (AVX-512 and AVX2 kernels),
+    # which must not reorder accounts whose scores are equal but for that bit
+    score = np.round(score, 12)
     order = np.lexsort((np.arange(n), -score))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(1, n + 1)
