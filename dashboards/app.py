@@ -8,6 +8,9 @@ layer between pages and the store.
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -18,6 +21,7 @@ from dashboards import components as ui
 # The page icon is a file shipped with the app: a material/emoji icon would be fetched from a
 # font or emoji service by the browser, and no request may leave the machine.
 ICON = str(Path(__file__).with_name("icon.png"))
+_STARTED = time.perf_counter()
 st.set_page_config(page_title="graphintel", page_icon=ICON, layout="wide")
 
 identity = auth.gate()  # the login form (and a stop) unless this session is logged in
@@ -73,4 +77,13 @@ with st.sidebar:
         "Ranks and explains; it never labels anyone guilty. Check every record at its source."
     )
     _watch_store()
-nav.run()
+try:
+    nav.run()
+finally:
+    if os.environ.get("GRAPHINTEL_DASH_TIMINGS"):
+        # one line per page run (also one stopped by a rerun), for benchmarks/dashboard.py
+        print(
+            f"graphintel-page-run\t{nav.title}\t{time.perf_counter() - _STARTED:.3f}",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -640,6 +640,7 @@ def cmd_analyze(args, settings: Settings) -> int:
         if timings:
             print("\nStage times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
     _build_case_views(settings, args.store)
+    _persist_trainer(settings)
     return 0
 
 
@@ -664,6 +665,15 @@ def _build_case_views(settings: Settings, uri: str | None) -> None:
             f"Case views: {len(done)} user scope(s), {built} built, in "
             f"{Path(settings.workspace) / 'case_views'} (case data, mode 600)."
         )
+
+
+def _persist_trainer(settings: Settings) -> None:
+    """Save the dashboard Trainer's default run (synthetic; the same for every store), so the
+    page reads it back instead of simulating it (:mod:`graphintel.trainer_runs`)."""
+    from graphintel import trainer_runs
+
+    trainer_runs.persist_defaults(settings.cache_dir)
+    print(f"Trainer baseline run saved in {settings.cache_dir / 'trainer'}.")
 
 
 def _parse_weights(items: list[str]) -> dict[str, float] | None:
@@ -1041,6 +1051,7 @@ def cmd_demo(args, settings: Settings) -> int:
         report = build_report(store)
         _audit(settings, "analyze", {"store": store.uri, "via": "demo"}, store)
         print(format_report_table(report), flush=True)
+    _persist_trainer(settings)
     if args.no_dashboard:
         return 0
     return run_dashboard(settings, uri, port=args.port, host="127.0.0.1")

@@ -137,8 +137,10 @@ def test_trainer_compares_interventions(tiny_uri, monkeypatch):
     at = _run(tiny_uri, "trainer", monkeypatch)
     labels = [m.label for m in at.metric]
     assert labels.count("Members at the end") == 2
-    at.slider(key="tr_accounts").set_value(300).run()
+    at.slider(key="tr_accounts").set_value(300)
+    next(b for b in at.button if b.label == "Simulate").click().run()  # an explicit what-if run
     assert not at.exception
+    assert labels.count("Members at the end") == 2
 
 
 def test_trainer_runs_three_real_simulations(tiny_uri, monkeypatch):

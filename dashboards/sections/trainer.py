@@ -1,6 +1,9 @@
 """Trainer: simulate an invitation-credit scheme, step through the days, compare interventions.
 
 Synthetic data only (graphintel.simulate, fictional names); nothing is written to the store.
+The run for the page's default options and its default interventions are saved by
+``graphintel analyze`` (:mod:`graphintel.trainer_runs`) and read back here; other options are a
+what-if run the user asks for with the Simulate button (simulated once, then saved too).
 Interventions are real re-runs of the simulator with the same seed and one account removed
 (``remove_account`` / ``remove_day``), side by side with the run without removal.
 """
@@ -12,73 +15,74 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import components as ui
-from graphintel import economy_views, views
+from graphintel import trainer_runs, views
 from graphintel.dataset import Dataset
 
 
-@st.cache_data(max_entries=8, show_spinner="Simulating …")
-def _run(
-    accounts: int, operators: int, reward: float, price: float, join_p: float, days: int, seed: int
-) -> dict:
-    run = views.trainer_run(
-        accounts=accounts,
-        operators=operators,
-        reward_credits=reward,
-        price_credits=price,
-        join_probability=join_p,
-        days=days,
-        seed=seed,
-    )
-    return {
-        **run,
-        "forest": run["metrics"],
-        "cascades": economy_views.trainer_cascades({"run": run["tables"]}),
-    }
+def _cache_dir() -> str:
+    from graphintel.config import load_settings
+
+    return str(load_settings().cache_dir)
+
+
+@st.cache_data(max_entries=8, show_spinner="Simulating and analysing the run …")
+def _run(params: tuple, cache_dir: str) -> dict:
+    # the default run is read back from what `graphintel analyze` saved; other options are
+    # simulated once (after the Simulate button) and saved the same way
+    return trainer_runs.baseline(dict(params), cache_dir=cache_dir)
 
 
 @st.cache_data(max_entries=32, show_spinner="Simulating the intervention …")
-def _scenario(
-    accounts: int,
-    operators: int,
-    reward: float,
-    price: float,
-    join_p: float,
-    days: int,
-    seed: int,
-    remove_account: str,
-    remove_day: int,
-) -> dict:
-    t = views.trainer_simulate(
-        accounts=accounts,
-        operators=operators,
-        reward_credits=reward,
-        price_credits=price,
-        join_probability=join_p,
-        days=days,
-        seed=seed,
-        remove_account=remove_account,
-        remove_day=remove_day,
-    )
+def _scenario(params: tuple, remove_account: str, remove_day: int, cache_dir: str) -> dict:
+    return trainer_runs.scenario(dict(params), remove_account, remove_day, cache_dir=cache_dir)
+
+
+def _options() -> dict:
+    """The run's options: the page's defaults until the form is submitted (a what-if run is
+    asked for explicitly, never on every slider move)."""
+    d = trainer_runs.DEFAULTS
+    with st.form("tr_options"):
+        c = st.columns(4)
+        accounts = c[0].slider("Accounts", 200, 1500, d["accounts"], step=100, key="tr_accounts")
+        operators = c[1].slider("Operators", 1, 10, d["operators"], key="tr_operators")
+        reward = c[2].slider(
+            "Invite reward (credits)", 0.0, 5.0, d["reward_credits"], step=0.5, key="tr_reward"
+        )
+        price = c[3].slider(
+            "Price per purchase (credits)", 1.0, 20.0, d["price_credits"], step=1.0, key="tr_price"
+        )
+        c = st.columns(3)
+        join_p = c[0].slider(
+            "Join probability", 0.05, 0.9, d["join_probability"], step=0.05, key="tr_join"
+        )
+        days = c[1].slider("Days", 10, 90, d["days"], step=5, key="tr_days")
+        seed = c[2].number_input("Seed", 0, 10_000, d["seed"], key="tr_seed")
+        st.form_submit_button("Simulate")
     return {
-        "timeline": views.spread_timeline(t),
-        "cascades": economy_views.trainer_cascades({"run": t}),
+        "accounts": int(accounts),
+        "operators": int(operators),
+        "reward_credits": float(reward),
+        "price_credits": float(price),
+        "join_probability": float(join_p),
+        "days": int(days),
+        "seed": int(seed),
     }
 
 
 def render(ds: Dataset) -> None:
     st.title("Trainer: how an invitation-credit scheme spreads")
     st.caption("Synthetic, fictional data from the simulator; nothing is written to the store.")
-    c = st.columns(4)
-    accounts = c[0].slider("Accounts", 200, 1500, 1500, step=100, key="tr_accounts")
-    operators = c[1].slider("Operators", 1, 10, 3, key="tr_operators")
-    reward = c[2].slider("Invite reward (credits)", 0.0, 5.0, 1.0, step=0.5, key="tr_reward")
-    price = c[3].slider("Price per purchase (credits)", 1.0, 20.0, 5.0, step=1.0, key="tr_price")
-    c = st.columns(3)
-    join_p = c[0].slider("Join probability", 0.05, 0.9, 0.4, step=0.05, key="tr_join")
-    days = c[1].slider("Days", 10, 90, 30, step=5, key="tr_days")
-    seed = c[2].number_input("Seed", 0, 10_000, 7, key="tr_seed")
-    run = _run(accounts, operators, reward, price, join_p, days, int(seed))
-    t, forest, timeline = run["tables"], run["forest"], run["timeline"]
+    params = _options()
+    key = tuple(sorted(params.items()))
+    run = _run(key, _cache_dir())
+    t, forest, timeline = run["tables"], run["metrics"], run["timeline"]
+    st.caption(
+        "Run read back from the saved runs (`graphintel analyze` saves the default one)."
+        if run["saved"]
+        else "Run simulated and analysed by this dashboard (a what-if run, or no saved one), "
+        "and saved for the next visit."
+    )
+    days = params["days"]
     if timeline.empty:
         st.info("Nobody joined in this run: raise the join probability or the days.")
         return
@@ -110,24 +114,23 @@ def render(ds: Dataset) -> None:
     run_days = views.trainer_days(days)
     x_options = run_days.date.tolist()
     x = st.select_slider(
-        "Day X", options=x_options, value=x_options[len(x_options) // 3], key="tr_x"
+        "Day X", options=x_options, value=x_options[trainer_runs.default_day_x(days)], key="tr_x"
     )
     x_day = x_options.index(x)
-    top = views.trainer_top_operator(run["metrics"], t["accounts"])
-    rand = views.trainer_random_member(t, pd.Timestamp(x), int(seed))
-    knobs = (accounts, operators, reward, price, join_p, days, int(seed))
+    removed = trainer_runs.interventions(run, params, x_day)
+    top, rand = removed.get("top"), removed.get("random")
     timelines = {"no intervention": timeline}
     cascade_runs = {"no intervention": run["cascades"]}
     labels = {}
     if top is not None:
         name = f"remove top-priority {top}"
-        res = _scenario(*knobs, top, x_day)
+        res = _scenario(key, top, x_day, _cache_dir())
         timelines[name], cascade_runs[name] = res["timeline"], res["cascades"]
         owners = set(t["memberships"].loc[t["memberships"]["role"] == "owner", "account_id"])
         labels[name] = f"top-priority {'operator' if top in owners else 'account'} {top}"
     if rand is not None:
         name = f"remove random member {rand}"
-        res = _scenario(*knobs, rand, x_day)
+        res = _scenario(key, rand, x_day, _cache_dir())
         timelines[name], cascade_runs[name] = res["timeline"], res["cascades"]
         labels[name] = f"random member {rand}"
     else:

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphintel.analytics.graph import IdCodes, encode
 from graphintel.errors import AnalyticsError
@@ -30,6 +32,8 @@ __all__ = [
     "credits_over_time",
     "flows_between",
     "role_flows",
+    "source_key",
+    "source_lists",
     "top_earners",
     "trace_payments",
 ]
@@ -134,10 +138,36 @@ def account_roles(tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray) -
     )
 
 
+_SEP = "\x1f"
+
+
+def source_key(values: pd.Series) -> np.ndarray:
+    """One string per row for its source list (``\\x1f``-joined, in stored order), vectorised:
+    rows with equal keys have equal ``source_ids``. ``None`` / non-lists count as no source."""
+    if len(values) == 0:
+        return np.array([], dtype=object)
+    arr = pa.array(
+        [v if isinstance(v, (list, np.ndarray)) else [] for v in values],
+        type=pa.list_(pa.string()),
+    )
+    return np.asarray(pc.binary_join(arr, _SEP).to_numpy(zero_copy_only=False), dtype=object)
+
+
+def source_lists(keys: pd.Series) -> list[list[str]]:
+    """The source lists back from :func:`source_key` keys."""
+    return [k.split(_SEP) if k else [] for k in keys]
+
+
 def flows_between(
-    transactions: pd.DataFrame, groups: pd.Series, *, kinds: list[str] | None = None
+    transactions: pd.DataFrame,
+    groups: pd.Series,
+    *,
+    kinds: list[str] | None = None,
+    by_source: bool = False,
 ) -> pd.DataFrame:
-    """Credits flowing between groups of accounts (Sankey-ready).
+    """Credits flowing between groups of accounts (Sankey-ready): the one implementation of
+    group-to-group flows (role flows, community flows; :mod:`graphintel.analytics.derived`
+    persists them per source list with ``by_source=True``).
 
     Parameters
     ----------
@@ -147,20 +177,27 @@ def flows_between(
         Group label per account id (index = account id). Accounts not in it are ``"unknown"``.
     kinds : list of str, optional
         Only these transaction kinds.
+    by_source : bool
+        One row per group pair *and* distinct ``source_ids`` list of the transactions summed
+        (column ``source_ids``), so that summing the rows whose sources overlap a case scope
+        gives the exact scoped flow.
 
     Returns
     -------
     pandas.DataFrame
-        ``source``, ``target`` (group labels as str), ``credits``, ``transactions``; sorted by
-        credits descending, then source, target.
+        ``source``, ``target`` (group labels as str), ``credits``, ``transactions`` (and
+        ``source_ids`` with ``by_source``); sorted by credits descending, then source, target.
 
     Examples
     --------
     >>> tx = pd.DataFrame({"from_id": ["A", "B", "A"], "to_id": ["B", "C", "C"],
-    ...                    "credits": [10.0, 3.0, 2.0], "kind": ["purchase"] * 3})
+    ...                    "credits": [10.0, 3.0, 2.0], "kind": ["purchase"] * 3,
+    ...                    "source_ids": [["S1"], ["S1"], ["S2"]]})
     >>> g = pd.Series({"A": "member", "B": "operator", "C": "operator"})
     >>> flows_between(tx, g).values.tolist()
     [['member', 'operator', 12.0, 2], ['operator', 'operator', 3.0, 1]]
+    >>> flows_between(tx, g, by_source=True).values.tolist()
+    [['member', 'operator', 10.0, 1, ['S1']], ['operator', 'operator', 3.0, 1, ['S1']], ['member', 'operator', 2.0, 1, ['S2']]]
     """
     tx = transactions
     if kinds is not None:
@@ -173,11 +210,17 @@ def flows_between(
             "credits": pd.to_numeric(tx["credits"], errors="coerce").fillna(0.0).to_numpy(float),
         }
     )
-    out = frame.groupby(["source", "target"], sort=True).agg(
+    keys = ["source", "target"]
+    if by_source:
+        frame["_sk"] = source_key(tx.get("source_ids", pd.Series([None] * len(tx))))
+        keys.append("_sk")
+    out = frame.groupby(keys, sort=True).agg(
         credits=("credits", "sum"), transactions=("credits", "size")
     )
     out = out.reset_index()
     out["transactions"] = out["transactions"].astype(np.int64)
+    if by_source:
+        out["source_ids"] = source_lists(out.pop("_sk"))
     out = out.sort_values(["credits", "source", "target"], ascending=[False, True, True])
     return out.reset_index(drop=True).astype({"source": object, "target": object})
 
