@@ -94,8 +94,8 @@ def import_headers(table: str) -> tuple[str, list[str], str]:
     Example
     -------
     >>> header, cols, name = import_headers("memberships")
-    >>> header, name
-    (':START_ID(Account),:END_ID(Channel),role:string,joined_at:string,left_at:string,source_ids:string[]', 'MEMBER_OF')
+    >>> name, header.split(",")[:3], header.split(",")[-1]
+    ('MEMBER_OF', [':START_ID(Account)', ':END_ID(Channel)', 'role:string'], 'source_ids:string[]')
     >>> import_headers("accounts")[0].split(",")[:2]
     ['account_id:ID(Account)', 'handle:string']
     """
