@@ -223,10 +223,17 @@ class Neo4jStore:
 
     # -- schema --------------------------------------------------------------------------------
     def ensure_schema(self) -> None:
-        """Create the uniqueness constraints and indexes if missing (idempotent)."""
-        with self._session() as session:
+        """Create the uniqueness constraints and indexes if missing (idempotent).
+
+        One transaction for all of them: after a bulk import the server then fills the new
+        indexes together (one scan of the nodes, one of the relationships), not one by one."""
+
+        def work(tx: Any) -> None:
             for stmt in cypher.schema_statements():
-                session.run(stmt).consume()
+                tx.run(stmt).consume()
+
+        with self._session() as session:
+            session.execute_write(work)
 
     def clear(self) -> None:
         """Delete every graphintel node and relationship (tests and ``--fresh`` only)."""
