@@ -4,18 +4,24 @@
 local server that ``graphintel neo4j start --home DIR`` runs, with ``neo4j-admin database import
 full`` from the same Maven jars, instead of batched ``UNWIND … MERGE`` transactions:
 
-1. every bundle is read and validated exactly as ``graphintel ingest`` does
-   (:func:`ingest.job.prepare_bundle`), all of them before anything is written;
-2. the bundles are merged with the ingest rule (:func:`graphintel.scope.merge_source_rows`:
+1. every bundle is read and validated as ``graphintel ingest`` does, all of them before anything
+   is written: one bundle by the fast path (:func:`ingest.fast.prepare_bundle_fast`, Arrow and
+   DuckDB, which falls back to the exact path whenever it is not certain), several by the exact
+   path (:func:`ingest.job.prepare_bundle`);
+2. several bundles are merged with the ingest rule (:func:`graphintel.scope.merge_source_rows`:
    per key the last non-null value of each attribute, ``inferred`` the AND, ``source_ids`` the
-   sorted union), so the result is what ingesting them one after another gives;
+   sorted union), so the result is what ingesting them one after another gives; one bundle is
+   written as it is, its source id on every record;
 3. the canonical tables are written as the importer's CSV files (a header file per node label
-   and relationship type naming each property's type; data written by DuckDB, text quoted), the
-   server is stopped, ``neo4j-admin database import full`` replaces the empty database, and the
-   server is started again with the same port and memory sizes;
-4. the few parts the importer does not write are written over Bolt through the store's normal
-   path, bundle by bundle in order: the schema (constraints and indexes), ``CREATED``, the
-   ``FORWARDED_TO`` event lists, the ``Source`` nodes and the kept rows for retraction.
+   and relationship type naming each property's type; data written by DuckDB, text quoted),
+   together with the ``Content`` and ``Source`` nodes, ``CREATED`` and the ``FORWARDED_TO``
+   event lists (array properties joined on a delimiter no value contains); the server is
+   stopped, ``neo4j-admin database import full`` (:func:`graphintel.neo4j_server.run_admin`)
+   replaces the empty database, and the server is started again with the same port and memory
+   sizes;
+4. over Bolt: the schema (constraints and indexes, one transaction) and the kept rows for
+   retraction; the ``FORWARDED_TO`` lists too when a forward has no timestamp (its ``''`` cannot
+   be an array element in the importer's CSV).
 
 Only an empty database is accepted (the importer replaces the database); later bundles go through
 ``graphintel ingest`` as usual. A failed import leaves an empty database behind and the server
