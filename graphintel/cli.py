@@ -227,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     q = asub.add_parser("verify", help="check the hash chain and the store's recorded head")
     _store_option(q)
+    q.add_argument(
+        "--also-log",
+        action="append",
+        metavar="PATH",
+        help="another audit log that records heads in this store (e.g. another workspace's); "
+        "repeatable",
+    )
     q = asub.add_parser("show", help="print audit entries")
     q.add_argument("--user", help="only this user")
     q.add_argument("--case", help="only entries touching this case")
@@ -253,10 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(settings: Settings, uri: str | None, *, read_only: bool = False):
+def _open(settings: Settings, uri: str | None, *, read_only: bool = False, guard: bool = True):
+    """Open a store; with ``guard``, refuse (before anything is done) when the store recorded a
+    head of the audit log's chain ahead of the log (its tail was cut: AuditLog.check_stores)."""
     from graphintel.store import open_store
 
-    return open_store(uri or settings.store_uri, settings, read_only=read_only)
+    store = open_store(uri or settings.store_uri, settings, read_only=read_only)
+    if guard:
+        try:
+            _audit_log(settings).check_stores([store])
+        except BaseException:
+            getattr(store, "abort", store.close)()
+            raise
+    return store
 
 
 def _reader(settings: Settings, uri: str | None):
@@ -923,30 +939,41 @@ def cmd_audit(args, settings: Settings) -> int:
 
     log = _audit_log(settings)
     if args.audit_command == "verify":
-        from graphintel.audit import HeadFile
+        from graphintel.audit import AuditLog, HeadFile, chain_id
 
         entries = log.entries()
+        others = [AuditLog(p).entries() for p in args.also_log or ()]
+        for p, other in zip(args.also_log or (), others):
+            if not other:
+                raise ConfigError(f"--also-log {p}: no such log, or it holds no entries")
         heads, note = [], ""
         uri = args.store or settings.store_uri
         path = uri[len("duckdb:") :] if uri.startswith("duckdb:") else None
         if path is not None and not Path(path).exists():
-            side = HeadFile(path).audit_head()  # the store may be gone; its side file not
-            if side is None:
+            side = HeadFile(path)  # the store may be gone; its side file not
+            heads = [StoreHead(str(side.path), *h, c) for c, h in side.heads().items()]
+            if not heads:
                 note = f" (store {uri} does not exist: no recorded head to compare)"
-            else:
-                heads.append(StoreHead(str(HeadFile(path).path), *side))
         else:
-            store = _open(settings, uri, read_only=path is not None)
+            store = _open(settings, uri, read_only=path is not None, guard=False)
             try:
                 heads = [StoreHead(*h) for h in store.audit_heads()]
             finally:
                 store.close()
             if not heads:
                 note = f" (store {uri} has recorded no audit head yet)"
-        if heads:
-            newest = max(h.seq for h in heads)
-            note = note or f"; store {uri} recorded seq {newest}, which matches"
-        n = verify_chain(entries, heads)
+        n = verify_chain(entries, heads, others=others)
+        own = chain_id(entries)
+        mine = [h.seq for h in heads if h.chain == own]
+        rest = len(heads) - len(mine)
+        if heads and not note:
+            note = (
+                f"; store {uri} recorded seq {max(mine)} of this log's chain, which matches"
+                if mine
+                else f"; store {uri} recorded no head of this log's chain"
+            )
+            if rest:
+                note += f" ({rest} other head(s) match the logs given)"
         print(f"{n} entries intact in {log.path}{note}.")
         return 0
     since = args.since

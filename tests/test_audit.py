@@ -186,7 +186,22 @@ def test_store_records_the_newest_head(store):
     assert store.audit_head() == (3, "c" * 64)
     store.record_audit_head(4, "d" * 64)
     assert store.audit_head() == (4, "d" * 64)
-    assert [h[1:] for h in store.audit_heads()] == [(4, "d" * 64)]
+    assert [h[1:] for h in store.audit_heads()] == [(4, "d" * 64, None)]  # legacy: no chain id
+
+
+def test_store_keeps_one_head_per_chain(store):
+    """Heads are keyed by chain id: a second chain's head never replaces the first's."""
+    one, two = "1" * 64, "2" * 64
+    store.ensure_schema()
+    store.record_audit_head(100, "c" * 64, chain=one)
+    store.record_audit_head(3, "a" * 64, chain=two)  # lower seq, other chain: kept beside it
+    store.record_audit_head(2, "b" * 64, chain=one)  # older in chain one: changes nothing
+    assert store.audit_head(chain=one) == (100, "c" * 64)
+    assert store.audit_head(chain=two) == (3, "a" * 64)
+    assert store.audit_head(chain="3" * 64) is None
+    assert store.audit_head() == (100, "c" * 64)
+    store.record_audit_head(4, "d" * 64, chain=two)
+    assert sorted(h[1:] for h in store.audit_heads()) == [(4, "d" * 64, two), (100, "c" * 64, one)]
 
 
 def _cli(args, env, stdin=None):
@@ -268,7 +283,10 @@ def test_reading_store_records_its_head_beside_the_file(tmp_path, tiny_bundle):
     before = path.stat()
     r = DuckDBStore(path, read_only=True)
     r.record_audit_head(2, "b" * 64)
-    assert r.audit_heads() == [(f"duckdb:{path}", 1, "a" * 64), (f"{path}.audit-head", 2, "b" * 64)]
+    assert r.audit_heads() == [
+        (f"duckdb:{path}", 1, "a" * 64, None),
+        (f"{path}.audit-head", 2, "b" * 64, None),
+    ]
     assert r.audit_head() == (2, "b" * 64)
     r.close()
     after = path.stat()
@@ -282,7 +300,7 @@ def test_reading_store_records_its_head_beside_the_file(tmp_path, tiny_bundle):
     idle.record_audit_head(3, "c" * 64)
     idle.close()
     assert path.stat().st_ino == before.st_ino
-    assert DuckDBStore(path, read_only=True).audit_heads()[1][1:] == (3, "c" * 64)
+    assert DuckDBStore(path, read_only=True).audit_heads()[1][1:3] == (3, "c" * 64)
 
 
 def _env(tmp_path):
@@ -317,7 +335,8 @@ def test_cli_reading_commands_leave_the_store_file_alone(tmp_path, tiny_bundle):
         assert done.returncode == 0, (args, done.stderr)
     after = store.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert json.loads((tmp_path / "ws" / "g.duckdb.audit-head").read_text())["seq"] == 8
+    (side,) = json.loads((tmp_path / "ws" / "g.duckdb.audit-head").read_text())["chains"].values()
+    assert side["seq"] == 8
     ok = _cli(["audit", "verify"], env)
     assert ok.returncode == 0 and ok.stdout.startswith("8 entries intact"), ok.stderr
     assert "recorded seq 8" in ok.stdout
