@@ -208,6 +208,12 @@ class HeadFile:
         """
         return self._read()
 
+    def audit_heads(self) -> list[tuple[str, int, str, str | None]]:
+        """Every recorded head as ``(path, seq, hash, chain)``, oldest first (as the stores'
+        ``audit_heads``)."""
+        heads = sorted(self._read().items(), key=lambda kv: kv[1])
+        return [(str(self.path), seq, digest, chain) for chain, (seq, digest) in heads]
+
     def audit_head(self, chain: str | None = None) -> tuple[int, str] | None:
         """The recorded ``(seq, hash)`` of ``chain`` (without ``chain``: the newest head of
         any chain), or ``None`` when none was recorded.

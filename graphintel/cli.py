@@ -950,8 +950,8 @@ def cmd_audit(args, settings: Settings) -> int:
         uri = args.store or settings.store_uri
         path = uri[len("duckdb:") :] if uri.startswith("duckdb:") else None
         if path is not None and not Path(path).exists():
-            side = HeadFile(path)  # the store may be gone; its side file not
-            heads = [StoreHead(str(side.path), *h, c) for c, h in side.heads().items()]
+            # the store may be gone; its side file not
+            heads = [StoreHead(*h) for h in HeadFile(path).audit_heads()]
             if not heads:
                 note = f" (store {uri} does not exist: no recorded head to compare)"
         else:
