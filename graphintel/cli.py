@@ -34,6 +34,15 @@ def _store_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _cases_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cases",
+        metavar="CASE_ID,…",
+        help="read only what these cases' sources reported, through their case view (built if "
+        "missing or stale, as the dashboard does); a scoped GRAPHINTEL_USER gets their cases",
+    )
+
+
 def _notify_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--notify-cmd",
@@ -180,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export CSV tables, GraphML or GEXF")
     p.add_argument("--format", choices=("csv", "graphml", "gexf"), required=True)
     p.add_argument("--out", required=True, metavar="PATH", help="folder (csv) or file")
+    _cases_option(p)
     _store_option(p)
 
     p = sub.add_parser("dashboard", help="serve the Streamlit dashboard")
@@ -205,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("account_id", metavar="ACCOUNT_ID", help="the account (or `verify`)")
     p.add_argument("folder", metavar="DIR", nargs="?", help="with `verify`: the dossier folder")
     p.add_argument("--out", metavar="DIR", help="a new folder for the dossier")
+    _cases_option(p)
     _store_option(p)
 
     p = sub.add_parser("users", help="dashboard users and roles")
@@ -334,6 +345,53 @@ def _case_ids(store) -> dict[str, list[str]]:
     """case id -> its source ids (retracted ones too)."""
     s = store.sources()
     return {str(c): sorted(str(x) for x in g) for c, g in s.groupby("case_id")["source_id"]}
+
+
+def _cli_user(settings: Settings):
+    """The users-file user ``GRAPHINTEL_USER`` names, or ``None`` (not set, no users file, or
+    a name the file does not hold: the CLI then records the name only)."""
+    from graphintel.users import UserFile
+
+    if not settings.cli_user or not Path(settings.users_file).exists():
+        return None
+    return next(
+        (u for u in UserFile(settings.users_file).list() if u.name == settings.cli_user), None
+    )
+
+
+@contextmanager
+def _case_scoped(settings: Settings, store, cases: str | None, *, action: str):
+    """What ``dossier``/``export`` read: ``(reader, cases, scope)``.
+
+    Without ``--cases`` and without a scoped ``GRAPHINTEL_USER``: ``(store, None, None)``, the
+    whole store. Otherwise the case view of those cases' sources (graphintel.case_view: a
+    separate DuckDB store holding only what they reported, analysed alone; built if missing or
+    stale, as the dashboard does), opened read-only and named as ``STORE (case view)``.
+    """
+    from graphintel.case_view import build_case_view
+    from graphintel.scope import request_scope
+    from graphintel.store.duckdb_store import DuckDBStore
+
+    requested = None if cases is None else cases.split(",")
+    picked = request_scope(
+        requested,
+        store.sources(),
+        store.retractions()["source_id"].astype(str),
+        user=_cli_user(settings),
+        action=action,
+        store_uri=store.uri,
+    )
+    if picked is None:
+        yield store, None, None
+        return
+    names, scope = picked
+    path, _ = build_case_view(store, scope, settings.workspace)
+    view = DuckDBStore(path, read_only=True)
+    view.uri = f"{store.uri} (case view: {', '.join(names)})"
+    try:
+        yield view, names, scope
+    finally:
+        view.close()
 
 
 def cmd_simulate(args, settings: Settings) -> int:
@@ -760,24 +818,23 @@ def cmd_export(args, settings: Settings) -> int:
 
     store = _reader(settings, args.store)
     try:
-        paths = export_store(store, args.format, args.out)
+        with _case_scoped(settings, store, args.cases, action="export") as (source, cases, scope):
+            paths = export_store(source, args.format, args.out)
         rows = {}
         if args.format == "csv":
             import pandas as pd
 
             rows = {str(p): len(pd.read_csv(p, dtype=str, keep_default_na=False)) for p in paths}
-        _audit(
-            settings,
-            "export",
-            {
-                "store": store.uri,
-                "format": args.format,
-                "out": str(args.out),
-                "rows": rows,
-                "sha256": _file_digests(paths),
-            },
-            store,
-        )
+        details = {
+            "store": store.uri,
+            "format": args.format,
+            "out": str(args.out),
+            "rows": rows,
+            "sha256": _file_digests(paths),
+        }
+        if cases is not None:
+            details |= {"cases": cases, "source_ids": sorted(scope), "case_view": True}
+        _audit(settings, "export", details, store)
     finally:
         store.close()
     print("Wrote " + ", ".join(str(p) for p in paths))
@@ -827,26 +884,30 @@ def cmd_dossier(args, settings: Settings) -> int:
 
     store = _reader(settings, args.store)
     try:
-        report = write_dossier(
-            store,
-            args.account_id,
-            args.out,
-            generated_by=_identity(settings),
-            generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        )
-        _audit(
-            settings,
-            "dossier",
-            {
-                "store": store.uri,
-                "account_id": args.account_id,
-                "out": str(args.out),
-                "cases": report.cases,
-                "rows": report.rows,
-                "sha256": report.files,
-            },
-            store,
-        )
+        with _case_scoped(settings, store, args.cases, action="export") as (source, cases, scope):
+            options = {}
+            if scope is not None:  # the view's analytics are the scope's own (as the dashboard)
+                names = ("account_metrics", "priority_components", "priority_evidence")
+                options = {"scope": scope, "results": {n: source.results(n) for n in names}}
+            report = write_dossier(
+                source,
+                args.account_id,
+                args.out,
+                generated_by=_identity(settings),
+                generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                **options,
+            )
+        details = {
+            "store": store.uri,
+            "account_id": args.account_id,
+            "out": str(args.out),
+            "cases": report.cases,
+            "rows": report.rows,
+            "sha256": report.files,
+        }
+        if cases is not None:
+            details |= {"cases": cases, "source_ids": sorted(scope), "case_view": True}
+        _audit(settings, "dossier", details, store)
     finally:
         store.close()
     print(report.summary())
