@@ -720,9 +720,11 @@ def cmd_analyze(args, settings: Settings) -> int:
 
 def _build_case_views(settings: Settings, uri: str | None) -> None:
     """After analyze: the case view of every users-file scope (graphintel.case_view), so a
-    scoped user's first dashboard visit finds it ready."""
+    scoped user's first dashboard visit finds it ready; views of scopes no user has any more
+    are removed (they hold case data)."""
     from graphintel.case_view import build_user_views
 
+    _prune_case_views(settings)
     if not Path(settings.users_file).exists():
         return
     store = _reader(settings, uri)
@@ -739,6 +741,19 @@ def _build_case_views(settings: Settings, uri: str | None) -> None:
             f"Case views: {len(done)} user scope(s), {built} built, in "
             f"{Path(settings.workspace) / 'case_views'} (case data, mode 600)."
         )
+
+
+def _prune_case_views(settings: Settings) -> int:
+    """Remove the case views of scopes no user has any more; returns how many went."""
+    from graphintel.case_view import prune_case_views
+
+    removed = prune_case_views(settings.workspace, settings.users_file)
+    if removed:
+        print(
+            f"Removed {len(removed)} case view(s) of scopes no user has any more from "
+            f"{Path(settings.workspace) / 'case_views'}."
+        )
+    return len(removed)
 
 
 def _persist_trainer(settings: Settings) -> None:
@@ -975,6 +990,7 @@ def cmd_users(args, settings: Settings) -> int:
         try:
             user = users.add(args.name, args.role, _read_password(args, args.name), cases=cases)
             details = {"name": user.name, "role": user.role, "cases": list(user.cases)}
+            details["case_views_removed"] = _prune_case_views(settings)
             _audit(settings, "user_add", details, *stores)
         finally:
             for store in stores:
@@ -985,7 +1001,9 @@ def cmd_users(args, settings: Settings) -> int:
         return 0
     if args.users_command == "remove":
         user = users.remove(args.name)
-        _audit(settings, "user_remove", {"name": user.name, "role": user.role})
+        removed = _prune_case_views(settings)
+        details = {"name": user.name, "role": user.role, "case_views_removed": removed}
+        _audit(settings, "user_remove", details)
         print(f"Removed user {user.name}.")
         return 0
     users.get(args.name)  # passwd: an unknown name fails before the prompt
