@@ -231,7 +231,7 @@ class HeadFile:
     def _read(self) -> dict[str | None, tuple[int, str]]:
         try:
             raw = self.path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no head (or no such folder) yet
             return {}
         try:
             body = json.loads(raw)
