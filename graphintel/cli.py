@@ -900,17 +900,15 @@ def cmd_dossier(args, settings: Settings) -> int:
     store = _reader(settings, args.store)
     try:
         with _case_scoped(settings, store, args.cases, action="export") as (source, cases, scope):
-            options = {}
-            if scope is not None:  # the view's analytics are the scope's own (as the dashboard)
-                names = ("account_metrics", "priority_components", "priority_evidence")
-                options = {"scope": scope, "results": {n: source.results(n) for n in names}}
+            # a case view holds only the scope's records and its own analytics: read as a store
+            # (re-merging its kept rows per scope, as a filter, would give the same files, ~9x
+            # slower at 100 k accounts)
             report = write_dossier(
                 source,
                 args.account_id,
                 args.out,
                 generated_by=_identity(settings),
                 generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-                **options,
             )
         details = {
             "store": store.uri,
