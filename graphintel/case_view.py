@@ -297,6 +297,8 @@ def build_case_view(
         # every view of this store built from older data is stale: gone (a reader that has
         # one open keeps reading it until its next query opens the current one)
         for old in folder.glob(f"{prefix}*-*"):
+            if old.suffix == ".lock":  # another scope's lock (held, maybe): never unlinked
+                continue
             if old.name.split(".")[0].rsplit("-", 1)[-1] != build[:16]:
                 old.unlink(missing_ok=True)
         return path, True

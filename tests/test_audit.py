@@ -608,3 +608,27 @@ def test_cli_refuses_an_action_after_a_cut_and_a_moved_log_is_a_new_chain(tmp_pa
     # both logs given: the new chain matches, and the old chain's cut is still named
     res = _cli(["audit", "verify", "--also-log", str(log)], moved)
     assert res.returncode == 2 and "first missing seq 3" in res.stderr, res.stderr
+
+
+def test_legacy_duckdb_table_without_chain_column(tmp_path):
+    """A store written by an earlier release (``audit_head(seq, hash)``) reads, read-only, as a
+    legacy head; a later writer adds the chain column and keeps the legacy row beside."""
+    from graphintel.store.duckdb_store import DuckDBStore
+
+    path = tmp_path / "g.duckdb"
+    with DuckDBStore(path) as w:
+        w.ensure_schema()
+        w.con.execute("CREATE TABLE audit_head (seq BIGINT, hash VARCHAR)")
+        w.con.execute("INSERT INTO audit_head VALUES (9, $h)", {"h": "a" * 64})
+        w._dirty = True
+    with DuckDBStore(path, read_only=True) as r:
+        assert r.audit_heads() == [(f"duckdb:{path}", 9, "a" * 64, None)]
+    with DuckDBStore(path) as w:
+        w._dirty = True  # a writer that wrote: the head goes into the table
+        w.record_audit_head(2, "b" * 64, chain="c" * 64)
+    with DuckDBStore(path, read_only=True) as r:
+        assert r.audit_heads() == [
+            (f"duckdb:{path}", 2, "b" * 64, "c" * 64),
+            (f"duckdb:{path}", 9, "a" * 64, None),
+        ]
+        assert r.audit_head(chain="c" * 64) == (2, "b" * 64)
