@@ -10,6 +10,16 @@ the last ``seq``/``hash`` is also recorded in every store the action touched
 store that an action only reads keeps its head in a small side file beside it
 (:class:`HeadFile`, ``PATH.audit-head``), so a reading command never rewrites the store.
 
+Heads are keyed by the log's chain id (:func:`chain_id`, the hash of its first entry), so a new
+log is a new chain that never mixes with another's. An append (and, before it acts, every
+command that opens a store: :meth:`AuditLog.check_stores`) is refused when a touched store
+recorded a head of the log's chain ahead of the log (:func:`head_ahead`): cutting the tail and
+appending until the log passes the recorded seq again can no longer hide the cut. Limit: entries
+appended without touching a store (``users passwd``) are not checked against the heads, so a
+cut followed by enough such entries is not refused at the next store command, but ``audit
+verify`` still names it (the head's entry differs). Heads recorded before chain ids (``chain``
+``None``) are legacy: verified against the logs given, never blocking.
+
 Concurrent appenders (several CLI processes, the dashboard) serialise on an exclusive
 ``flock`` of the log file, read the last entry under the lock and append one line.
 """
