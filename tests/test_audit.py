@@ -632,3 +632,23 @@ def test_legacy_duckdb_table_without_chain_column(tmp_path):
             (f"duckdb:{path}", 9, "a" * 64, None),
         ]
         assert r.audit_head(chain="c" * 64) == (2, "b" * 64)
+
+
+@pytest.mark.neo4j
+def test_cli_refuses_a_cut_log_on_neo4j(neo4j_store, tmp_path, monkeypatch, capsys):
+    from graphintel.cli import main
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(log.path))
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(tmp_path / "ws"))
+    for i in range(5):
+        log.append("kim", "report", {"i": i}, stores=[neo4j_store])
+    _cut(log, 2)
+    before = log.path.read_bytes()
+    assert main(["report", "--store", neo4j_store.uri]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to append" in err and "first missing seq 3" in err
+    assert log.path.read_bytes() == before
+    assert neo4j_store.audit_head(chain=log.entries()[0]["hash"])[0] == 5
+    assert main(["audit", "verify", "--store", neo4j_store.uri]) == 2
+    assert "first missing seq 3" in capsys.readouterr().err
