@@ -11,7 +11,7 @@ loads the frontend into an empty browser cache), *second* a new tab on the same 
 Streamlit session, the server's caches warm).
 
 A visit is timed from navigation to the page being done: its title shown, no running-status
-widget, spinner or skeleton, and every visible Plotly chart, table grid and network canvas drawn
+widget, spinner or skeleton, and every visible Plotly or Vega-Lite chart, table grid and network canvas drawn
 (a network's layout stabilised); what sits in a hidden tab is not waited for. Requests that
 finish after that moment extend it (the clock stops at the later of the two). Playwright's "networkidle" is not the end mark: it waits
 500 ms of silence after the last request, which no user waits for.
@@ -93,6 +93,8 @@ _DONE_JS = """(title) => {
       .length) return false;
   for (const c of q('[data-testid="stPlotlyChart"]'))
     if (!c.querySelector('.main-svg')) return false;
+  for (const c of q('[data-testid="stVegaLiteChart"]'))
+    if (!c.querySelector('canvas.marks, svg.marks')) return false;
   for (const d of q('[data-testid="stDataFrame"]'))
     if (!d.querySelector('canvas')) return false;
   for (const f of q('iframe')) {
@@ -114,6 +116,8 @@ _STATE_JS = """() => ({
     + '[data-testid="stSkeleton"]').length,
   charts: [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
     .map(c => !!c.querySelector('.main-svg')),
+  vega: [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+    .map(c => !!c.querySelector('canvas.marks, svg.marks')),
   tables: [...document.querySelectorAll('[data-testid="stDataFrame"]')]
     .map(d => !!d.querySelector('canvas')),
   frames: [...document.querySelectorAll('iframe')].map(f => f.contentDocument
@@ -122,7 +126,10 @@ _STATE_JS = """() => ({
 })"""
 
 
-def _visit(context, url: str, title: str) -> float:
+def _visit(context, url: str, title: str, run_ended) -> float:
+    """Seconds from navigation to the page done. ``run_ended()`` blocks until the server has
+    logged the end of this visit's script run: the DOM checks alone can pass before the
+    script has sent its charts (nothing drawn yet means nothing to wait for)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page = context.new_page()
@@ -130,6 +137,7 @@ def _visit(context, url: str, title: str) -> float:
     page.on("requestfinished", lambda req: finished.append((time.perf_counter(), req.url)))
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit")
+    run_ended()
     try:
         page.wait_for_function(_DONE_JS, arg=title, timeout=TIMEOUT_S * 1000, polling=50)
     except PlaywrightTimeout as err:  # say what is still missing
@@ -168,19 +176,32 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    seen = 0
+    seen = 0  # page-run lines read so far
+    counted = 0  # of those, the ones server_time() has summed
+
+    def _runs() -> list[list[str]]:
+        lines = Path(log.name).read_text(errors="replace").splitlines()
+        return [ln.split("\t") for ln in lines if ln.startswith("graphintel-page-run\t")]
+
+    def run_ended() -> None:
+        """Block until the server logs one more page run than before this visit."""
+        nonlocal seen
+        deadline = time.time() + TIMEOUT_S
+        while time.time() < deadline:
+            runs = _runs()
+            if len(runs) > seen:
+                seen = len(runs)
+                return
+            time.sleep(0.02)
+        raise SystemExit(f"the server logged no page run within {TIMEOUT_S} s")
 
     def server_time() -> float:
         """Seconds the server spent running page scripts since the last call."""
-        nonlocal seen
-        deadline = time.time() + 3  # the line is written just after the run ends
-        while True:
-            lines = Path(log.name).read_text(errors="replace").splitlines()
-            runs = [ln.split("\t") for ln in lines if ln.startswith("graphintel-page-run\t")]
-            if len(runs) > seen or time.time() > deadline:
-                break
-            time.sleep(0.05)
-        new, seen = runs[seen:], len(runs)
+        nonlocal seen, counted
+        time.sleep(0.2)  # a rerun the page asked for is logged just after
+        runs = _runs()
+        new, counted = runs[counted:], len(runs)
+        seen = max(seen, len(runs))
         return sum(float(r[2]) for r in new)
 
     base = f"http://127.0.0.1:{port}"
@@ -203,9 +224,9 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
                     continue
                 url = f"{base}/{'' if path == 'overview' else path}"
                 server_time()
-                first = _visit(context, url, title)
+                first = _visit(context, url, title, run_ended)
                 s1 = server_time()
-                second = _visit(context, url, title)
+                second = _visit(context, url, title, run_ended)
                 s2 = server_time()
                 out[path] = (first, second)
                 scripts[path] = (s1, s2)

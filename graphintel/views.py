@@ -40,7 +40,7 @@ __all__ = [
     "md_text",
     "payment_trace_view",
     "priority_long",
-    "province_outlines",
+    "province_features",
     "referral_tree_view",
     "region_table",
     "sankey_data",
@@ -601,16 +601,15 @@ def payment_trace_view(
 # -- targets ------------------------------------------------------------------------------------
 
 
-def province_outlines() -> dict[str, list[float | None]]:
-    """Korea's 17 province outlines (KOSTAT 2013, shipped in ``graphintel/data``) as one path:
-    ``lon`` and ``lat`` lists with ``None`` between rings, ready for a filled line trace, and
-    ``names`` (English name per ring start). No request leaves the machine.
+def province_features() -> list[dict[str, Any]]:
+    """Korea's 17 province outlines (KOSTAT 2013, shipped in ``graphintel/data``) as GeoJSON
+    features, for a map drawn offline (no tiles, no request leaves the machine).
 
     Examples
     --------
-    >>> o = province_outlines()
-    >>> len(o["lon"]) == len(o["lat"]), len(set(o["names"]))
-    (True, 17)
+    >>> f = province_features()
+    >>> len(f), f[0]["type"], sorted(f[0]["geometry"])
+    (17, 'Feature', ['coordinates', 'type'])
     """
     import json
     from importlib import resources
@@ -620,18 +619,7 @@ def province_outlines() -> dict[str, list[float | None]]:
         .joinpath("data/korea-provinces-2013.geojson")
         .read_text(encoding="utf-8")
     )
-    lon: list[float | None] = []
-    lat: list[float | None] = []
-    names: list[str] = []
-    for feature in json.loads(text)["features"]:
-        geom = feature["geometry"]
-        polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
-        for poly in polys:
-            for ring in poly:
-                lon.extend([float(p[0]) for p in ring] + [None])
-                lat.extend([float(p[1]) for p in ring] + [None])
-                names.append(str(feature["properties"].get("name_eng", "")))
-    return {"lon": lon, "lat": lat, "names": names}
+    return list(json.loads(text)["features"])
 
 
 def region_table(orgs: pd.DataFrame) -> pd.DataFrame:

@@ -3,10 +3,10 @@ payment tracing from one account."""
 
 from __future__ import annotations
 
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboards import charts
 from dashboards import components as ui
 from graphintel import views
 from graphintel.dataset import Dataset
@@ -105,8 +105,8 @@ def render(ds: Dataset) -> None:
     if over.empty:
         st.info("No dated transactions.")
     else:
-        fig = px.bar(over, x="period", y="credits", color="kind", height=340)
-        st.plotly_chart(fig, key="fl_time")
+        chart = charts.bar(over, "period", "credits", color="kind", category_type="T", height=340)
+        charts.show(chart, "fl_time")
 
     st.subheader("Top earners")
     st.dataframe(ds.top_earners(20), hide_index=True, width="stretch", key="fl_earners")
