@@ -8,7 +8,9 @@ Chromium (Playwright), in ONE browser context, as one analyst's browser would (i
 keeps Streamlit's immutable static files between visits). *first* is the first visit of a page
 after the server is up (the server's query cache is cold for that page; the very first page also
 loads the frontend into an empty browser cache), *second* a new tab on the same page (a new
-Streamlit session, the server's caches warm).
+Streamlit session, the server's caches warm), *sidebar switch* a click on the page's link in
+the sidebar of a tab kept open (one session, the frontend loaded: how a user moves between
+pages; the first page has none).
 
 A visit is timed from navigation to the page being done: its title shown, no running-status
 widget, spinner or skeleton, and every visible Plotly or Vega-Lite chart, table grid and network canvas drawn
@@ -17,12 +19,15 @@ finish after that moment extend it (the clock stops at the later of the two). Pl
 500 ms of silence after the last request, which no user waits for.
 
 Prints a Markdown table, the load average, and the dashboard's RSS (VmRSS / VmHWM of the server
-process). Not a test: the figures depend on the machine's load.
+process). Beside wall times it prints the CPU seconds the server and Chromium spent on each
+visit: on a shared machine that figure moves much less than wall time does. Not a test: the
+figures depend on the machine's load.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import socket
@@ -126,6 +131,26 @@ _STATE_JS = """() => ({
 })"""
 
 
+def _cpu_seconds(server_pid: int) -> float:
+    """CPU seconds used so far by the dashboard server and every Chromium process (the ones
+    that exited included, through their parents): a figure the machine's load barely moves,
+    unlike wall time. 0.0 without psutil."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with the locked dependencies
+        return 0.0
+    procs = [psutil.Process(server_pid)]
+    procs += [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
+    total = 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 def _visit(context, url: str, title: str, run_ended) -> float:
     """Seconds from navigation to the page done. ``run_ended()`` blocks until the server has
     logged the end of this visit's script run: the DOM checks alone can pass before the
@@ -160,6 +185,17 @@ def _visit(context, url: str, title: str, run_ended) -> float:
     if errors:
         raise SystemExit(f"{url}: the page shows an exception")
     return end - t0
+
+
+def _switch(page, path: str, title: str, run_ended) -> float:
+    """Seconds from clicking ``path``'s link in the sidebar of an open tab (``page``) to that
+    page done: how a user moves between pages (one session, the frontend already loaded)."""
+    link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first
+    t0 = time.perf_counter()
+    link.click()
+    run_ended()
+    page.wait_for_function(_DONE_JS, arg=title, timeout=TIMEOUT_S * 1000, polling=50)
+    return time.perf_counter() - t0
 
 
 def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, float]]:
@@ -216,23 +252,41 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
                 time.sleep(0.3)
         out: dict[str, tuple[float, float]] = {}
         scripts: dict[str, tuple[float, float]] = {}
+        cpu: dict[str, tuple[float, float]] = {}
+        switches: dict[str, float] = {}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            nav = None  # one tab kept open, for the sidebar switches
             for path, title in PAGES.items():
                 if pages and path not in pages:
                     continue
                 url = f"{base}/{'' if path == 'overview' else path}"
                 server_time()
+                c0 = _cpu_seconds(proc.pid)
                 first = _visit(context, url, title, run_ended)
                 s1 = server_time()
+                c1 = _cpu_seconds(proc.pid)
                 second = _visit(context, url, title, run_ended)
                 s2 = server_time()
+                c2 = _cpu_seconds(proc.pid)
+                if nav is None:  # the first page measured: open the switching tab on it
+                    nav = context.new_page()
+                    nav.goto(url, wait_until="commit")
+                    run_ended()
+                    nav.wait_for_function(_DONE_JS, arg=title, timeout=TIMEOUT_S * 1000)
+                    switch = float("nan")
+                else:
+                    switch = _switch(nav, "" if path == "overview" else path, title, run_ended)
+                server_time()
                 out[path] = (first, second)
                 scripts[path] = (s1, s2)
+                cpu[path] = (c1 - c0, c2 - c1)
+                switches[path] = switch
                 print(
-                    f"{path:10s} first {first:6.2f} s (script {s1:5.2f})   "
-                    f"second {second:6.2f} s (script {s2:5.2f})",
+                    f"{path:10s} first {first:6.2f} s (script {s1:5.2f}, CPU {c1 - c0:5.2f})   "
+                    f"second {second:6.2f} s (script {s2:5.2f}, CPU {c2 - c1:5.2f})   "
+                    f"sidebar switch {switch:5.2f} s",
                     flush=True,
                 )
             context.close()
@@ -240,6 +294,8 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
         cur, peak = _rss(proc.pid)
         out["_rss"] = (cur, peak)
         out["_scripts"] = scripts
+        out["_cpu"] = cpu
+        out["_switch"] = switches
         return out
     finally:
         log.close()
@@ -268,12 +324,23 @@ def main() -> int:
     res = run(uri, args.pages.split(",") if args.pages else None)
     cur, peak = res.pop("_rss")
     scripts = res.pop("_scripts")
+    cpu = res.pop("_cpu")
+    switches = res.pop("_switch")
     print(f"\nstore {uri}   load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print("| page | first render (s) | second visit (s) | server script, first / second (s) |")
-    print("|---|---|---|---|")
+    print(
+        "| page | first render (s) | second visit, new tab (s) | sidebar switch (s) "
+        "| server script, first / second (s) | CPU server + browser, first / second (s) |"
+    )
+    print("|---|---|---|---|---|---|")
     for path, (first, second) in res.items():
         s1, s2 = scripts[path]
-        print(f"| {PAGES[path]} | {first:.2f} | {second:.2f} | {s1:.2f} / {s2:.2f} |")
+        c1, c2 = cpu[path]
+        sw = switches[path]
+        sw_text = "—" if math.isnan(sw) else f"{sw:.2f}"
+        print(
+            f"| {PAGES[path]} | {first:.2f} | {second:.2f} | {sw_text} | {s1:.2f} / {s2:.2f} "
+            f"| {c1:.2f} / {c2:.2f} |"
+        )
     print(f"\ndashboard RSS after all pages: {cur:.0f} MiB (peak {peak:.0f} MiB)")
     return 0
 
