@@ -2,7 +2,7 @@
 
 ``graphintel dashboard`` runs ``python -m dashboards.serve run dashboards/app.py …`` instead of
 ``python -m streamlit run …``: the same Streamlit command line, but pandas, DuckDB, Arrow,
-igraph, Altair, Plotly, pyvis and graphintel's query layer are imported while the server starts,
+igraph, Altair, pyvis and graphintel's query layer are imported while the server starts,
 not during the first visitor's first page (about a second of the first render otherwise).
 """
 
@@ -17,7 +17,6 @@ def preload() -> None:
     import duckdb  # noqa: F401
     import igraph  # noqa: F401
     import pandas  # noqa: F401
-    import plotly.graph_objects  # noqa: F401
     import pyarrow  # noqa: F401
     import pyvis.network  # noqa: F401
 

@@ -3,8 +3,8 @@ payment tracing from one account."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
+import streamlit.components.v1 as st_components
 
 from dashboards import charts
 from dashboards import components as ui
@@ -21,15 +21,8 @@ def _sankey(flows, key: str) -> None:
     if flows.empty:
         st.info("No transactions.")
         return
-    d = views.sankey_data(flows)
-    fig = go.Figure(
-        go.Sankey(
-            node={"label": d["label"], "pad": 18},
-            link={"source": d["source"], "target": d["target"], "value": d["value"]},
-        )
-    )
-    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    st.plotly_chart(fig, key=key)
+    # an SVG in its own frame (st.html's sanitiser drops SVG); labels escaped in sankey_svg
+    st_components.html(views.sankey_svg(flows, height=420), height=430, scrolling=False)
     st.dataframe(flows, hide_index=True, width="stretch", key=f"{key}_table")
 
 
