@@ -30,7 +30,6 @@ import argparse
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,12 +49,6 @@ PAGES = {
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_S = int(os.environ.get("GRAPHINTEL_BENCH_TIMEOUT", "300"))  # per visit
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cli(*args: str) -> None:
@@ -201,7 +194,9 @@ def _switch(page, path: str, title: str, run_ended) -> float:
 def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, float]]:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    from graphintel.neo4j_server import free_local_port
+
+    port = free_local_port()
     env = dict(os.environ, GRAPHINTEL_DASH_TIMINGS="1")
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in the finally below
         "w+", prefix="graphintel-bench-", suffix=".log"
