@@ -19,9 +19,7 @@ finish after that moment extend it (the clock stops at the later of the two). Pl
 500 ms of silence after the last request, which no user waits for.
 
 Prints a Markdown table, the load average, and the dashboard's RSS (VmRSS / VmHWM of the server
-process). Beside wall times it prints the CPU seconds the server and Chromium spent on each
-visit: on a shared machine that figure moves much less than wall time does. Not a test: the
-figures depend on the machine's load.
+process). Not a test: the figures depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -122,26 +120,6 @@ _STATE_JS = """() => ({
     ? f.contentDocument.readyState + ' ' + ((f.contentDocument.getElementById('text') || {})
       .textContent || '') : 'no document'),
 })"""
-
-
-def _cpu_seconds(server_pid: int) -> float:
-    """CPU seconds used so far by the dashboard server and every Chromium process (the ones
-    that exited included, through their parents): a figure the machine's load barely moves,
-    unlike wall time. 0.0 without psutil."""
-    try:
-        import psutil
-    except ImportError:  # pragma: no cover - psutil comes with the locked dependencies
-        return 0.0
-    procs = [psutil.Process(server_pid)]
-    procs += [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
-    total = 0.0
-    for proc in procs:
-        try:
-            t = proc.cpu_times()
-        except psutil.Error:
-            continue
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
 
 
 def _visit(context, url: str, title: str, run_ended) -> float:
@@ -247,7 +225,6 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
                 time.sleep(0.3)
         out: dict[str, tuple[float, float]] = {}
         scripts: dict[str, tuple[float, float]] = {}
-        cpu: dict[str, tuple[float, float]] = {}
         switches: dict[str, float] = {}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -258,13 +235,10 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
                     continue
                 url = f"{base}/{'' if path == 'overview' else path}"
                 server_time()
-                c0 = _cpu_seconds(proc.pid)
                 first = _visit(context, url, title, run_ended)
                 s1 = server_time()
-                c1 = _cpu_seconds(proc.pid)
                 second = _visit(context, url, title, run_ended)
                 s2 = server_time()
-                c2 = _cpu_seconds(proc.pid)
                 if nav is None:  # the first page measured: open the switching tab on it
                     nav = context.new_page()
                     nav.goto(url, wait_until="commit")
@@ -276,11 +250,10 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
                 server_time()
                 out[path] = (first, second)
                 scripts[path] = (s1, s2)
-                cpu[path] = (c1 - c0, c2 - c1)
                 switches[path] = switch
                 print(
-                    f"{path:10s} first {first:6.2f} s (script {s1:5.2f}, CPU {c1 - c0:5.2f})   "
-                    f"second {second:6.2f} s (script {s2:5.2f}, CPU {c2 - c1:5.2f})   "
+                    f"{path:10s} first {first:6.2f} s (script {s1:5.2f})   "
+                    f"second {second:6.2f} s (script {s2:5.2f})   "
                     f"sidebar switch {switch:5.2f} s",
                     flush=True,
                 )
@@ -289,7 +262,6 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
         cur, peak = _rss(proc.pid)
         out["_rss"] = (cur, peak)
         out["_scripts"] = scripts
-        out["_cpu"] = cpu
         out["_switch"] = switches
         return out
     finally:
@@ -319,23 +291,18 @@ def main() -> int:
     res = run(uri, args.pages.split(",") if args.pages else None)
     cur, peak = res.pop("_rss")
     scripts = res.pop("_scripts")
-    cpu = res.pop("_cpu")
     switches = res.pop("_switch")
     print(f"\nstore {uri}   load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print(
         "| page | first render (s) | second visit, new tab (s) | sidebar switch (s) "
-        "| server script, first / second (s) | CPU server + browser, first / second (s) |"
+        "| server script, first / second (s) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|")
     for path, (first, second) in res.items():
         s1, s2 = scripts[path]
-        c1, c2 = cpu[path]
         sw = switches[path]
         sw_text = "—" if math.isnan(sw) else f"{sw:.2f}"
-        print(
-            f"| {PAGES[path]} | {first:.2f} | {second:.2f} | {sw_text} | {s1:.2f} / {s2:.2f} "
-            f"| {c1:.2f} / {c2:.2f} |"
-        )
+        print(f"| {PAGES[path]} | {first:.2f} | {second:.2f} | {sw_text} | {s1:.2f} / {s2:.2f} |")
     print(f"\ndashboard RSS after all pages: {cur:.0f} MiB (peak {peak:.0f} MiB)")
     return 0
 
