@@ -151,6 +151,9 @@ class DuckDBStore:
         Open without write access (several readers may share the file).
     lock_timeout : float
         Seconds a writer waits for another writer of the same file to finish.
+    config : dict, optional
+        DuckDB connection options (``memory_limit``, ``temp_directory``, ``threads``), from
+        :attr:`graphintel.config.Settings.duckdb_config`.
 
     Notes
     -----
@@ -161,8 +164,16 @@ class DuckDBStore:
     accepts_arrow = True
     """``write_bundle`` takes Arrow tables too (ingest's fast path, :mod:`ingest.fast`)."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, lock_timeout: float = 600.0):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        lock_timeout: float = 600.0,
+        config: dict[str, Any] | None = None,
+    ):
         self.path = str(path)
+        self.config = dict(config or {})
         self.read_only = read_only
         self.lock_timeout = float(lock_timeout)
         self.uri = f"duckdb:{self.path}"
@@ -194,7 +205,7 @@ class DuckDBStore:
             if not self.read_only and self.path != ":memory:":
                 target = self._start_writing()
             try:
-                self._con = duckdb.connect(target, read_only=self.read_only)
+                self._con = duckdb.connect(target, read_only=self.read_only, config=self.config)
             except duckdb.IOException as err:
                 self._stop_writing(publish=False)
                 raise StoreUnavailable(
