@@ -151,7 +151,20 @@ class SimulationReport:
     largest_cascade: int
     elapsed_seconds: float
     paths: list[Path]
-    balances: pd.Series = field(repr=False, default_factory=lambda: pd.Series(dtype=float))
+    balance_cents: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, np.int64))
+    balance_accounts: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, np.int64))
+    account_id_width: int = 7
+
+    @property
+    def balances(self) -> pd.Series:
+        """Credits per written account, indexed by account_id (built when first asked for:
+        10 M Python strings are not kept for a report nobody reads)."""
+        ids = _ids("A", self.balance_accounts + 1, self.account_id_width).to_pylist()
+        return pd.Series(
+            self.balance_cents / 100.0,
+            index=pd.Index(ids, dtype=object, name="account_id"),
+            name="credits",
+        )
 
     def summary(self) -> str:
         """One line for the terminal."""
@@ -672,7 +685,7 @@ def _write_csv(path: Path, table: str, cols: dict[str, Any]) -> int:
     return n
 
 
-SLICE_ROWS = 1 << 20
+SLICE_ROWS = 1 << 18
 """Rows of a large table whose text is built and written at once (``_write_csv_slices``)."""
 
 
@@ -918,13 +931,19 @@ def simulate(
     )
 
     # Memberships.
-    m_acc, m_ch = model.m.get("acc"), model.m.get("ch")
-    m_join, m_role = model.m.get("join"), model.m.get("role")
+    # Large tables are sorted one column at a time and kept compact (int32) while their text is
+    # written, so a table costs its columns once, not twice (the export reads int64 columns).
+    fit = (lambda x: x) if telegram_export else _compact
+    m_acc, m_join = model.m.get("acc"), model.m.get("join")
+    order = np.lexsort((m_acc, m_join))
+    m_acc, m_join = fit(m_acc[order]), fit(m_join[order])
+    m_ch = fit(model.m.get("ch")[order])
+    m_role = fit(model.m.get("role")[order])
     left = np.full(len(m_acc), -1, dtype=np.int64)
     if model.left_rows:
         left[np.concatenate(model.left_rows)] = np.concatenate(model.left_secs)
-    order = np.lexsort((m_acc, m_join))
-    m_acc, m_ch, m_join, m_role, left = (x[order] for x in (m_acc, m_ch, m_join, m_role, left))
+    model.left_rows, model.left_secs = [], []
+    left = fit(left[order])
     del order
     role_names = np.array(["member", "admin", "owner", "admin"])
 
@@ -945,10 +964,11 @@ def simulate(
         m_acc = m_ch = m_join = m_role = left = None
 
     # Invites.
-    i_from, i_to = model.inv.get("inviter"), model.inv.get("invitee")
-    i_ch, i_sec = model.inv.get("ch"), model.inv.get("sec")
+    i_to, i_sec = model.inv.get("invitee"), model.inv.get("sec")
     order = np.lexsort((i_to, i_sec))
-    i_from, i_to, i_ch, i_sec = (x[order] for x in (i_from, i_to, i_ch, i_sec))
+    i_to, i_sec = fit(i_to[order]), fit(i_sec[order])
+    i_from = fit(model.inv.get("inviter")[order])
+    i_ch = fit(model.inv.get("ch")[order])
     del order
 
     def invite_rows(lo: int, hi: int) -> dict[str, Any]:
@@ -967,12 +987,12 @@ def simulate(
 
     # Transactions.
     tx = model.tx
-    t_src, t_dst, t_cents = tx.get("src"), tx.get("dst"), tx.get("cents")
-    t_kind, t_sec, t_ch = tx.get("kind", np.int8), tx.get("sec"), tx.get("ch")
+    t_sec = tx.get("sec")
     order = np.argsort(t_sec, kind="stable")
-    t_src, t_dst, t_cents, t_kind, t_sec, t_ch = (
-        x[order] for x in (t_src, t_dst, t_cents, t_kind, t_sec, t_ch)
-    )
+    t_sec = _compact(t_sec[order])
+    t_src, t_dst = _compact(tx.get("src")[order]), _compact(tx.get("dst")[order])
+    t_cents, t_ch = _compact(tx.get("cents")[order]), _compact(tx.get("ch")[order])
+    t_kind = tx.get("kind", np.int8)[order]
     del order
     kind_names = np.array(_KIND_NAMES)
     txn_width = max(8, len(str(len(t_src))))
@@ -1059,11 +1079,6 @@ def simulate(
             manifest=(case_id, source_id + "-TG", collected),
         )
 
-    balances = pd.Series(
-        model.balance[acc] / 100.0,
-        index=pd.Index(acc_ids(acc).to_pylist(), dtype=object, name="account_id"),
-        name="credits",
-    )
     depth = model.depth[acc]
     # Largest cascade: the accounts of the biggest referral tree, its root included (as in
     # graphintel.analytics.referral).
@@ -1077,7 +1092,9 @@ def simulate(
         largest_cascade=int(cascade.max()) if len(cascade) else 0,
         elapsed_seconds=time.perf_counter() - t0,
         paths=paths,
-        balances=balances,
+        balance_cents=model.balance[acc],
+        balance_accounts=acc,
+        account_id_width=aw,
     )
 
 
