@@ -792,6 +792,8 @@ def simulate(
     model = _Model(p, rng)
     for d in tqdm(range(p.days), desc="simulate", unit="day", disable=not progress):
         model.step(d)
+    # The day-by-day state the output does not read: released before the tables are written.
+    model.act, model.keys, model.activity = {}, np.empty(0, dtype=np.int64), np.empty(0)
 
     start = np.datetime64(p.start_date + "T00:00:00", "s")
     end_sec = p.days * _DAY - 1
