@@ -203,6 +203,7 @@ _NO_MEMORY = (
     "could not allocate",
     "memory allocation failed",
     "malloc of size",
+    "memoryerror",  # DuckDB quoting a Python MemoryError raised while it read an Arrow stream
     "failed to launch worker thread",  # a thread's stack could not be mapped
 )
 

@@ -200,6 +200,12 @@ def test_duckdb_errors_are_classified():
     assert str(resource_exhausted(full, "analyze")).startswith("ran out of disk space")
     oom = duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate block")
     assert str(resource_exhausted(oom, "analyze")).startswith("ran out of memory")
+    # DuckDB reporting a Python MemoryError from an Arrow stream it read (seen at 10 M accounts)
+    streamed = duckdb.InvalidInputException(
+        "Invalid Input Error: exporting a stream from the object registered as 'typed' failed: "
+        "MemoryError: "
+    )
+    assert str(resource_exhausted(streamed, "ingest")).startswith("ran out of memory")
     # a wrapped cause counts; an unrelated error does not
     try:
         try:
