@@ -274,12 +274,16 @@ class DuckDBStore:
         for stale in (working, working + ".wal"):
             if os.path.exists(stale):
                 os.remove(stale)
-        if os.path.exists(self.path):
-            shutil.copyfile(self.path, working)
-            shutil.copymode(self.path, working)  # a published file keeps its permissions
-            if os.path.exists(self.path + ".wal"):
-                shutil.copyfile(self.path + ".wal", working + ".wal")
         self._working = working
+        if os.path.exists(self.path):
+            try:
+                shutil.copyfile(self.path, working)
+                shutil.copymode(self.path, working)  # a published file keeps its permissions
+                if os.path.exists(self.path + ".wal"):
+                    shutil.copyfile(self.path + ".wal", working + ".wal")
+            except BaseException:  # a full disk: no partial copy left behind, the lock released
+                self._stop_writing(publish=False)
+                raise
         return working
 
     def _stop_writing(self, *, publish: bool) -> None:
