@@ -73,38 +73,8 @@ _PREPARE_COLUMNS: dict[str, tuple[str, ...]] = {
     )
     for name in dict.fromkeys([*DERIVE_COLUMNS, *ACCOUNT_ID_COLUMNS, *CHANNEL_ID_COLUMNS])
 }
-_SEP = "\x1f"
-_LIST_TYPES = {np.ndarray, list, type(None)}
-
-
-def _source_key(values: pd.Series) -> np.ndarray:
-    """One string per row for its source list (``\\x1f``-joined; ``''`` when missing), in Arrow.
-
-    The stores' lists (arrays of str) go to Arrow in one C++ conversion; a column holding
-    anything else (e.g. a bare string) takes the per-row path, which treats it as no source.
-    """
-    if len(values) == 0:
-        return np.array([], dtype=object)
-    obj = values.to_numpy(dtype=object)
-    arr = None
-    if set(map(type, obj)) <= _LIST_TYPES:
-        try:
-            arr = pa.array(obj, type=pa.list_(pa.string()), from_pandas=True)
-        except (pa.ArrowException, TypeError, ValueError):
-            arr = None
-    if arr is None:
-        arr = pa.array(
-            [v if isinstance(v, (list, np.ndarray)) else [] for v in obj],
-            type=pa.list_(pa.string()),
-        )
-    joined = pc.binary_join(arr, _SEP)
-    if arr.null_count:  # a missing list is no source
-        joined = pc.if_else(arr.is_null(), "", joined)
-    return _dedup_objects(joined, empty_is_missing=False)  # few distinct lists: shared str
-
-
-def _sources(keys: pd.Series) -> list[list[str]]:
-    return [k.split(_SEP) if k else [] for k in keys]
+_source_key = _flows.source_key
+_sources = _flows.source_lists
 
 
 def _cols(name: str) -> list[str]:
@@ -275,16 +245,6 @@ def _tx_keys(transactions: pd.DataFrame, source_keys: np.ndarray | None) -> np.n
     return _source_key(transactions.get("source_ids", pd.Series([None] * len(transactions))))
 
 
-def _group_of(ids: pd.Series, lab: pd.Series, positions: np.ndarray | None) -> np.ndarray:
-    """Label of each id (``unknown`` when it has none); ``positions`` = index of each id in
-    ``lab.index`` (``-1`` if absent), when already known."""
-    if positions is None:
-        return ids.map(lab).fillna("unknown").astype(object).to_numpy()
-    labels = np.append(lab.to_numpy(dtype=object), "unknown")
-    out = labels[np.where(positions >= 0, positions, len(labels) - 1)]
-    return np.where(pd.isna(out), "unknown", out).astype(object)
-
-
 def _flows_by(
     transactions: pd.DataFrame,
     groups: pd.Series,
@@ -293,33 +253,13 @@ def _flows_by(
     source_keys: np.ndarray | None = None,
     positions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
+    """:func:`graphintel.analytics.flows.flows_between` per source list, as result ``name``."""
     if transactions.empty:
         return _empty(name)
-    lab = groups.astype(str)
-    if positions is not None and not lab.index.is_unique:
-        positions = None
-    frame = pd.DataFrame(
-        {
-            "source": _group_of(
-                transactions["from_id"], lab, None if positions is None else positions[0]
-            ),
-            "target": _group_of(
-                transactions["to_id"], lab, None if positions is None else positions[1]
-            ),
-            "credits": pd.to_numeric(transactions["credits"], errors="coerce")
-            .fillna(0.0)
-            .to_numpy(float),
-            "_sk": _tx_keys(transactions, source_keys),
-        }
+    out = _flows.flows_between(
+        transactions, groups, by_source=True, source_keys=source_keys, positions=positions
     )
-    out = frame.groupby(["source", "target", "_sk"], sort=True).agg(
-        credits=("credits", "sum"), transactions=("credits", "size")
-    )
-    out = out.reset_index()
-    out["transactions"] = out["transactions"].astype(np.int64)
-    out["source_ids"] = _sources(out["_sk"])
-    out = out.sort_values(["credits", "source", "target"], ascending=[False, True, True])
-    return out[_cols(name)].reset_index(drop=True)
+    return out[_cols(name)]
 
 
 def role_flows(
