@@ -88,11 +88,32 @@ def _id_column(values: pd.Series) -> pd.Series:
     return s.astype(object)
 
 
+_DEDUP_SAMPLE = 4096
+"""Rows sampled to tell a repetitive string column (shared ``str`` objects pay) from a mostly
+distinct one (dictionary encoding costs more than it saves)."""
+
+
 def _dedup_objects(arr: pa.Array, *, empty_is_missing: bool = True) -> np.ndarray:
     """An Arrow string array as an object array of ``str`` (``None`` for missing, and for
-    ``''`` with ``empty_is_missing``), rows of equal value sharing one ``str`` object."""
+    ``''`` with ``empty_is_missing``), rows of equal value sharing one ``str`` object.
+
+    A column whose evenly spaced sample is mostly distinct (keys, timestamps) is converted
+    directly: its dictionary would be nearly as long as the column, so encoding it would cost
+    a hash pass and save no memory. The values are the same either way."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    n = len(arr)
+    if n > _DEDUP_SAMPLE:
+        step = n // _DEDUP_SAMPLE
+        sample = arr.take(pa.array(np.arange(0, n, step, dtype=np.int64))).to_pylist()
+        if len(set(sample)) * 2 > len(sample):  # mostly distinct
+            out = np.empty(n, dtype=object)
+            out[:] = arr.to_pylist()
+            if empty_is_missing:
+                empty = pc.equal(arr, "").fill_null(False).to_numpy(zero_copy_only=False)
+                if empty.any():
+                    out[empty] = None
+            return out
     enc = pc.dictionary_encode(arr)
     uniq = np.empty(len(enc.dictionary) + 1, dtype=object)
     uniq[:-1] = enc.dictionary.to_pylist()
@@ -387,6 +408,8 @@ def _arrow_codes(
             arr = pa.array(
                 tables[table][col].to_numpy(dtype=object), type=pa.large_string(), from_pandas=True
             )
+        if isinstance(arr, pa.ChunkedArray):  # the stores' columns come chunked
+            arr = arr.combine_chunks()
         parts.append(arr.cast(pa.large_string()))
     enc = pc.dictionary_encode(pa.concat_arrays(parts))
     dictionary = enc.dictionary
