@@ -23,6 +23,7 @@ from graphintel.analytics import flows as _flows
 from graphintel.analytics.graph import (
     ACCOUNT_ID_COLUMNS,
     CHANNEL_ID_COLUMNS,
+    IdCodes,
     _dedup_objects,
     account_universe,
     channel_universe,
@@ -33,9 +34,11 @@ from graphintel.model import RESULT_TABLES
 __all__ = [
     "DERIVED_TABLES",
     "DERIVE_COLUMNS",
+    "PREPARE_COLUMNS",
     "activity_daily",
     "community_flows",
     "credits_daily",
+    "derive_prepared",
     "derive_tables",
     "org_targets",
     "role_flows",
@@ -63,7 +66,7 @@ DERIVE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """The columns :func:`derive_tables` reads."""
 
-_PREPARE_COLUMNS: dict[str, tuple[str, ...]] = {
+PREPARE_COLUMNS: dict[str, tuple[str, ...]] = {
     name: tuple(
         dict.fromkeys(
             DERIVE_COLUMNS.get(name, ())
@@ -73,6 +76,7 @@ _PREPARE_COLUMNS: dict[str, tuple[str, ...]] = {
     )
     for name in dict.fromkeys([*DERIVE_COLUMNS, *ACCOUNT_ID_COLUMNS, *CHANNEL_ID_COLUMNS])
 }
+"""The columns :func:`derive_tables` normalises: :data:`DERIVE_COLUMNS` and every id column."""
 _source_key = _flows.source_key
 _sources = _flows.source_lists
 
@@ -367,9 +371,23 @@ def derive_tables(
     so the raw frames are freed while the derivations run."""
     # only the columns the derivations read (and every id column, which make the universes):
     # normalising the others (filled with None when not read) would be wasted work
-    t = prepare_tables(tables, columns=_PREPARE_COLUMNS)
+    t = prepare_tables(tables, columns=PREPARE_COLUMNS)
     if release and isinstance(tables, dict):
         tables.clear()
+    return derive_prepared(t, account_metrics=account_metrics, channel_metrics=channel_metrics)
+
+
+def derive_prepared(
+    t: Mapping[str, pd.DataFrame],
+    *,
+    account_metrics: pd.DataFrame,
+    channel_metrics: pd.DataFrame,
+    codes: IdCodes | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`derive_tables` over tables already prepared
+    (:func:`graphintel.analytics.graph.prepare_tables` with at least :data:`PREPARE_COLUMNS`),
+    e.g. those the analytics ran on; ``codes`` are their id codes when known (saves hashing the
+    payer and payee ids again)."""
     # each table's source keys once, and the payer / payee positions in the account universe
     # once (role and community labels are both indexed by it), shared by the aggregates
     keys = {
@@ -378,9 +396,16 @@ def derive_tables(
         if "source_ids" in t[name].columns
     }
     tx = t["transactions"]
-    universe = account_universe(t)
-    index = pd.Index(universe)
-    ends = (index.get_indexer(pd.Index(tx["from_id"])), index.get_indexer(pd.Index(tx["to_id"])))
+    if codes is not None:
+        universe = codes.account_ids
+        ends = (codes("transactions", "from_id"), codes("transactions", "to_id"))
+    else:
+        universe = account_universe(t)
+        index = pd.Index(universe)
+        ends = (
+            index.get_indexer(pd.Index(tx["from_id"])),
+            index.get_indexer(pd.Index(tx["to_id"])),
+        )
     metric_ids = account_metrics["account_id"].to_numpy(dtype=object)
     same = len(metric_ids) == len(universe) and bool(np.array_equal(metric_ids, universe))
     return {
