@@ -299,6 +299,12 @@ def analyze_tables(
         },
         columns=list(CHANNEL_METRIC_COLUMNS),
     )
+    derived_tables: dict[str, pd.DataFrame] = {}
+    if derive:
+        derived_tables = derived.derive_prepared(
+            t, account_metrics=metrics, channel_metrics=channel_metrics, codes=codes
+        )
+        lap("derived")
     casc = referral.all_cascades(forest)
     ref = referral.referral_summary(forest, cascades=casc)
     ref["cycles_broken"] = len(cycles)
@@ -356,14 +362,7 @@ def analyze_tables(
         **growth,
     }
     if derive:
-        out.update(
-            derived.derive_prepared(
-                t,
-                account_metrics=out["account_metrics"],
-                channel_metrics=channel_metrics,
-                codes=codes,
-            )
-        )
+        out.update(derived_tables)
         assert set(out) == set(RESULT_TABLES)
     return out
 
