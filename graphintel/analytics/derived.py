@@ -272,6 +272,7 @@ def role_flows(
     source_keys: np.ndarray | None = None,
     positions: tuple[np.ndarray, np.ndarray] | None = None,
     account_ids: np.ndarray | None = None,
+    codes: IdCodes | None = None,
 ) -> pd.DataFrame:
     """Credits between roles (operator, admin, member, bot; see
     :func:`graphintel.analytics.flows.account_roles`) per source list.
@@ -285,7 +286,7 @@ def role_flows(
     [['member', 'operator', 5.0, 1]]
     """
     universe = account_universe(tables) if account_ids is None else account_ids
-    roles = _flows.account_roles(tables, universe)
+    roles = _flows.account_roles(tables, universe, codes=codes)
     return _flows_by(
         tables["transactions"], roles, "role_flows", source_keys=source_keys, positions=positions
     )
@@ -413,7 +414,11 @@ def derive_prepared(
         "activity_daily": activity_daily(t, source_keys=keys),
         "credits_daily": credits_daily(tx, source_keys=keys.get("transactions")),
         "role_flows": role_flows(
-            t, source_keys=keys.get("transactions"), positions=ends, account_ids=universe
+            t,
+            source_keys=keys.get("transactions"),
+            positions=ends,
+            account_ids=universe,
+            codes=codes,
         ),
         "community_flows": community_flows(
             tx,

@@ -105,8 +105,11 @@ def account_credits(
     return out
 
 
-def account_roles(tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray) -> pd.Series:
-    """The role of every account (see module notes), indexed by account id.
+def account_roles(
+    tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray, *, codes: IdCodes | None = None
+) -> pd.Series:
+    """The role of every account (see module notes), indexed by account id; ``codes`` are the
+    tables' id codes on ``account_ids`` when already computed.
 
     Examples
     --------
@@ -122,16 +125,21 @@ def account_roles(tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray) -
     n = len(account_ids)
     role = np.full(n, "member", dtype=object)
     m = tables["memberships"]
-    acc = encode(m["account_id"], account_ids)
+    a = tables["accounts"]
+    is_bot = a["is_bot"].astype(bool).to_numpy(dtype=bool)
+    if codes is not None:
+        acc = codes("memberships", "account_id")
+        creators = codes("channels", "creator_id")
+        bots = codes("accounts", "account_id")[is_bot]
+    else:
+        acc = encode(m["account_id"], account_ids)
+        creators = encode(tables["channels"]["creator_id"], account_ids)
+        bots = encode(a.loc[is_bot, "account_id"], account_ids)
     r = m["role"].to_numpy(dtype=object)
     admins = acc[(acc >= 0) & (r == "admin")]
     role[admins] = "admin"
-    owners = np.concatenate(
-        [acc[(acc >= 0) & (r == "owner")], encode(tables["channels"]["creator_id"], account_ids)]
-    )
+    owners = np.concatenate([acc[(acc >= 0) & (r == "owner")], creators])
     role[owners[owners >= 0]] = "operator"
-    a = tables["accounts"]
-    bots = encode(a.loc[a["is_bot"].astype(bool), "account_id"], account_ids)
     role[bots[bots >= 0]] = "bot"
     return pd.Series(
         role, index=pd.Index(account_ids, name="account_id"), name="role", dtype=object
@@ -188,6 +196,48 @@ def _group_of(ids: pd.Series, lab: pd.Series, positions: np.ndarray | None) -> n
     labels = np.append(lab.to_numpy(dtype=object), "unknown")
     out = labels[np.where(positions >= 0, positions, len(labels) - 1)]
     return np.where(pd.isna(out), "unknown", out).astype(object)
+
+
+def _grouped_flows(
+    tx: pd.DataFrame,
+    lab: pd.Series,
+    credits: np.ndarray,
+    source_keys: np.ndarray | None,
+    positions: tuple[np.ndarray, np.ndarray] | None,
+) -> pd.DataFrame:
+    """Sums and counts per (payer group, payee group[, source key]), grouped on integer codes
+    whose order is that of the labels (so rows and float sums equal grouping the labels)."""
+    if positions is None:
+        positions = (
+            lab.index.get_indexer(pd.Index(tx["from_id"])),
+            lab.index.get_indexer(pd.Index(tx["to_id"])),
+        )
+    labels = np.append(lab.to_numpy(dtype=object), "unknown")
+    labels = np.where(pd.isna(labels), "unknown", labels).astype(object)
+    vocab, label_code = np.unique(labels, return_inverse=True)
+    last = len(labels) - 1
+
+    def code_of(pos: np.ndarray) -> np.ndarray:
+        return label_code[np.where(pos >= 0, pos, last)]
+
+    frame = pd.DataFrame(
+        {"source": code_of(positions[0]), "target": code_of(positions[1]), "credits": credits}
+    )
+    keys = ["source", "target"]
+    sk_vocab = None
+    if source_keys is not None:
+        sk_code, sk_vocab = pd.factorize(np.asarray(source_keys, dtype=object), sort=True)
+        frame["_sk"] = sk_code
+        keys.append("_sk")
+    out = frame.groupby(keys, sort=True).agg(
+        credits=("credits", "sum"), transactions=("credits", "size")
+    )
+    out = out.reset_index()
+    out["source"] = vocab[out["source"].to_numpy()]
+    out["target"] = vocab[out["target"].to_numpy()]
+    if sk_vocab is not None:
+        out["_sk"] = np.asarray(sk_vocab, dtype=object)[out["_sk"].to_numpy()]
+    return out
 
 
 def flows_between(
@@ -248,25 +298,27 @@ def flows_between(
         if positions is not None:
             positions = (positions[0][keep], positions[1][keep])
     lab = groups.astype(str)
-    if positions is not None and not lab.index.is_unique:
-        positions = None
-    frame = pd.DataFrame(
-        {
-            "source": _group_of(tx["from_id"], lab, None if positions is None else positions[0]),
-            "target": _group_of(tx["to_id"], lab, None if positions is None else positions[1]),
-            "credits": pd.to_numeric(tx["credits"], errors="coerce").fillna(0.0).to_numpy(float),
-        }
-    )
-    keys = ["source", "target"]
-    if by_source:
-        if source_keys is None:
-            source_keys = source_key(tx.get("source_ids", pd.Series([None] * len(tx))))
-        frame["_sk"] = source_keys
-        keys.append("_sk")
-    out = frame.groupby(keys, sort=True).agg(
-        credits=("credits", "sum"), transactions=("credits", "size")
-    )
-    out = out.reset_index()
+    credits = pd.to_numeric(tx["credits"], errors="coerce").fillna(0.0).to_numpy(float)
+    if by_source and source_keys is None:
+        source_keys = source_key(tx.get("source_ids", pd.Series([None] * len(tx))))
+    if not lab.index.is_unique:  # labels looked up by value (the first of a repeated id)
+        frame = pd.DataFrame(
+            {
+                "source": _group_of(tx["from_id"], lab, None),
+                "target": _group_of(tx["to_id"], lab, None),
+                "credits": credits,
+            }
+        )
+        keys = ["source", "target"]
+        if by_source:
+            frame["_sk"] = source_keys
+            keys.append("_sk")
+        out = frame.groupby(keys, sort=True).agg(
+            credits=("credits", "sum"), transactions=("credits", "size")
+        )
+        out = out.reset_index()
+    else:
+        out = _grouped_flows(tx, lab, credits, source_keys if by_source else None, positions)
     out["transactions"] = out["transactions"].astype(np.int64)
     if by_source:
         out["source_ids"] = source_lists(out.pop("_sk"))
