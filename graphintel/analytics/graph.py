@@ -172,10 +172,17 @@ def _arrow_strings(values: pd.Series) -> pa.Array | None:
 
 
 def _prepare(
-    tables: Mapping[str, pd.DataFrame], columns: Mapping[str, Sequence[str]] | None
+    tables: Mapping[str, pd.DataFrame],
+    columns: Mapping[str, Sequence[str]] | None,
+    *,
+    release: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], pa.Array]]:
     """:func:`prepare_tables`, plus the Arrow arrays behind the account / channel id columns
-    that came in pyarrow-backed (row for row with the prepared table; ``''`` not yet missing)."""
+    that came in pyarrow-backed (row for row with the prepared table; ``''`` not yet missing).
+
+    With ``release`` (``tables`` a dict handed over by the caller), each raw table is taken out
+    of ``tables`` as soon as it is prepared, so at most one raw table lives beside the prepared
+    ones."""
     id_cols = {
         (t, c)
         for spec in (ACCOUNT_ID_COLUMNS, CHANNEL_ID_COLUMNS)
@@ -189,7 +196,7 @@ def _prepare(
         if columns is not None:
             wanted = set(columns.get(name, ()))
             cols = [c for c in cols if c in wanted]
-        given = tables.get(name)
+        given = tables.pop(name, None) if release else tables.get(name)  # type: ignore[attr-defined]
         frame = pd.DataFrame(columns=cols) if given is None else given
         data: dict[str, object] = {}
         n = len(frame)
@@ -222,6 +229,7 @@ def _prepare(
             df = df.sort_values("txn_id", kind="stable").reset_index(drop=True)
             arrow = {k: v for k, v in arrow.items() if k[0] != name}  # rows moved
         out[name] = df
+        frame = given = None  # the raw table (when released) can go now
     return out, arrow
 
 
@@ -481,11 +489,14 @@ def prepare_and_encode(
     tables: Mapping[str, pd.DataFrame],
     *,
     columns: Mapping[str, Sequence[str]] | None = None,
+    release: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], IdCodes]:
     """:func:`prepare_tables` and :func:`encode_tables` in one go.
 
     Id columns that come in as pyarrow-backed strings (the DuckDB store's) are encoded straight
-    from their Arrow arrays, without going through Python ``str`` objects.
+    from their Arrow arrays, without going through Python ``str`` objects. With ``release``,
+    ``tables`` must be a dict handed over by the caller: each raw table is removed from it once
+    prepared (peak memory: the prepared tables and one raw table).
 
     Examples
     --------
@@ -494,7 +505,7 @@ def prepare_and_encode(
     >>> codes.account_ids.tolist(), codes("invites", "invitee_id").tolist()
     (['A', 'B'], [0])
     """
-    prepared, arrow = _prepare(tables, columns)
+    prepared, arrow = _prepare(tables, columns, release=release)
     return prepared, encode_tables(prepared, arrow=arrow)
 
 

@@ -209,8 +209,11 @@ def analyze_tables(
 
     # every id column is hashed once here; the stages (and the derived tables) share the
     # prepared tables and the integer codes
-    t, codes = prepare_and_encode(tables, columns=ALL_COLUMNS if derive else ANALYZE_COLUMNS)
-    if release and isinstance(tables, dict):
+    handed_over = release and isinstance(tables, dict)
+    t, codes = prepare_and_encode(
+        tables, columns=ALL_COLUMNS if derive else ANALYZE_COLUMNS, release=handed_over
+    )
+    if handed_over:
         tables.clear()  # the prepared copies are all the stages read
     acc, chan = codes.account_ids, codes.channel_ids
     lap("prepare")
