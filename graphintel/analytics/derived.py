@@ -98,9 +98,15 @@ def _labels(accounts: pd.DataFrame, ids: pd.Series) -> pd.Series:
     return pd.Series(out.to_numpy(dtype=object), index=ids.index, dtype=object)
 
 
-def room_table(tables: Mapping[str, pd.DataFrame], channel_metrics: pd.DataFrame) -> pd.DataFrame:
+def room_table(
+    tables: Mapping[str, pd.DataFrame],
+    channel_metrics: pd.DataFrame,
+    *,
+    channel_ids: np.ndarray | None = None,
+) -> pd.DataFrame:
     """One row per room: the ``rooms`` result (members and admins from ``channel_metrics``),
-    by members descending, then channel id.
+    by members descending, then channel id. ``channel_ids`` is the tables' channel universe
+    (:func:`graphintel.analytics.graph.channel_universe`) when already known.
 
     Examples
     --------
@@ -117,9 +123,8 @@ def room_table(tables: Mapping[str, pd.DataFrame], channel_metrics: pd.DataFrame
     ch = tables["channels"].reindex(
         columns=["channel_id", "title", "kind", "is_public", "creator_id", "source_ids"]
     )
-    rooms = pd.DataFrame({"channel_id": channel_universe(tables)}).merge(
-        ch, on="channel_id", how="left"
-    )
+    universe = channel_universe(tables) if channel_ids is None else channel_ids
+    rooms = pd.DataFrame({"channel_id": universe}).merge(ch, on="channel_id", how="left")
     cm = channel_metrics.reindex(columns=["channel_id", "members", "admins", "community"])
     rooms = rooms.merge(cm, on="channel_id", how="left")
     for c in ("members", "admins"):
@@ -410,7 +415,9 @@ def derive_prepared(
     metric_ids = account_metrics["account_id"].to_numpy(dtype=object)
     same = len(metric_ids) == len(universe) and bool(np.array_equal(metric_ids, universe))
     return {
-        "rooms": room_table(t, channel_metrics),
+        "rooms": room_table(
+            t, channel_metrics, channel_ids=None if codes is None else codes.channel_ids
+        ),
         "activity_daily": activity_daily(t, source_keys=keys),
         "credits_daily": credits_daily(tx, source_keys=keys.get("transactions")),
         "role_flows": role_flows(
