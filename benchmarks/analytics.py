@@ -341,7 +341,13 @@ def cli_main(args: argparse.Namespace) -> int:
         out["stages_s"] = summary["timings"]
         out["communities"] = summary["communities"]
         me = [sys.executable, str(Path(__file__).resolve())]
-        engines = ["leiden", "networkit", "networkit_leiden"]
+        import importlib.util
+
+        engines = ["leiden"]
+        if importlib.util.find_spec("networkit") is not None:  # optional: evaluated, not used
+            engines += ["networkit", "networkit_leiden"]
+        else:
+            out["networkit"] = "not installed (pip install networkit to compare it)"
         engines += [] if args.no_louvain else ["louvain"]
         for engine in engines:
             ref = _timed([*me, "--reference", engine, "--store", uri])
@@ -369,7 +375,8 @@ def cli_main(args: argparse.Namespace) -> int:
             )
             out["analyze_modularity_ratio"] = round(out["communities"]["modularity"] / q_lv, 4)
             for engine in ("leiden", "networkit", "networkit_leiden"):
-                out[f"{engine}_modularity_ratio"] = round(out[engine]["modularity"] / q_lv, 4)
+                if isinstance(out.get(engine), dict):
+                    out[f"{engine}_modularity_ratio"] = round(out[engine]["modularity"] / q_lv, 4)
     print(json.dumps(out, indent=2))
     return 0
 
