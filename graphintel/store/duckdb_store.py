@@ -641,12 +641,13 @@ class DuckDBStore:
 
         return HeadFile(self.path)
 
-    def record_audit_head(self, seq: int, digest: str) -> None:
-        """Record the audit log's last entry (kept only if newer than the one recorded).
+    def record_audit_head(self, seq: int, digest: str, chain: str | None = None) -> None:
+        """Record the audit log's last entry as the head of ``chain`` (kept only if newer than
+        the one recorded for that chain; ``chain`` ``None``: the legacy, unkeyed head).
 
         A writer that has written the store (it publishes a new generation anyway) records it
-        in table ``audit_head``; a store only read — opened read-only, or a writer that wrote
-        nothing — records it in the side file ``PATH.audit-head``
+        in table ``audit_head`` (one row per chain); a store only read — opened read-only, or
+        a writer that wrote nothing — records it in the side file ``PATH.audit-head``
         (:class:`graphintel.audit.HeadFile`), so reading never copies and republishes the
         store. A store not created yet records nothing.
         """
@@ -656,40 +657,55 @@ class DuckDBStore:
             con = self.con
             self._dirty = True
             con.execute("CREATE TABLE IF NOT EXISTS audit_head (seq BIGINT, hash VARCHAR)")
+            con.execute("ALTER TABLE audit_head ADD COLUMN IF NOT EXISTS chain VARCHAR")
+            params = {"seq": int(seq), "hash": str(digest), "chain": chain}
             con.execute(
-                "INSERT INTO audit_head SELECT $seq, $hash WHERE NOT EXISTS "
-                "(SELECT 1 FROM audit_head WHERE seq >= $seq)",
-                {"seq": int(seq), "hash": str(digest)},
+                "INSERT INTO audit_head (seq, hash, chain) SELECT $seq, $hash, $chain "
+                "WHERE NOT EXISTS (SELECT 1 FROM audit_head WHERE seq >= $seq "
+                "AND chain IS NOT DISTINCT FROM $chain)",
+                params,
             )
-            con.execute("DELETE FROM audit_head WHERE seq < (SELECT max(seq) FROM audit_head)")
+            con.execute(
+                "DELETE FROM audit_head WHERE chain IS NOT DISTINCT FROM $chain AND seq < "
+                "(SELECT max(seq) FROM audit_head WHERE chain IS NOT DISTINCT FROM $chain)",
+                {"chain": chain},
+            )
             return
         if Path(self.path).exists():
-            self._head_file().record_audit_head(seq, digest)
+            self._head_file().record_audit_head(seq, digest, chain=chain)
 
-    def audit_heads(self) -> list[tuple[str, int, str]]:
-        """Every head recorded for this store, as ``(where, seq, hash)``: the table's (``where``
-        = the store URI) and the side file's (its path)."""
-        heads: list[tuple[str, int, str]] = []
+    def audit_heads(self) -> list[tuple[str, int, str, str | None]]:
+        """Every head recorded for this store, as ``(where, seq, hash, chain)``: the table's
+        (``where`` = the store URI), one per chain, then the side file's (its path). ``chain``
+        is ``None`` for a legacy head (recorded before heads were keyed by chain id)."""
+        heads: list[tuple[str, int, str, str | None]] = []
         if self._exists_or_empty("audit_head"):
+            cols = {
+                r[0]
+                for r in self.con.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'audit_head'"
+                ).fetchall()
+            }
+            chain = "chain" if "chain" in cols else "NULL::VARCHAR"
             rows = self.con.execute(
-                "SELECT seq, hash FROM audit_head ORDER BY seq DESC LIMIT 1"
+                f"SELECT {chain} AS chain, max(seq) AS seq, arg_max(hash, seq) AS hash "
+                "FROM audit_head GROUP BY 1 ORDER BY 2, 1"
             ).fetchall()
-            if rows:
-                heads.append((self.uri, int(rows[0][0]), str(rows[0][1])))
+            heads += [(self.uri, int(r[1]), str(r[2]), r[0]) for r in rows]
         if self.path != ":memory:":
             side = self._head_file()
-            head = side.audit_head()
-            if head is not None:
-                heads.append((str(side.path), head[0], head[1]))
+            for c, (seq, digest) in sorted(side.heads().items(), key=lambda kv: kv[1]):
+                heads.append((str(side.path), seq, digest, c))
         return heads
 
-    def audit_head(self) -> tuple[int, str] | None:
-        """The newest audit entry recorded for this store (table or side file), as
-        ``(seq, hash)``, or ``None``."""
-        heads = self.audit_heads()
+    def audit_head(self, chain: str | None = None) -> tuple[int, str] | None:
+        """The newest audit entry recorded for this store (table or side file) as ``(seq,
+        hash)``: of ``chain`` when given, else of any chain; ``None`` when none."""
+        heads = [h for h in self.audit_heads() if chain is None or h[3] == chain]
         if not heads:
             return None
-        _, seq, digest = max(heads, key=lambda h: h[1])
+        _, seq, digest, _ = max(heads, key=lambda h: h[1])
         return seq, digest
 
     def write_source_copy(
