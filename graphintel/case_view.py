@@ -47,6 +47,7 @@ __all__ = [
     "build_user_views",
     "case_view_path",
     "fingerprint",
+    "prune_case_views",
     "scoped_results",
     "user_scopes",
 ]
@@ -282,7 +283,13 @@ def build_case_view(
         if path.exists():
             return path, False
         _write_view(store, allowed, path)
-        info = {"sources": sorted(allowed), "build": build, "format": FORMAT}
+        info = {
+            "sources": sorted(allowed),
+            "build": build,
+            "format": FORMAT,
+            "store": store.uri,
+            "basis": _basis(store),
+        }
         meta = path.with_suffix(".json")
         fd = os.open(str(meta), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -290,12 +297,75 @@ def build_case_view(
         # every view of this store built from older data is stale: gone (a reader that has
         # one open keeps reading it until its next query opens the current one)
         for old in folder.glob(f"{prefix}*-*"):
+            if old.suffix == ".lock":  # another scope's lock (held, maybe): never unlinked
+                continue
             if old.name.split(".")[0].rsplit("-", 1)[-1] != build[:16]:
                 old.unlink(missing_ok=True)
         return path, True
     finally:
         fcntl.flock(lock, fcntl.LOCK_UN)
         os.close(lock)
+
+
+def _basis(store: GraphStore) -> list[list[str]]:
+    """``[source_id, case_id, method]`` of every source not retracted: what users' scopes are
+    computed from (:func:`graphintel.scope.permitted_sources`), kept in a view's metadata so
+    :func:`prune_case_views` can tell whether any user still has the view's scope without
+    opening the store."""
+    src = store.sources()
+    gone = set(store.retractions()["source_id"].astype(str))
+    rows = src[["source_id", "case_id", "method"]].astype(str).values.tolist()
+    return sorted(r for r in rows if r[0] not in gone)
+
+
+def prune_case_views(workspace: str | Path, users_file: str | Path) -> list[Path]:
+    """Remove every case view (and its metadata) whose scope no user of ``users_file`` has
+    any more; returns the view files removed. They hold case data, so they go as soon as
+    users change (``users add``/``remove``) and at every ``analyze``; a view is only a cache
+    (the dashboard and ``--cases`` build it again when needed).
+
+    A view's scope is compared with each user's (:func:`graphintel.scope.permitted_sources`)
+    over the sources the view was built from (its metadata's ``basis``). A view without that
+    metadata (built by an older release, or half written) is removed too. A view being built
+    right now (its scope's lock is held) is left alone: someone is using that scope.
+    """
+    from graphintel.scope import permitted_sources
+    from graphintel.users import UserFile
+
+    folder = Path(workspace) / VIEW_DIR
+    if not folder.is_dir():
+        return []
+    users = UserFile(users_file).list() if Path(users_file).exists() else []
+    removed: list[Path] = []
+    for view in sorted(folder.glob("*.duckdb")):
+        parts = view.name[: -len(".duckdb")].split("-")
+        if len(parts) != 3:
+            continue
+        store_key, scope_key, build = parts  # one build's files go, never another's
+        lock = os.open(str(folder / f"{store_key}-{scope_key}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # being built: in use
+            if _still_needed(view.with_suffix(".json"), users, permitted_sources):
+                continue
+            for f in folder.glob(f"{store_key}-{scope_key}-{build}.*"):
+                f.unlink(missing_ok=True)
+            removed.append(view)
+        finally:
+            os.close(lock)  # releases the lock
+    return removed
+
+
+def _still_needed(meta: Path, users: list[Any], permitted_sources: Any) -> bool:
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+        scope = frozenset(str(s) for s in info["sources"])
+        basis = pd.DataFrame(info["basis"], columns=["source_id", "case_id", "method"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return any(permitted_sources(u.role, u.cases, basis) == scope for u in users)
 
 
 def user_scopes(users_file: str | Path, store: GraphStore) -> list[frozenset[str]]:

@@ -16,7 +16,15 @@ from pathlib import Path
 
 from graphintel import __version__
 from graphintel.config import Settings, load_settings
-from graphintel.errors import MESSAGE_LIMIT, ConfigError, GraphIntelError, clip
+from graphintel.errors import (
+    MESSAGE_LIMIT,
+    ConfigError,
+    GraphIntelError,
+    clip,
+    current_stage,
+    resource_exhausted,
+    set_stage,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -31,6 +39,15 @@ def _store_option(p: argparse.ArgumentParser) -> None:
         metavar="URI",
         help="duckdb:PATH (default duckdb:workspace/graph.duckdb, or $GRAPHINTEL_STORE) or "
         "bolt://host:port / neo4j://host:port with NEO4J_USERNAME / NEO4J_PASSWORD",
+    )
+
+
+def _cases_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cases",
+        metavar="CASE_ID,…",
+        help="read only what these cases' sources reported, through their case view (built if "
+        "missing or stale, as the dashboard does); a scoped GRAPHINTEL_USER gets their cases",
     )
 
 
@@ -180,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export CSV tables, GraphML or GEXF")
     p.add_argument("--format", choices=("csv", "graphml", "gexf"), required=True)
     p.add_argument("--out", required=True, metavar="PATH", help="folder (csv) or file")
+    _cases_option(p)
     _store_option(p)
 
     p = sub.add_parser("dashboard", help="serve the Streamlit dashboard")
@@ -205,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("account_id", metavar="ACCOUNT_ID", help="the account (or `verify`)")
     p.add_argument("folder", metavar="DIR", nargs="?", help="with `verify`: the dossier folder")
     p.add_argument("--out", metavar="DIR", help="a new folder for the dossier")
+    _cases_option(p)
     _store_option(p)
 
     p = sub.add_parser("users", help="dashboard users and roles")
@@ -227,6 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     q = asub.add_parser("verify", help="check the hash chain and the store's recorded head")
     _store_option(q)
+    q.add_argument(
+        "--also-log",
+        action="append",
+        metavar="PATH",
+        help="another audit log that records heads in this store (e.g. another workspace's); "
+        "repeatable",
+    )
     q = asub.add_parser("show", help="print audit entries")
     q.add_argument("--user", help="only this user")
     q.add_argument("--case", help="only entries touching this case")
@@ -253,10 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(settings: Settings, uri: str | None, *, read_only: bool = False):
+def _open(settings: Settings, uri: str | None, *, read_only: bool = False, guard: bool = True):
+    """Open a store; with ``guard``, refuse (before anything is done) when the store recorded a
+    head of the audit log's chain ahead of the log (its tail was cut: AuditLog.check_stores)."""
     from graphintel.store import open_store
 
-    return open_store(uri or settings.store_uri, settings, read_only=read_only)
+    store = open_store(uri or settings.store_uri, settings, read_only=read_only)
+    if guard:
+        try:
+            _audit_log(settings).check_stores([store])
+        except BaseException:
+            getattr(store, "abort", store.close)()
+            raise
+    return store
 
 
 def _reader(settings: Settings, uri: str | None):
@@ -318,6 +353,53 @@ def _case_ids(store) -> dict[str, list[str]]:
     """case id -> its source ids (retracted ones too)."""
     s = store.sources()
     return {str(c): sorted(str(x) for x in g) for c, g in s.groupby("case_id")["source_id"]}
+
+
+def _cli_user(settings: Settings):
+    """The users-file user ``GRAPHINTEL_USER`` names, or ``None`` (not set, no users file, or
+    a name the file does not hold: the CLI then records the name only)."""
+    from graphintel.users import UserFile
+
+    if not settings.cli_user or not Path(settings.users_file).exists():
+        return None
+    return next(
+        (u for u in UserFile(settings.users_file).list() if u.name == settings.cli_user), None
+    )
+
+
+@contextmanager
+def _case_scoped(settings: Settings, store, cases: str | None, *, action: str):
+    """What ``dossier``/``export`` read: ``(reader, cases, scope)``.
+
+    Without ``--cases`` and without a scoped ``GRAPHINTEL_USER``: ``(store, None, None)``, the
+    whole store. Otherwise the case view of those cases' sources (graphintel.case_view: a
+    separate DuckDB store holding only what they reported, analysed alone; built if missing or
+    stale, as the dashboard does), opened read-only and named as ``STORE (case view)``.
+    """
+    from graphintel.case_view import build_case_view
+    from graphintel.scope import request_scope
+    from graphintel.store.duckdb_store import DuckDBStore
+
+    requested = None if cases is None else cases.split(",")
+    picked = request_scope(
+        requested,
+        store.sources(),
+        store.retractions()["source_id"].astype(str),
+        user=_cli_user(settings),
+        action=action,
+        store_uri=store.uri,
+    )
+    if picked is None:
+        yield store, None, None
+        return
+    names, scope = picked
+    path, _ = build_case_view(store, scope, settings.workspace)
+    view = DuckDBStore(path, read_only=True)
+    view.uri = f"{store.uri} (case view: {', '.join(names)})"
+    try:
+        yield view, names, scope
+    finally:
+        view.close()
 
 
 def cmd_simulate(args, settings: Settings) -> int:
@@ -607,6 +689,7 @@ def cmd_takedown(args, settings: Settings) -> int:
 def cmd_analyze(args, settings: Settings) -> int:
     from graphintel.analytics.pipeline import analyze_store
 
+    set_stage("the analytics: store read, engines, result write")
     with _writing(_open(settings, args.store)) as store:
         results = analyze_store(
             store,
@@ -623,6 +706,7 @@ def cmd_analyze(args, settings: Settings) -> int:
         if summary is not None and not summary.empty:
             rows = summary[summary["key"] == "timings"]
             timings = json.loads(rows["value"].iloc[0]) if len(rows) else None
+        set_stage("the report")
         report = build_report(store)
         _audit(
             settings,
@@ -639,6 +723,8 @@ def cmd_analyze(args, settings: Settings) -> int:
         print(format_report_table(report))
         if timings:
             print("\nStage times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+        set_stage("publishing the store")
+    set_stage("the case views")
     _build_case_views(settings, args.store)
     _persist_trainer(settings)
     return 0
@@ -646,9 +732,11 @@ def cmd_analyze(args, settings: Settings) -> int:
 
 def _build_case_views(settings: Settings, uri: str | None) -> None:
     """After analyze: the case view of every users-file scope (graphintel.case_view), so a
-    scoped user's first dashboard visit finds it ready."""
+    scoped user's first dashboard visit finds it ready; views of scopes no user has any more
+    are removed (they hold case data)."""
     from graphintel.case_view import build_user_views
 
+    _prune_case_views(settings)
     if not Path(settings.users_file).exists():
         return
     store = _reader(settings, uri)
@@ -665,6 +753,19 @@ def _build_case_views(settings: Settings, uri: str | None) -> None:
             f"Case views: {len(done)} user scope(s), {built} built, in "
             f"{Path(settings.workspace) / 'case_views'} (case data, mode 600)."
         )
+
+
+def _prune_case_views(settings: Settings) -> int:
+    """Remove the case views of scopes no user has any more; returns how many went."""
+    from graphintel.case_view import prune_case_views
+
+    removed = prune_case_views(settings.workspace, settings.users_file)
+    if removed:
+        print(
+            f"Removed {len(removed)} case view(s) of scopes no user has any more from "
+            f"{Path(settings.workspace) / 'case_views'}."
+        )
+    return len(removed)
 
 
 def _persist_trainer(settings: Settings) -> None:
@@ -744,24 +845,23 @@ def cmd_export(args, settings: Settings) -> int:
 
     store = _reader(settings, args.store)
     try:
-        paths = export_store(store, args.format, args.out)
+        with _case_scoped(settings, store, args.cases, action="export") as (source, cases, scope):
+            paths = export_store(source, args.format, args.out)
         rows = {}
         if args.format == "csv":
             import pandas as pd
 
             rows = {str(p): len(pd.read_csv(p, dtype=str, keep_default_na=False)) for p in paths}
-        _audit(
-            settings,
-            "export",
-            {
-                "store": store.uri,
-                "format": args.format,
-                "out": str(args.out),
-                "rows": rows,
-                "sha256": _file_digests(paths),
-            },
-            store,
-        )
+        details = {
+            "store": store.uri,
+            "format": args.format,
+            "out": str(args.out),
+            "rows": rows,
+            "sha256": _file_digests(paths),
+        }
+        if cases is not None:
+            details |= {"cases": cases, "source_ids": sorted(scope), "case_view": True}
+        _audit(settings, "export", details, store)
     finally:
         store.close()
     print("Wrote " + ", ".join(str(p) for p in paths))
@@ -811,26 +911,28 @@ def cmd_dossier(args, settings: Settings) -> int:
 
     store = _reader(settings, args.store)
     try:
-        report = write_dossier(
-            store,
-            args.account_id,
-            args.out,
-            generated_by=_identity(settings),
-            generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        )
-        _audit(
-            settings,
-            "dossier",
-            {
-                "store": store.uri,
-                "account_id": args.account_id,
-                "out": str(args.out),
-                "cases": report.cases,
-                "rows": report.rows,
-                "sha256": report.files,
-            },
-            store,
-        )
+        with _case_scoped(settings, store, args.cases, action="export") as (source, cases, scope):
+            # a case view holds only the scope's records and its own analytics: read as a store
+            # (re-merging its kept rows per scope, as a filter, would give the same files, ~9x
+            # slower at 100 k accounts)
+            report = write_dossier(
+                source,
+                args.account_id,
+                args.out,
+                generated_by=_identity(settings),
+                generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            )
+        details = {
+            "store": store.uri,
+            "account_id": args.account_id,
+            "out": str(args.out),
+            "cases": report.cases,
+            "rows": report.rows,
+            "sha256": report.files,
+        }
+        if cases is not None:
+            details |= {"cases": cases, "source_ids": sorted(scope), "case_view": True}
+        _audit(settings, "dossier", details, store)
     finally:
         store.close()
     print(report.summary())
@@ -898,6 +1000,7 @@ def cmd_users(args, settings: Settings) -> int:
         try:
             user = users.add(args.name, args.role, _read_password(args, args.name), cases=cases)
             details = {"name": user.name, "role": user.role, "cases": list(user.cases)}
+            details["case_views_removed"] = _prune_case_views(settings)
             _audit(settings, "user_add", details, *stores)
         finally:
             for store in stores:
@@ -908,7 +1011,9 @@ def cmd_users(args, settings: Settings) -> int:
         return 0
     if args.users_command == "remove":
         user = users.remove(args.name)
-        _audit(settings, "user_remove", {"name": user.name, "role": user.role})
+        removed = _prune_case_views(settings)
+        details = {"name": user.name, "role": user.role, "case_views_removed": removed}
+        _audit(settings, "user_remove", details)
         print(f"Removed user {user.name}.")
         return 0
     users.get(args.name)  # passwd: an unknown name fails before the prompt
@@ -923,30 +1028,41 @@ def cmd_audit(args, settings: Settings) -> int:
 
     log = _audit_log(settings)
     if args.audit_command == "verify":
-        from graphintel.audit import HeadFile
+        from graphintel.audit import AuditLog, HeadFile, chain_id
 
         entries = log.entries()
+        others = [AuditLog(p).entries() for p in args.also_log or ()]
+        for p, other in zip(args.also_log or (), others):
+            if not other:
+                raise ConfigError(f"--also-log {p}: no such log, or it holds no entries")
         heads, note = [], ""
         uri = args.store or settings.store_uri
         path = uri[len("duckdb:") :] if uri.startswith("duckdb:") else None
         if path is not None and not Path(path).exists():
-            side = HeadFile(path).audit_head()  # the store may be gone; its side file not
-            if side is None:
+            # the store may be gone; its side file not
+            heads = [StoreHead(*h) for h in HeadFile(path).audit_heads()]
+            if not heads:
                 note = f" (store {uri} does not exist: no recorded head to compare)"
-            else:
-                heads.append(StoreHead(str(HeadFile(path).path), *side))
         else:
-            store = _open(settings, uri, read_only=path is not None)
+            store = _open(settings, uri, read_only=path is not None, guard=False)
             try:
                 heads = [StoreHead(*h) for h in store.audit_heads()]
             finally:
                 store.close()
             if not heads:
                 note = f" (store {uri} has recorded no audit head yet)"
-        if heads:
-            newest = max(h.seq for h in heads)
-            note = note or f"; store {uri} recorded seq {newest}, which matches"
-        n = verify_chain(entries, heads)
+        n = verify_chain(entries, heads, others=others)
+        own = chain_id(entries)
+        mine = [h.seq for h in heads if h.chain == own]
+        rest = len(heads) - len(mine)
+        if heads and not note:
+            note = (
+                f"; store {uri} recorded seq {max(mine)} of this log's chain, which matches"
+                if mine
+                else f"; store {uri} recorded no head of this log's chain"
+            )
+            if rest:
+                note += f" ({rest} other head(s) match the logs given)"
         print(f"{n} entries intact in {log.path}{note}.")
         return 0
     since = args.since
@@ -1143,9 +1259,47 @@ AUDITED = {
 }
 
 
+# Commands that write a store: what a resource error left there is said in its message.
+WRITING = {"ingest", "analyze", "demo", "retract", "watch", "alerts", "takedown"}
+
+
+def _store_note(args, settings: Settings | None) -> str:
+    """What a command stopped by a resource error left in its store, for the message."""
+    if args.command == "simulate":
+        return (
+            f"The bundle in {clip(args.out, 200)} is incomplete: delete it or simulate again into "
+            "it."
+        )
+    if args.command == "analyze" and current_stage() == "the case views":
+        return (
+            "The analysis itself was written and published; only the case views are missing: "
+            "run analyze again once memory is freed."
+        )
+    if args.command not in WRITING:
+        return "The store was only read: it is unchanged."
+    uri = getattr(args, "store", None) or (settings.store_uri if settings else "")
+    if uri.startswith("duckdb:") or not uri:
+        return (
+            f"The store {clip(uri or 'duckdb:workspace/graph.duckdb', 200)} is unchanged: this "
+            "run wrote only its working copy, which was discarded, so readers keep the last "
+            "complete generation."
+        )
+    if args.command == "analyze":
+        return (
+            "The Neo4j store keeps its previous analysis: a new result generation is switched "
+            "to only when complete."
+        )
+    return (
+        "The Neo4j store may hold part of this run's rows (its batches are committed one by "
+        "one, the source record last): run the same command again once resources are freed; "
+        "rows are merged by key, not doubled."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    settings = None
     try:
         settings = load_settings()
         if args.command in AUDITED and not (
@@ -1153,7 +1307,13 @@ def main(argv: list[str] | None = None) -> int:
         ):
             _audit_log(settings).check_tail()
         return COMMANDS[args.command](args, settings)
-    except GraphIntelError as err:
+    except Exception as err:  # the CLI's one error handler
+        # Memory or disk running out is the environment, not a bug: one paragraph, exit 3.
+        exhausted = resource_exhausted(err, args.command, store_note=_store_note(args, settings))
+        if exhausted is not None:
+            err = exhausted
+        elif not isinstance(err, GraphIntelError):
+            raise
         # One paragraph, whatever a library said, and never a flood (hostile input is echoed).
         message = clip(" ".join(str(err).split()), MESSAGE_LIMIT)
         print(f"graphintel {args.command}: {message}", file=sys.stderr)

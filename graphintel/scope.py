@@ -12,13 +12,14 @@ this gives exactly the store's tables (tested on both stores).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
 from graphintel.model import NODE_TABLES, TABLES, table_columns
 from graphintel.store.base import OPTIONAL_KEY_COLUMNS, GraphStore, restore_optional_keys
 
-__all__ = ["merge_source_rows", "permitted_sources", "scoped_tables"]
+__all__ = ["merge_source_rows", "permitted_sources", "request_scope", "scoped_tables"]
 
 
 def permitted_sources(
@@ -104,3 +105,103 @@ def scoped_tables(store: GraphStore, scope: Iterable[str]) -> dict[str, pd.DataF
     allowed = {str(s) for s in scope}
     copies = [c for c in load_source_copies(store) if c.source_id in allowed]
     return merge_source_rows([(c.source_id, c.tables) for c in copies])
+
+
+def request_scope(
+    requested: Iterable[str] | None,
+    sources: pd.DataFrame,
+    retracted: Iterable[str] = (),
+    *,
+    user: Any = None,
+    action: str = "read",
+    store_uri: str = "the store",
+) -> tuple[list[str], frozenset[str]] | None:
+    """The cases and source ids a CLI request (``dossier``/``export --cases``) may read.
+
+    ``requested``: the ``--cases`` given (``None``: none). ``user``: the users-file user that
+    ``GRAPHINTEL_USER`` names (a :class:`graphintel.users.User`), or ``None``. Returns ``None``
+    for the whole store (no ``--cases``, and no scoped user), else ``(cases, source ids)``: the
+    sources of those cases that are not retracted, within what ``user`` may see
+    (:func:`permitted_sources`). A scoped user without ``--cases`` gets their own scope.
+
+    Raises
+    ------
+    UserError
+        A requested case no source of the store has (the known ones are named), or cases with
+        no source left to read (all retracted, or none the user may see).
+    AccessDenied
+        A case outside the user's, an auditor (no case data), or an export by a role that may
+        not export (``analyst``), as in the dashboard.
+
+    Example
+    -------
+    >>> from graphintel.users import User
+    >>> s = pd.DataFrame({"source_id": ["S1", "S2", "S3"], "case_id": ["A", "B", "A"],
+    ...                   "method": ["seizure", "seizure", "synthetic"]})
+    >>> request_scope(None, s) is None
+    True
+    >>> request_scope(["A"], s, retracted=["S3"])
+    (['A'], frozenset({'S1'}))
+    >>> request_scope(None, s, user=User("kim", "investigator", ("B",)))
+    (['B'], frozenset({'S2'}))
+    >>> request_scope(["B"], s, user=User("kim", "investigator", ("A",)))
+    Traceback (most recent call last):
+    ...
+    graphintel.errors.AccessDenied: user kim (investigator) may read cases A only: case B refused; nothing was written
+    """
+    from graphintel.errors import AccessDenied, UserError
+    from graphintel.users import EXPORT_ROLES
+
+    cases = None if requested is None else sorted({str(c).strip() for c in requested} - {""})
+    known = sorted({str(c) for c in sources["case_id"]})
+    if cases is not None:
+        bad = [c for c in cases if c not in known]
+        if not cases or bad:
+            raise UserError(
+                (
+                    f"unknown case {', '.join(bad)}: no source in {store_uri} has it"
+                    if bad
+                    else "--cases names no case"
+                )
+                + f"; known cases are {', '.join(known) or 'none (ingest a bundle first)'}"
+            )
+    allowed = None
+    if user is not None:
+        who = f"user {user.name} ({user.role})"
+        if user.role == "auditor":
+            raise AccessDenied(f"{who} reads the audit trail only, no case data: refused")
+        if action == "export" and user.role not in EXPORT_ROLES:
+            raise AccessDenied(
+                f"{who} may not export case data (dossiers and exports are for "
+                f"{', '.join(EXPORT_ROLES)}), as in the dashboard: refused; nothing was written"
+            )
+        allowed = permitted_sources(user.role, user.cases, sources, retracted)
+        if allowed is not None and user.role != "trainer":
+            mine = set(user.cases)
+            if cases is not None and set(cases) - mine:
+                raise AccessDenied(
+                    f"{who} may read cases {', '.join(sorted(mine)) or '(none)'} only: case "
+                    f"{', '.join(sorted(set(cases) - mine))} refused; nothing was written"
+                )
+        if allowed is not None and cases is None:
+            ids = sources["source_id"].astype(str).isin(allowed).to_numpy()
+            cases = sorted({str(c) for c in sources["case_id"][ids]}) or list(user.cases)
+    if cases is None:
+        return None
+    gone = {str(r) for r in retracted}
+    ids = sources["source_id"].astype(str)
+    picked = frozenset(ids[sources["case_id"].astype(str).isin(cases).to_numpy()]) - gone
+    if allowed is not None:
+        outside = sorted(picked - allowed)
+        if outside and user.role == "trainer":
+            raise AccessDenied(
+                f"user {user.name} (trainer) may read synthetic sources only: source(s) "
+                f"{', '.join(outside)} of case {', '.join(cases)} refused; nothing was written"
+            )
+        picked &= allowed
+    if not picked:
+        raise UserError(
+            f"case {', '.join(cases)}: no source left to read in {store_uri} (every one was "
+            "retracted); nothing was written"
+        )
+    return cases, picked

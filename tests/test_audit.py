@@ -186,7 +186,22 @@ def test_store_records_the_newest_head(store):
     assert store.audit_head() == (3, "c" * 64)
     store.record_audit_head(4, "d" * 64)
     assert store.audit_head() == (4, "d" * 64)
-    assert [h[1:] for h in store.audit_heads()] == [(4, "d" * 64)]
+    assert [h[1:] for h in store.audit_heads()] == [(4, "d" * 64, None)]  # legacy: no chain id
+
+
+def test_store_keeps_one_head_per_chain(store):
+    """Heads are keyed by chain id: a second chain's head never replaces the first's."""
+    one, two = "1" * 64, "2" * 64
+    store.ensure_schema()
+    store.record_audit_head(100, "c" * 64, chain=one)
+    store.record_audit_head(3, "a" * 64, chain=two)  # lower seq, other chain: kept beside it
+    store.record_audit_head(2, "b" * 64, chain=one)  # older in chain one: changes nothing
+    assert store.audit_head(chain=one) == (100, "c" * 64)
+    assert store.audit_head(chain=two) == (3, "a" * 64)
+    assert store.audit_head(chain="3" * 64) is None
+    assert store.audit_head() == (100, "c" * 64)
+    store.record_audit_head(4, "d" * 64, chain=two)
+    assert sorted(h[1:] for h in store.audit_heads()) == [(4, "d" * 64, two), (100, "c" * 64, one)]
 
 
 def _cli(args, env, stdin=None):
@@ -268,7 +283,10 @@ def test_reading_store_records_its_head_beside_the_file(tmp_path, tiny_bundle):
     before = path.stat()
     r = DuckDBStore(path, read_only=True)
     r.record_audit_head(2, "b" * 64)
-    assert r.audit_heads() == [(f"duckdb:{path}", 1, "a" * 64), (f"{path}.audit-head", 2, "b" * 64)]
+    assert r.audit_heads() == [
+        (f"duckdb:{path}", 1, "a" * 64, None),
+        (f"{path}.audit-head", 2, "b" * 64, None),
+    ]
     assert r.audit_head() == (2, "b" * 64)
     r.close()
     after = path.stat()
@@ -282,7 +300,7 @@ def test_reading_store_records_its_head_beside_the_file(tmp_path, tiny_bundle):
     idle.record_audit_head(3, "c" * 64)
     idle.close()
     assert path.stat().st_ino == before.st_ino
-    assert DuckDBStore(path, read_only=True).audit_heads()[1][1:] == (3, "c" * 64)
+    assert DuckDBStore(path, read_only=True).audit_heads()[1][1:3] == (3, "c" * 64)
 
 
 def _env(tmp_path):
@@ -317,7 +335,8 @@ def test_cli_reading_commands_leave_the_store_file_alone(tmp_path, tiny_bundle):
         assert done.returncode == 0, (args, done.stderr)
     after = store.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert json.loads((tmp_path / "ws" / "g.duckdb.audit-head").read_text())["seq"] == 8
+    (side,) = json.loads((tmp_path / "ws" / "g.duckdb.audit-head").read_text())["chains"].values()
+    assert side["seq"] == 8
     ok = _cli(["audit", "verify"], env)
     assert ok.returncode == 0 and ok.stdout.startswith("8 entries intact"), ok.stderr
     assert "recorded seq 8" in ok.stdout
@@ -433,3 +452,203 @@ def test_cli_watch_alert_and_takedown_actions_are_audited(tmp_path, tiny_bundle,
     # the last action wrote the store: its head is in the store's table
     with DuckDBStore(tmp_path / "g.duckdb", read_only=True) as store:
         assert store.audit_head() == (entries[-1]["seq"], entries[-1]["hash"])
+
+
+# -- a cut tail cannot be hidden by appending again (heads keyed by chain id) -----------------
+def _cut(log: AuditLog, keep: int) -> None:
+    log.path.write_text("".join(_lines(log)[:keep]), encoding="utf-8")
+
+
+def _cut_then_append_many(log: AuditLog, target) -> None:
+    """100 entries recorded in ``target``, the tail 51..100 cut, then 51 appends tried."""
+    for i in range(100):
+        log.append("kim", "report", {"i": i}, stores=[target])
+    assert target.audit_head(chain=log.entries()[0]["hash"])[0] == 100
+    _cut(log, 50)
+    for i in range(51):  # enough to pass the recorded seq 100 if they were let through
+        with pytest.raises(AuditError, match="first missing seq 51") as err:
+            log.append("kim", "report", {"again": i}, stores=[target])
+        assert err.value.seq == 51
+        assert "Restore the log" in str(err.value) and "audit verify" in str(err.value)
+    entries = log.entries()
+    assert len(entries) == 50  # nothing appended
+    assert target.audit_head(chain=entries[0]["hash"])[0] == 100  # the head is not overwritten
+    heads = [StoreHead(*h) for h in target.audit_heads()]
+    with pytest.raises(AuditError, match="first missing seq 51") as err:
+        verify_chain(entries, heads)
+    assert err.value.seq == 51
+
+
+def test_cut_tail_then_many_appends_is_refused_and_detected(tmp_path, store):
+    """On the DuckDB table and on the real Neo4j (the ``store`` fixture runs both)."""
+    store.ensure_schema()
+    _cut_then_append_many(AuditLog(tmp_path / "audit.jsonl"), store)
+    if hasattr(store, "path"):  # DuckDB: the writer kept the heads in its table
+        assert [h[0] for h in store.audit_heads()] == [store.uri]
+
+
+def test_cut_tail_then_many_appends_on_the_side_file(tmp_path):
+    from graphintel.audit import HeadFile
+
+    side = HeadFile(tmp_path / "g.duckdb")
+    _cut_then_append_many(AuditLog(tmp_path / "audit.jsonl"), side)
+    body = json.loads(side.path.read_text())
+    assert list(body) == ["chains"] and [v["seq"] for v in body["chains"].values()] == [100]
+
+
+def test_same_seq_other_hash_is_refused(tmp_path):
+    """Cut to 3, then one forged-free append lands a different seq 4: the store's seq 4 has
+    another hash, so the next append is refused too (same seq, other hash)."""
+    from graphintel.audit import HeadFile
+
+    side = HeadFile(tmp_path / "g.duckdb")
+    log = _log(tmp_path, 4)
+    entries = log.entries()
+    side.record_audit_head(4, entries[3]["hash"], chain=entries[0]["hash"])
+    _cut(log, 3)
+    log.append("kim", "report", {"x": 1})  # not touching the store: allowed
+    with pytest.raises(AuditError, match="recorded another entry as seq 4") as err:
+        log.append("kim", "report", {"x": 2}, stores=[side])
+    assert err.value.seq == 4 and len(log.entries()) == 4
+
+
+def test_two_chains_on_one_store(tmp_path, store):
+    """A new log (another workspace, or GRAPHINTEL_AUDIT_LOG moved) is a new chain: another
+    chain's head never blocks it, each chain's cut is caught on its own, and verify names a
+    head whose chain is not in the log unless that log is given too."""
+    store.ensure_schema()
+    one, two = AuditLog(tmp_path / "one.jsonl"), AuditLog(tmp_path / "two.jsonl")
+    for i in range(10):
+        one.append("kim", "report", {"i": i}, stores=[store])
+    for i in range(3):  # seq 1..3 of a new chain: not blocked by chain one's seq 10
+        two.append("lee", "report", {"i": i}, stores=[store])
+    e1, e2 = one.entries(), two.entries()
+    assert e1[0]["hash"] != e2[0]["hash"]
+    heads = [StoreHead(*h) for h in store.audit_heads()]
+    assert sorted((h.chain, h.seq) for h in heads) == sorted(
+        [(e1[0]["hash"], 10), (e2[0]["hash"], 3)]
+    )
+    assert verify_chain(e1, heads, others=[e2]) == 10
+    assert verify_chain(e2, heads, others=[e1]) == 3
+    with pytest.raises(AuditError, match="not in this log") as err:
+        verify_chain(e1, heads)  # chain two's log not given
+    assert err.value.seq == 1
+    _cut(one, 7)
+    with pytest.raises(AuditError, match="first missing seq 8"):
+        one.append("kim", "report", {}, stores=[store])
+    two.append("lee", "report", {}, stores=[store])  # the other chain carries on
+    assert len(two.entries()) == 4
+    with pytest.raises(AuditError, match="first missing seq 8"):
+        verify_chain(
+            two.entries(), [StoreHead(*h) for h in store.audit_heads()], others=[one.entries()]
+        )
+    # the whole log of chain one removed: a store head whose chain is in no log
+    one.path.unlink()
+    with pytest.raises(AuditError, match="not in this log"):
+        verify_chain(two.entries(), [StoreHead(*h) for h in store.audit_heads()])
+
+
+def test_legacy_head_is_read_and_explained(tmp_path, store):
+    """A head recorded before chain ids (no chain) still catches a cut, says it is legacy,
+    and never blocks an append (it may belong to another log)."""
+    store.ensure_schema()
+    log = _log(tmp_path, 5)
+    last = log.entries()[-1]
+    store.record_audit_head(last["seq"], last["hash"])  # legacy: no chain id
+    assert [h[3] for h in store.audit_heads()] == [None]
+    assert verify_chain(log.entries(), [StoreHead(*h) for h in store.audit_heads()]) == 5
+    _cut(log, 3)
+    log.append("kim", "report", {}, stores=[store])  # not blocked by a legacy head
+    with pytest.raises(AuditError, match="legacy head") as err:
+        verify_chain(log.entries(), [StoreHead(*h) for h in store.audit_heads()])
+    assert err.value.seq == 5
+
+
+def test_legacy_head_file_is_kept_beside_chain_heads(tmp_path):
+    from graphintel.audit import HeadFile
+
+    side = HeadFile(tmp_path / "g.duckdb")
+    side.path.write_text('{"seq": 7, "hash": "' + "a" * 64 + '"}\n', encoding="utf-8")
+    side.record_audit_head(2, "b" * 64, chain="c" * 64)
+    assert side.heads() == {None: (7, "a" * 64), "c" * 64: (2, "b" * 64)}
+    assert json.loads(side.path.read_text())["seq"] == 7  # where old readers look
+
+
+def test_cli_refuses_an_action_after_a_cut_and_a_moved_log_is_a_new_chain(tmp_path, tiny_bundle):
+    env = _env(tmp_path)
+    store = tmp_path / "ws" / "g.duckdb"
+    assert _cli(["ingest", str(tiny_bundle), "--no-progress"], env).returncode == 0
+    for _ in range(3):
+        assert _cli(["report"], env).returncode == 0
+    log = tmp_path / "ws" / "audit.jsonl"
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:2]), encoding="utf-8")
+    before_log, before_store = log.read_bytes(), store.stat()
+    side_before = (tmp_path / "ws" / "g.duckdb.audit-head").read_bytes()
+    for args in (
+        ["report"],
+        ["analyze"],
+        ["export", "--format", "csv", "--out", str(tmp_path / "x")],
+    ):
+        res = _cli(args, env)
+        assert res.returncode == 2, (args, res.stdout)
+        assert "refusing to append" in res.stderr and "first missing seq 3" in res.stderr
+        assert "Restore the log" in res.stderr and "Traceback" not in res.stderr
+    assert log.read_bytes() == before_log  # nothing logged
+    after = store.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before_store.st_ino, before_store.st_mtime_ns)
+    assert (tmp_path / "ws" / "g.duckdb.audit-head").read_bytes() == side_before
+    assert not (tmp_path / "x").exists()  # the export did not run
+    bad = _cli(["audit", "verify"], env)
+    assert bad.returncode == 2 and "first missing seq 3" in bad.stderr
+    # a log moved elsewhere is a new chain: not blocked by the old chain's head
+    moved = dict(env, GRAPHINTEL_AUDIT_LOG=str(tmp_path / "other" / "audit.jsonl"))
+    assert _cli(["report"], moved).returncode == 0
+    res = _cli(["audit", "verify"], moved)
+    assert res.returncode == 2 and "not in this log" in res.stderr
+    # both logs given: the new chain matches, and the old chain's cut is still named
+    res = _cli(["audit", "verify", "--also-log", str(log)], moved)
+    assert res.returncode == 2 and "first missing seq 3" in res.stderr, res.stderr
+
+
+def test_legacy_duckdb_table_without_chain_column(tmp_path):
+    """A store written by an earlier release (``audit_head(seq, hash)``) reads, read-only, as a
+    legacy head; a later writer adds the chain column and keeps the legacy row beside."""
+    from graphintel.store.duckdb_store import DuckDBStore
+
+    path = tmp_path / "g.duckdb"
+    with DuckDBStore(path) as w:
+        w.ensure_schema()
+        w.con.execute("CREATE TABLE audit_head (seq BIGINT, hash VARCHAR)")
+        w.con.execute("INSERT INTO audit_head VALUES (9, $h)", {"h": "a" * 64})
+        w._dirty = True
+    with DuckDBStore(path, read_only=True) as r:
+        assert r.audit_heads() == [(f"duckdb:{path}", 9, "a" * 64, None)]
+    with DuckDBStore(path) as w:
+        w._dirty = True  # a writer that wrote: the head goes into the table
+        w.record_audit_head(2, "b" * 64, chain="c" * 64)
+    with DuckDBStore(path, read_only=True) as r:
+        assert r.audit_heads() == [
+            (f"duckdb:{path}", 2, "b" * 64, "c" * 64),
+            (f"duckdb:{path}", 9, "a" * 64, None),
+        ]
+        assert r.audit_head(chain="c" * 64) == (2, "b" * 64)
+
+
+@pytest.mark.neo4j
+def test_cli_refuses_a_cut_log_on_neo4j(neo4j_store, tmp_path, monkeypatch, capsys):
+    from graphintel.cli import main
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(log.path))
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(tmp_path / "ws"))
+    for i in range(5):
+        log.append("kim", "report", {"i": i}, stores=[neo4j_store])
+    _cut(log, 2)
+    before = log.path.read_bytes()
+    assert main(["report", "--store", neo4j_store.uri]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to append" in err and "first missing seq 3" in err
+    assert log.path.read_bytes() == before
+    assert neo4j_store.audit_head(chain=log.entries()[0]["hash"])[0] == 5
+    assert main(["audit", "verify", "--store", neo4j_store.uri]) == 2
+    assert "first missing seq 3" in capsys.readouterr().err

@@ -194,3 +194,79 @@ def test_every_source_permitted_gives_the_store(duckdb_store, settings, tmp_path
             assert _records(v.table(t)) == _records(duckdb_store.table(t)), t
         for name in ("account_metrics", "priority_components", "room_economy"):
             pd.testing.assert_frame_equal(_result(v, name), _result(duckdb_store, name))
+
+
+def test_views_of_scopes_no_user_has_are_pruned(duckdb_store, settings, tmp_path):
+    from graphintel.case_view import prune_case_views
+
+    for sid in ("SRC-A", "SRC-S", "SRC-C"):
+        ingest_manifest(write_bundle(tmp_path / "b", sid), duckdb_store, settings)
+    analyze_store(duckdb_store)
+    ws = tmp_path / "ws"
+    users = UserFile(ws / "users.json")
+    users.add("kim", "investigator", "kim-secret-1", cases=["CASE-A"])
+    users.add("sue", "analyst", "sue-secret-1", cases=["CASE-B"])
+    views = {s: p for s, p, _ in build_user_views(duckdb_store, ws / "users.json", ws)}
+    a, b = views[CASE_A], views[frozenset({"SRC-S"})]
+    both, _ = build_case_view(duckdb_store, {"SRC-A", "SRC-C", "SRC-S"}, ws)  # no user's scope
+    assert prune_case_views(ws, ws / "users.json") == [both]
+    assert a.exists() and b.exists() and not both.exists()
+    assert not both.with_suffix(".json").exists()
+    users.remove("sue")
+    assert prune_case_views(ws, ws / "users.json") == [b]
+    assert not b.exists() and not b.with_suffix(".json").exists() and a.exists()
+    # kim again with other cases: case A's view goes, B's is built on demand
+    users.remove("kim")
+    users.add("kim", "investigator", "kim-secret-1", cases=["CASE-B"])
+    assert prune_case_views(ws, ws / "users.json") == [a]
+    assert sorted((ws / "case_views").glob("*.duckdb")) == []
+    # a view without the metadata scopes are checked with (an older release's): removed
+    old, _ = build_case_view(duckdb_store, {"SRC-S"}, ws)
+    meta = json.loads(old.with_suffix(".json").read_text())
+    old.with_suffix(".json").write_text(json.dumps({k: meta[k] for k in ("sources", "build")}))
+    assert prune_case_views(ws, ws / "users.json") == [old]
+    # no users file at all: no one is scoped, every view goes
+    view, _ = build_case_view(duckdb_store, {"SRC-S"}, ws)
+    (ws / "users.json").unlink()
+    assert prune_case_views(ws, ws / "users.json") == [view]
+
+
+def test_cli_users_and_analyze_prune_views(duckdb_store, settings, tmp_path, monkeypatch):
+    import io
+
+    from graphintel.audit import AuditLog
+    from graphintel.cli import main
+
+    for sid in ("SRC-A", "SRC-S"):
+        ingest_manifest(write_bundle(tmp_path / "b", sid), duckdb_store, settings)
+    analyze_store(duckdb_store)
+    duckdb_store.close()
+    ws = tmp_path / "ws"
+    monkeypatch.setenv("GRAPHINTEL_WORKSPACE", str(ws))
+    monkeypatch.setenv("GRAPHINTEL_AUDIT_LOG", str(ws / "audit.jsonl"))
+    monkeypatch.setenv("GRAPHINTEL_STORE", duckdb_store.uri)
+    monkeypatch.delenv("GRAPHINTEL_USER", raising=False)
+
+    def add(name, case):
+        monkeypatch.setattr("sys.stdin", io.StringIO("a long secret\n"))
+        args = ["users", "add", name, "--role", "investigator", "--cases", case]
+        assert main([*args, "--password-stdin"]) == 0
+
+    add("kim", "CASE-A")
+    add("sue", "CASE-B")
+    assert main(["analyze"]) == 0  # builds both users' views
+    folder = ws / "case_views"
+    assert len(list(folder.glob("*.duckdb"))) == 2
+    assert main(["users", "remove", "sue"]) == 0
+    (left,) = folder.glob("*.duckdb")
+    assert json.loads(left.with_suffix(".json").read_text())["sources"] == ["SRC-A"]
+    entry = AuditLog(ws / "audit.jsonl").entries()[-1]
+    assert entry["action"] == "user_remove" and entry["details"]["case_views_removed"] == 1
+    # a view no user's scope needs (e.g. an admin's `export --cases`) goes at the next analyze
+    assert (
+        main(["export", "--format", "csv", "--out", str(tmp_path / "e"), "--cases", "CASE-B"]) == 0
+    )
+    assert len(list(folder.glob("*.duckdb"))) == 2
+    assert main(["analyze"]) == 0
+    (current,) = folder.glob("*.duckdb")
+    assert json.loads(current.with_suffix(".json").read_text())["sources"] == ["SRC-A"]

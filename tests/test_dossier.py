@@ -226,3 +226,35 @@ def test_dossier_proceeds_are_the_same_on_both_stores(store, settings, tmp_path)
     ]
     page = (tmp_path / "d" / "index.html").read_text(encoding="utf-8")
     assert "Proceeds: 14,000 won · distinct payers: 3 · distinct payees: 2" in page
+
+
+def test_cli_dossier_cases_reads_only_case_a(store, settings, tmp_path, monkeypatch):
+    """``dossier --cases CASE-A`` on DuckDB and the real Neo4j: nothing case B reported is in
+    any file, and the figures are case A's own (known answers)."""
+    from graphintel.audit import AuditLog
+    from graphintel.cli import main
+    from tests.test_export import CASE_B_MARKS, _text, two_case_cli
+
+    s = two_case_cli(store, settings, tmp_path, monkeypatch)
+    out = tmp_path / "d"
+    assert main(["dossier", "U1", "--out", str(out), "--cases", "CASE-A", *s]) == 0
+    assert verify_dossier(out) == 9
+    text = _text(out)
+    for mark in CASE_B_MARKS:
+        assert mark not in text, mark
+    rooms = pd.read_csv(out / "rooms.csv", dtype=str, keep_default_na=False)
+    assert sorted(zip(rooms["channel_id"], rooms["role"], rooms["source_id"])) == [
+        ("C1", "owner", "SRC-A"),  # S made U1 an admin of C1: not shown to case A
+        ("C2", "owner", "SRC-A"),
+    ]
+    pay = pd.read_csv(out / "payments.csv", dtype=str, keep_default_na=False)
+    assert sorted(zip(pay["txn_id"], pay["source_id"])) == [("T1", "SRC-A"), ("T3", "SRC-C")]
+    src = pd.read_csv(out / "sources.csv", dtype=str, keep_default_na=False)
+    assert sorted(src["source_id"]) == ["SRC-A", "SRC-C"] and set(src["case_id"]) == {"CASE-A"}
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "(case view: CASE-A)" in page
+    entry = AuditLog(tmp_path / "ws" / "audit.jsonl").entries()[-1]
+    assert entry["action"] == "dossier" and entry["details"]["cases"] == ["CASE-A"]
+    # the whole store (no --cases, no scoped user) still shows case B's records
+    assert main(["dossier", "U1", "--out", str(tmp_path / "all"), *s]) == 0
+    assert "SRC-S" in _text(tmp_path / "all")

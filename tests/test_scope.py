@@ -57,3 +57,45 @@ def test_scoped_tables(store, settings, tmp_path):
     assert acc.loc["U2", "handle"] == "@u2"
     assert "C3" not in set(case_a["channels"]["channel_id"])
     store.clear()
+
+
+def test_request_scope_of_cli_requests():
+    """``dossier``/``export --cases``: which cases and sources a request reads, per user."""
+    import pytest
+
+    from graphintel.errors import AccessDenied, UserError
+    from graphintel.scope import request_scope
+    from graphintel.users import User
+
+    s = pd.DataFrame(
+        {
+            "source_id": ["SRC-A", "SRC-C", "SRC-S", "SRC-T", "SRC-R"],
+            "case_id": ["CASE-A", "CASE-A", "CASE-B", "CASE-TRAIN", "CASE-R"],
+            "method": ["seizure", "platform_disclosure", "seizure", "synthetic", "seizure"],
+        }
+    )
+    gone = ["SRC-R"]
+    assert request_scope(None, s, gone) is None  # the whole store
+    assert request_scope(["CASE-B", "CASE-A"], s, gone) == (
+        ["CASE-A", "CASE-B"],
+        frozenset({"SRC-A", "SRC-C", "SRC-S"}),
+    )
+    with pytest.raises(UserError, match="unknown case CASE-Z.*known cases are CASE-A, CASE-B"):
+        request_scope(["CASE-A", "CASE-Z"], s, gone)
+    with pytest.raises(UserError, match="no source left to read"):
+        request_scope(["CASE-R"], s, gone)  # every source retracted
+    admin = User("ada", "admin")
+    assert request_scope(None, s, gone, user=admin) is None
+    assert request_scope(["CASE-B"], s, gone, user=admin)[1] == {"SRC-S"}
+    kim = User("kim", "investigator", ("CASE-A",))
+    assert request_scope(None, s, gone, user=kim) == (["CASE-A"], {"SRC-A", "SRC-C"})
+    with pytest.raises(AccessDenied, match="case CASE-B refused"):
+        request_scope(["CASE-A", "CASE-B"], s, gone, user=kim, action="export")
+    trainer = User("tia", "trainer")
+    assert request_scope(None, s, gone, user=trainer) == (["CASE-TRAIN"], {"SRC-T"})
+    with pytest.raises(AccessDenied, match="synthetic sources only"):
+        request_scope(["CASE-A"], s, gone, user=trainer)
+    with pytest.raises(AccessDenied, match="may not export"):
+        request_scope(None, s, gone, user=User("ana", "analyst", ("CASE-A",)), action="export")
+    with pytest.raises(AccessDenied, match="audit trail only"):
+        request_scope(["CASE-A"], s, gone, user=User("aud", "auditor"))

@@ -268,15 +268,17 @@ class GraphStore(Protocol):
         """Release connections. Whoever opened the store closes it."""
 
     # -- legal controls (issue 11) --------------------------------------------------------------
-    def record_audit_head(self, seq: int, digest: str) -> None:
-        """Record the audit log's last entry ``seq``/``hash`` (kept only if newer)."""
+    def record_audit_head(self, seq: int, digest: str, chain: str | None = None) -> None:
+        """Record the audit log's last entry ``seq``/``hash`` as the head of audit chain
+        ``chain`` (:func:`graphintel.audit.chain_id`; kept only if newer for that chain)."""
 
-    def audit_head(self) -> tuple[int, str] | None:
-        """The last audit entry recorded in this store, or ``None``."""
+    def audit_head(self, chain: str | None = None) -> tuple[int, str] | None:
+        """The last audit entry recorded in this store (of ``chain`` when given), or ``None``."""
 
-    def audit_heads(self) -> list[tuple[str, int, str]]:
-        """Every head recorded for this store as ``(where, seq, hash)`` (DuckDB: the table's and
-        the side file's; Neo4j: the ``AuditHead`` node's)."""
+    def audit_heads(self) -> list[tuple[str, int, str, str | None]]:
+        """Every head recorded for this store as ``(where, seq, hash, chain)``, one per chain
+        (DuckDB: the table's and the side file's; Neo4j: the ``AuditHead`` nodes'); ``chain``
+        ``None`` is a legacy head, recorded before heads were keyed by chain."""
 
     def write_source_copy(
         self, source_id: str, batch: str, order: int, blobs: list[tuple[str, int, bytes]]

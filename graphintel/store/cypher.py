@@ -1349,16 +1349,22 @@ def dataset_indexes() -> list[str]:
 
 # -- legal controls: audit head, per-source copies, retraction ------------------------------------
 def write_audit_head() -> str:
-    """Record ``$seq``/``$hash`` on the one ``AuditHead`` node unless a newer one is there."""
+    """Record ``$seq``/``$hash`` as the head of audit chain ``$chain`` (one ``AuditHead`` node
+    per chain, ``key`` = the chain id) unless a newer one is there. ``$chain`` null: the legacy
+    node (``key`` ``'audit'``, no chain), as heads were recorded before they were keyed."""
     return (
-        f"MERGE (h:{ident(AUDIT_HEAD_LABEL)} {{`key`: 'audit'}}) WITH h "
+        f"MERGE (h:{ident(AUDIT_HEAD_LABEL)} {{`key`: coalesce($chain, 'audit')}}) WITH h "
         "WHERE h.`seq` IS NULL OR h.`seq` < $seq "
-        "SET h.`seq` = $seq, h.`hash` = $hash, h.`source_ids` = []"
+        "SET h.`seq` = $seq, h.`hash` = $hash, h.`chain` = $chain, h.`source_ids` = []"
     )
 
 
 def read_audit_head() -> str:
-    return f"MATCH (h:{ident(AUDIT_HEAD_LABEL)} {{`key`: 'audit'}}) RETURN h.`seq`, h.`hash`"
+    """Every chain's head: ``chain`` (null for the legacy node), ``seq``, ``hash``."""
+    return (
+        f"MATCH (h:{ident(AUDIT_HEAD_LABEL)}) WHERE h.`seq` IS NOT NULL "
+        "RETURN h.`chain`, h.`seq`, h.`hash` ORDER BY h.`seq`, h.`key`"
+    )
 
 
 def delete_source_copy() -> str:

@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any, Self
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphintel.errors import StoreUnavailable, clip
 from graphintel.model import (
@@ -151,6 +153,9 @@ class DuckDBStore:
         Open without write access (several readers may share the file).
     lock_timeout : float
         Seconds a writer waits for another writer of the same file to finish.
+    config : dict, optional
+        DuckDB connection options (``memory_limit``, ``temp_directory``, ``threads``), from
+        :attr:`graphintel.config.Settings.duckdb_config`.
 
     Notes
     -----
@@ -161,8 +166,16 @@ class DuckDBStore:
     accepts_arrow = True
     """``write_bundle`` takes Arrow tables too (ingest's fast path, :mod:`ingest.fast`)."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, lock_timeout: float = 600.0):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        lock_timeout: float = 600.0,
+        config: dict[str, Any] | None = None,
+    ):
         self.path = str(path)
+        self.config = dict(config or {})
         self.read_only = read_only
         self.lock_timeout = float(lock_timeout)
         self.uri = f"duckdb:{self.path}"
@@ -194,7 +207,7 @@ class DuckDBStore:
             if not self.read_only and self.path != ":memory:":
                 target = self._start_writing()
             try:
-                self._con = duckdb.connect(target, read_only=self.read_only)
+                self._con = duckdb.connect(target, read_only=self.read_only, config=self.config)
             except duckdb.IOException as err:
                 self._stop_writing(publish=False)
                 raise StoreUnavailable(
@@ -263,12 +276,16 @@ class DuckDBStore:
         for stale in (working, working + ".wal"):
             if os.path.exists(stale):
                 os.remove(stale)
-        if os.path.exists(self.path):
-            shutil.copyfile(self.path, working)
-            shutil.copymode(self.path, working)  # a published file keeps its permissions
-            if os.path.exists(self.path + ".wal"):
-                shutil.copyfile(self.path + ".wal", working + ".wal")
         self._working = working
+        if os.path.exists(self.path):
+            try:
+                shutil.copyfile(self.path, working)
+                shutil.copymode(self.path, working)  # a published file keeps its permissions
+                if os.path.exists(self.path + ".wal"):
+                    shutil.copyfile(self.path + ".wal", working + ".wal")
+            except BaseException:  # a full disk: no partial copy left behind, the lock released
+                self._stop_writing(publish=False)
+                raise
         return working
 
     def _stop_writing(self, *, publish: bool) -> None:
@@ -639,12 +656,13 @@ class DuckDBStore:
 
         return HeadFile(self.path)
 
-    def record_audit_head(self, seq: int, digest: str) -> None:
-        """Record the audit log's last entry (kept only if newer than the one recorded).
+    def record_audit_head(self, seq: int, digest: str, chain: str | None = None) -> None:
+        """Record the audit log's last entry as the head of ``chain`` (kept only if newer than
+        the one recorded for that chain; ``chain`` ``None``: the legacy, unkeyed head).
 
         A writer that has written the store (it publishes a new generation anyway) records it
-        in table ``audit_head``; a store only read — opened read-only, or a writer that wrote
-        nothing — records it in the side file ``PATH.audit-head``
+        in table ``audit_head`` (one row per chain); a store only read — opened read-only, or
+        a writer that wrote nothing — records it in the side file ``PATH.audit-head``
         (:class:`graphintel.audit.HeadFile`), so reading never copies and republishes the
         store. A store not created yet records nothing.
         """
@@ -654,40 +672,55 @@ class DuckDBStore:
             con = self.con
             self._dirty = True
             con.execute("CREATE TABLE IF NOT EXISTS audit_head (seq BIGINT, hash VARCHAR)")
+            con.execute("ALTER TABLE audit_head ADD COLUMN IF NOT EXISTS chain VARCHAR")
+            params = {"seq": int(seq), "hash": str(digest), "chain": chain}
             con.execute(
-                "INSERT INTO audit_head SELECT $seq, $hash WHERE NOT EXISTS "
-                "(SELECT 1 FROM audit_head WHERE seq >= $seq)",
-                {"seq": int(seq), "hash": str(digest)},
+                "INSERT INTO audit_head (seq, hash, chain) SELECT $seq, $hash, $chain "
+                "WHERE NOT EXISTS (SELECT 1 FROM audit_head WHERE seq >= $seq "
+                "AND chain IS NOT DISTINCT FROM $chain)",
+                params,
             )
-            con.execute("DELETE FROM audit_head WHERE seq < (SELECT max(seq) FROM audit_head)")
+            con.execute(
+                "DELETE FROM audit_head WHERE chain IS NOT DISTINCT FROM $chain AND seq < "
+                "(SELECT max(seq) FROM audit_head WHERE chain IS NOT DISTINCT FROM $chain)",
+                {"chain": chain},
+            )
             return
         if Path(self.path).exists():
-            self._head_file().record_audit_head(seq, digest)
+            self._head_file().record_audit_head(seq, digest, chain=chain)
 
-    def audit_heads(self) -> list[tuple[str, int, str]]:
-        """Every head recorded for this store, as ``(where, seq, hash)``: the table's (``where``
-        = the store URI) and the side file's (its path)."""
-        heads: list[tuple[str, int, str]] = []
+    def audit_heads(self) -> list[tuple[str, int, str, str | None]]:
+        """Every head recorded for this store, as ``(where, seq, hash, chain)``: the table's
+        (``where`` = the store URI), one per chain, then the side file's (its path). ``chain``
+        is ``None`` for a legacy head (recorded before heads were keyed by chain id)."""
+        heads: list[tuple[str, int, str, str | None]] = []
         if self._exists_or_empty("audit_head"):
+            cols = {
+                r[0]
+                for r in self.con.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'audit_head'"
+                ).fetchall()
+            }
+            chain = "chain" if "chain" in cols else "NULL::VARCHAR"
             rows = self.con.execute(
-                "SELECT seq, hash FROM audit_head ORDER BY seq DESC LIMIT 1"
+                f"SELECT {chain} AS chain, max(seq) AS seq, arg_max(hash, seq) AS hash "
+                "FROM audit_head GROUP BY 1 ORDER BY 2, 1"
             ).fetchall()
-            if rows:
-                heads.append((self.uri, int(rows[0][0]), str(rows[0][1])))
+            heads += [(self.uri, int(r[1]), str(r[2]), r[0]) for r in rows]
         if self.path != ":memory:":
             side = self._head_file()
-            head = side.audit_head()
-            if head is not None:
-                heads.append((str(side.path), head[0], head[1]))
+            for c, (seq, digest) in sorted(side.heads().items(), key=lambda kv: kv[1]):
+                heads.append((str(side.path), seq, digest, c))
         return heads
 
-    def audit_head(self) -> tuple[int, str] | None:
-        """The newest audit entry recorded for this store (table or side file), as
-        ``(seq, hash)``, or ``None``."""
-        heads = self.audit_heads()
+    def audit_head(self, chain: str | None = None) -> tuple[int, str] | None:
+        """The newest audit entry recorded for this store (table or side file) as ``(seq,
+        hash)``: of ``chain`` when given, else of any chain; ``None`` when none."""
+        heads = [h for h in self.audit_heads() if chain is None or h[3] == chain]
         if not heads:
             return None
-        _, seq, digest = max(heads, key=lambda h: h[1])
+        _, seq, digest, _ = max(heads, key=lambda h: h[1])
         return seq, digest
 
     def write_source_copy(
@@ -801,8 +834,23 @@ class DuckDBStore:
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
     """A query result fetched as Arrow, as pandas with the dtypes DuckDB's ``.df()`` gives
     (``str`` columns, ``object`` for an all-null text column, ``boolean`` for a bool column with
-    nulls, lists as arrays of str), at a fraction of ``.df()``'s cost on list columns."""
+    nulls, lists as arrays of str), at a fraction of ``.df()``'s cost on list columns.
+
+    Rows with equal lists of str (``source_ids``: a handful of distinct lists over millions of
+    rows) share one array (:func:`_shared_lists`): treat the arrays as read-only."""
+    order = table.column_names
+    lists = {
+        field.name: _shared_lists(table.column(i))
+        for i, field in enumerate(table.schema)
+        if pa.types.is_list(field.type) and pa.types.is_string(field.type.value_type)
+    }
+    if lists:
+        table = table.drop_columns(list(lists))
     frame = table.to_pandas()
+    if lists:
+        for name, values in lists.items():
+            frame[name] = pd.Series(values, dtype=object, index=frame.index)
+        frame = frame[order]
     n = table.num_rows
     for i, field in enumerate(table.schema):
         column = table.column(i)
@@ -813,6 +861,36 @@ def _arrow_frame(table: pa.Table) -> pd.DataFrame:
         ):
             frame[field.name] = pd.Series([None] * n, dtype=object, index=frame.index)
     return frame
+
+
+def _shared_lists(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A list<string> column as an object array of arrays of str (``None`` for a missing list),
+    as ``to_pandas`` gives it, but one array per distinct list, shared by its rows.
+
+    Lists are told apart by an injective text key (each element prefixed with its length, a
+    missing element by ``~``), dictionary-encoded in Arrow; only the distinct lists are
+    converted to Python."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(arr)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    if arr.offset:  # offsets below assume an unsliced array
+        arr = pa.concat_arrays([arr])
+    values = arr.values
+    tagged = pc.binary_join_element_wise(pc.cast(pc.utf8_length(values), pa.string()), values, ":")
+    tagged = pc.if_else(values.is_null(), "~", tagged)
+    key = pc.binary_join(pa.ListArray.from_arrays(arr.offsets, tagged), "\x1f")
+    if arr.null_count:
+        key = pc.if_else(arr.is_null(), pa.scalar(None, pa.string()), key)
+    enc = pc.dictionary_encode(key)
+    k = len(enc.dictionary)
+    idx = enc.indices.fill_null(k).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes, first = np.unique(idx, return_index=True)
+    uniq = np.empty(k + 1, dtype=object)  # the last slot: a missing list
+    present = codes < k
+    if present.any():
+        uniq[codes[present]] = list(arr.take(pa.array(first[present])).to_pandas())
+    return uniq[idx]
 
 
 def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:

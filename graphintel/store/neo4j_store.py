@@ -668,23 +668,23 @@ class Neo4jStore:
         return frame
 
     # -- legal controls: audit head, per-source copies, retraction -----------------------------
-    def record_audit_head(self, seq: int, digest: str) -> None:
-        """Record the audit log's last entry on the ``AuditHead`` node (only if newer)."""
+    def record_audit_head(self, seq: int, digest: str, chain: str | None = None) -> None:
+        """Record the audit log's last entry on the ``AuditHead`` node of ``chain`` (only if
+        newer; ``chain`` ``None``: the legacy node)."""
+        params = {"seq": int(seq), "hash": str(digest), "chain": chain}
         with self._session() as session:
-            session.execute_write(
-                lambda tx: tx.run(
-                    cypher.write_audit_head(), {"seq": int(seq), "hash": str(digest)}
-                ).consume()
-            )
+            session.execute_write(lambda tx: tx.run(cypher.write_audit_head(), params).consume())
 
-    def audit_head(self) -> tuple[int, str] | None:
+    def audit_head(self, chain: str | None = None) -> tuple[int, str] | None:
+        """The newest recorded head (of ``chain`` when given) as ``(seq, hash)``, or ``None``."""
+        heads = [h for h in self.audit_heads() if chain is None or h[3] == chain]
+        return None if not heads else max(heads, key=lambda h: h[1])[1:3]
+
+    def audit_heads(self) -> list[tuple[str, int, str, str | None]]:
+        """The ``AuditHead`` nodes' heads as ``[(uri, seq, hash, chain)]`` (``chain`` ``None``:
+        the legacy node)."""
         _, rows = self._read(cypher.read_audit_head())
-        return (int(rows[0][0]), str(rows[0][1])) if rows and rows[0][0] is not None else None
-
-    def audit_heads(self) -> list[tuple[str, int, str]]:
-        """The ``AuditHead`` node's head as ``[(uri, seq, hash)]`` (empty when none)."""
-        head = self.audit_head()
-        return [] if head is None else [(self.uri, head[0], head[1])]
+        return [(self.uri, int(r[1]), str(r[2]), r[0]) for r in rows if r[1] is not None]
 
     def write_source_copy(
         self, source_id: str, batch: str, order: int, blobs: list[tuple[str, int, bytes]]
