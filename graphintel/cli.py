@@ -16,7 +16,15 @@ from pathlib import Path
 
 from graphintel import __version__
 from graphintel.config import Settings, load_settings
-from graphintel.errors import MESSAGE_LIMIT, ConfigError, GraphIntelError, clip
+from graphintel.errors import (
+    MESSAGE_LIMIT,
+    ConfigError,
+    GraphIntelError,
+    clip,
+    current_stage,
+    resource_exhausted,
+    set_stage,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -681,6 +689,7 @@ def cmd_takedown(args, settings: Settings) -> int:
 def cmd_analyze(args, settings: Settings) -> int:
     from graphintel.analytics.pipeline import analyze_store
 
+    set_stage("the analytics: store read, engines, result write")
     with _writing(_open(settings, args.store)) as store:
         results = analyze_store(
             store,
@@ -697,6 +706,7 @@ def cmd_analyze(args, settings: Settings) -> int:
         if summary is not None and not summary.empty:
             rows = summary[summary["key"] == "timings"]
             timings = json.loads(rows["value"].iloc[0]) if len(rows) else None
+        set_stage("the report")
         report = build_report(store)
         _audit(
             settings,
@@ -713,6 +723,8 @@ def cmd_analyze(args, settings: Settings) -> int:
         print(format_report_table(report))
         if timings:
             print("\nStage times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+        set_stage("publishing the store")
+    set_stage("the case views")
     _build_case_views(settings, args.store)
     _persist_trainer(settings)
     return 0
@@ -1090,7 +1102,7 @@ def run_dashboard(settings: Settings, uri: str | None, *, port: int, host: str) 
     cmd = [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboards.serve",  # `streamlit run` with the heavy modules imported at start-up
         "run",
         str(app),
         "--server.headless",
@@ -1247,9 +1259,47 @@ AUDITED = {
 }
 
 
+# Commands that write a store: what a resource error left there is said in its message.
+WRITING = {"ingest", "analyze", "demo", "retract", "watch", "alerts", "takedown"}
+
+
+def _store_note(args, settings: Settings | None) -> str:
+    """What a command stopped by a resource error left in its store, for the message."""
+    if args.command == "simulate":
+        return (
+            f"The bundle in {clip(args.out, 200)} is incomplete: delete it or simulate again into "
+            "it."
+        )
+    if args.command == "analyze" and current_stage() == "the case views":
+        return (
+            "The analysis itself was written and published; only the case views are missing: "
+            "run analyze again once memory is freed."
+        )
+    if args.command not in WRITING:
+        return "The store was only read: it is unchanged."
+    uri = getattr(args, "store", None) or (settings.store_uri if settings else "")
+    if uri.startswith("duckdb:") or not uri:
+        return (
+            f"The store {clip(uri or 'duckdb:workspace/graph.duckdb', 200)} is unchanged: this "
+            "run wrote only its working copy, which was discarded, so readers keep the last "
+            "complete generation."
+        )
+    if args.command == "analyze":
+        return (
+            "The Neo4j store keeps its previous analysis: a new result generation is switched "
+            "to only when complete."
+        )
+    return (
+        "The Neo4j store may hold part of this run's rows (its batches are committed one by "
+        "one, the source record last): run the same command again once resources are freed; "
+        "rows are merged by key, not doubled."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    settings = None
     try:
         settings = load_settings()
         if args.command in AUDITED and not (
@@ -1257,7 +1307,13 @@ def main(argv: list[str] | None = None) -> int:
         ):
             _audit_log(settings).check_tail()
         return COMMANDS[args.command](args, settings)
-    except GraphIntelError as err:
+    except Exception as err:  # the CLI's one error handler
+        # Memory or disk running out is the environment, not a bug: one paragraph, exit 3.
+        exhausted = resource_exhausted(err, args.command, store_note=_store_note(args, settings))
+        if exhausted is not None:
+            err = exhausted
+        elif not isinstance(err, GraphIntelError):
+            raise
         # One paragraph, whatever a library said, and never a flood (hostile input is echoed).
         message = clip(" ".join(str(err).split()), MESSAGE_LIMIT)
         print(f"graphintel {args.command}: {message}", file=sys.stderr)

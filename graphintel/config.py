@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,27 @@ class Settings:
     session_idle_minutes: float = 30.0
     login_attempts: int = 5
     lockout_minutes: float = 15.0
+    duckdb_memory: str | None = None  # GRAPHINTEL_DUCKDB_MEMORY: DuckDB's memory_limit ("4GB")
+    duckdb_temp: str | None = None  # GRAPHINTEL_DUCKDB_TEMP: where DuckDB spills past it
+    duckdb_threads: int | None = None  # GRAPHINTEL_DUCKDB_THREADS: DuckDB's worker threads
+
+    @property
+    def duckdb_config(self) -> dict[str, str | int]:
+        """DuckDB connection options from the settings; empty (DuckDB's defaults) when unset.
+
+        Example
+        -------
+        >>> Settings(duckdb_memory="4GB", duckdb_threads=1).duckdb_config
+        {'memory_limit': '4GB', 'threads': 1}
+        """
+        config: dict[str, str | int] = {}
+        if self.duckdb_memory:
+            config["memory_limit"] = self.duckdb_memory
+        if self.duckdb_temp:
+            config["temp_directory"] = self.duckdb_temp
+        if self.duckdb_threads:
+            config["threads"] = self.duckdb_threads
+        return config
 
     def with_store(self, uri: str | None) -> Settings:
         """A copy with another store URI (``None`` keeps the current one)."""
@@ -77,7 +99,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_idle_minutes=_number(env, "GRAPHINTEL_SESSION_IDLE_MINUTES", 30.0),
         login_attempts=int(_number(env, "GRAPHINTEL_LOGIN_ATTEMPTS", 5)),
         lockout_minutes=_number(env, "GRAPHINTEL_LOCKOUT_MINUTES", 15.0),
+        duckdb_memory=_memory(env, "GRAPHINTEL_DUCKDB_MEMORY"),
+        duckdb_temp=env.get("GRAPHINTEL_DUCKDB_TEMP") or None,
+        duckdb_threads=(
+            int(_number(env, "GRAPHINTEL_DUCKDB_THREADS", 1))
+            if env.get("GRAPHINTEL_DUCKDB_THREADS")
+            else None
+        ),
     )
+
+
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _memory(env: Mapping[str, str], name: str) -> str | None:
+    """A memory size such as ``4GB`` or ``512MiB`` (DuckDB's units), or None when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not _MEMORY.fullmatch(raw):
+        from graphintel.errors import ConfigError
+
+        raise ConfigError(f"{name}={raw[:40]!r} is not a memory size: use e.g. 4GB or 512MiB")
+    return raw
 
 
 def _os_user() -> str:

@@ -7,6 +7,9 @@ these errors because they describe user input or the environment, not a bug.
 
 from __future__ import annotations
 
+import errno
+import sys
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 __all__ = [
@@ -21,6 +24,7 @@ __all__ = [
     "Neo4jSetupError",
     "NotifyError",
     "ProvenanceError",
+    "ResourceExhausted",
     "SimulationError",
     "StoreError",
     "StoreUnavailable",
@@ -29,6 +33,9 @@ __all__ = [
     "ValidationFailure",
     "clip",
     "clip_repr",
+    "current_stage",
+    "resource_exhausted",
+    "set_stage",
 ]
 
 CLIP = 80
@@ -172,3 +179,124 @@ class AccessDenied(GraphIntelError):
 
 class DossierError(GraphIntelError):
     """A dossier cannot be built (unknown account, output folder in use) or fails verification."""
+
+
+class ResourceExhausted(GraphIntelError):
+    """The machine ran out of memory or disk space while a command ran (exit status 3).
+
+    Raised by the CLI's one error handler from the library's own exception (``MemoryError``,
+    ``pyarrow.ArrowMemoryError``, ``duckdb.OutOfMemoryException``, ``OSError`` ENOSPC, DuckDB's
+    I/O errors for a full disk); see :func:`resource_exhausted`.
+    """
+
+    exit_code = 3
+
+
+_STAGE: ContextVar[str | None] = ContextVar("graphintel_stage", default=None)
+
+_NO_SPACE = ("no space left on device", "disk quota exceeded", "not enough space on the disk")
+_NO_MEMORY = (
+    "out of memory",
+    "bad_alloc",
+    "cannot allocate memory",
+    "failed to allocate",
+    "could not allocate",
+    "memory allocation failed",
+    "malloc of size",
+    "memoryerror",  # DuckDB quoting a Python MemoryError raised while it read an Arrow stream
+    "failed to launch worker thread",  # a thread's stack could not be mapped
+)
+
+
+def set_stage(name: str | None) -> None:
+    """Name the stage under way (``"merge into the store"``): resource errors quote it."""
+    _STAGE.set(name)
+
+
+def current_stage() -> str | None:
+    """The stage last named by :func:`set_stage`, or None."""
+    return _STAGE.get()
+
+
+def _resource_kind(err: BaseException) -> str | None:
+    """``"memory"``, ``"disk"`` or None for one exception (its cause chain is not followed)."""
+    if isinstance(err, MemoryError):  # numpy's _ArrayMemoryError and ArrowMemoryError too
+        return "memory"
+    text = str(err).lower()
+    if isinstance(err, OSError) and (
+        err.errno in (errno.ENOSPC, errno.EDQUOT) or any(t in text for t in _NO_SPACE)
+    ):
+        return "disk"
+    if isinstance(err, OSError) and err.errno == errno.ENOMEM:
+        return "memory"
+    duckdb = sys.modules.get("duckdb")  # an exception of a library never loaded is not its own
+    if duckdb is not None and isinstance(err, duckdb.Error):
+        if isinstance(err, duckdb.OutOfMemoryException) or any(t in text for t in _NO_MEMORY):
+            return "memory"
+        if any(t in text for t in _NO_SPACE):
+            return "disk"
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None and isinstance(err, pyarrow.ArrowException):
+        if any(t in text for t in _NO_MEMORY):
+            return "memory"
+        if any(t in text for t in _NO_SPACE):
+            return "disk"
+    return None
+
+
+def resource_exhausted(
+    err: BaseException, command: str, *, store_note: str | None = None
+) -> ResourceExhausted | None:
+    """A :class:`ResourceExhausted` for ``err`` if it (or its cause) is memory or disk running out.
+
+    Parameters
+    ----------
+    err : BaseException
+        What a command raised; its ``__cause__`` / ``__context__`` chain is searched too (a
+        ``StoreError`` raised from a DuckDB out-of-memory error is one).
+    command : str
+        The CLI command (``"ingest"``), quoted in the message with :func:`current_stage`.
+    store_note : str, optional
+        What became of the store (unchanged or not); a generic sentence when not given.
+
+    Returns
+    -------
+    ResourceExhausted or None
+        None when ``err`` is not about memory or disk.
+
+    Example
+    -------
+    >>> e = resource_exhausted(MemoryError(), "analyze", store_note="The store is unchanged.")
+    >>> e.exit_code, str(e).split(":")[0]
+    (3, 'ran out of memory during analyze')
+    """
+    kind, seen, cur = None, set(), err
+    while cur is not None and id(cur) not in seen and kind is None:
+        seen.add(id(cur))
+        kind = _resource_kind(cur)
+        cur = cur.__cause__ or cur.__context__
+    if kind is None:
+        return None
+    stage = current_stage()
+    where = f"{command} ({stage})" if stage else command
+    text = " ".join(str(err).split())
+    text = text.split(" Possible solutions:")[0]  # DuckDB's own list; the advice below is ours
+    detail = clip(text or type(err).__name__, 200)
+    note = store_note or "Nothing was published: a store keeps its last complete contents."
+    if kind == "memory":
+        advice = (
+            "Free memory (stop other large jobs; `free -g` shows what is available), lower "
+            "DuckDB's share with GRAPHINTEL_DUCKDB_MEMORY (e.g. 4GB; DuckDB then spills to "
+            "GRAPHINTEL_DUCKDB_TEMP), use fewer threads with GRAPHINTEL_DUCKDB_THREADS=1, lift a "
+            "`ulimit -v` if one is set, or run on a machine with more memory (README: "
+            '"Past 10 M accounts").'
+        )
+        what = "ran out of memory"
+    else:
+        advice = (
+            "Free disk space where the store, its working copy (PATH.writing-PID, as large as "
+            "the store) and DuckDB's temporary files (GRAPHINTEL_DUCKDB_TEMP) live "
+            "(`df -h` shows it), or point them at a bigger disk, then run the command again."
+        )
+        what = "ran out of disk space"
+    return ResourceExhausted(f"{what} during {where}: {detail}. {note} {advice}")

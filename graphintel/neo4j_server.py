@@ -685,6 +685,20 @@ def _conf_text(home: Path, lib: Path, port: int, sizes: MemorySizes) -> str:
     return "\n".join(lines) + "\n"
 
 
+def free_local_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it), for a server
+    started next: a test's second Neo4j, a benchmark's dashboard.
+
+    Example
+    -------
+    >>> 0 < free_local_port() < 65536
+    True
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

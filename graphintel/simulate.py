@@ -55,6 +55,7 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,20 @@ class SimulationReport:
     largest_cascade: int
     elapsed_seconds: float
     paths: list[Path]
-    balances: pd.Series = field(repr=False, default_factory=lambda: pd.Series(dtype=float))
+    balance_cents: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, np.int64))
+    balance_accounts: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, np.int64))
+    account_id_width: int = 7
+
+    @property
+    def balances(self) -> pd.Series:
+        """Credits per written account, indexed by account_id (built when first asked for:
+        10 M Python strings are not kept for a report nobody reads)."""
+        ids = _ids("A", self.balance_accounts + 1, self.account_id_width).to_pylist()
+        return pd.Series(
+            self.balance_cents / 100.0,
+            index=pd.Index(ids, dtype=object, name="account_id"),
+            name="credits",
+        )
 
     def summary(self) -> str:
         """One line for the terminal."""
@@ -191,8 +205,24 @@ def main(argv: list[str] | None = None) -> int:
 # The model
 
 
+_I32 = np.iinfo(np.int32)
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """``values`` as int32 when every value fits (half the memory of a kept row), else as is."""
+    v = np.asarray(values)
+    if v.dtype == np.int64 and len(v) and _I32.min <= v.min() and v.max() <= _I32.max:
+        return v.astype(np.int32)
+    return v
+
+
 class _Chunks:
-    """Append-only columns collected as numpy chunks, concatenated once at the end."""
+    """Append-only columns collected as numpy chunks, concatenated once at the end.
+
+    Chunks are kept as int32 where their values fit (accounts, rooms, seconds of a run, row
+    numbers): a kept row costs half, which is what bounds the simulator's memory at 10 M
+    accounts. :meth:`get` gives the full int64 column back, so arithmetic is unchanged.
+    """
 
     def __init__(self, *names: str):
         self.names = names
@@ -204,12 +234,16 @@ class _Chunks:
         if lens == {0}:
             return
         for n in self.names:
-            self.parts[n].append(np.asarray(cols[n]))
+            self.parts[n].append(_compact(cols[n]))
         self.n += lens.pop()
 
     def get(self, name: str, dtype: Any = np.int64) -> np.ndarray:
+        """The whole column as ``dtype``; its chunks are released (each column is read once)."""
         p = self.parts[name]
-        return np.concatenate(p) if p else np.empty(0, dtype=dtype)
+        self.parts[name] = []
+        if not p:
+            return np.empty(0, dtype=dtype)
+        return np.concatenate(p, dtype=dtype, casting="same_kind")
 
 
 def _uniform_int(rng: np.random.Generator, lo: int, hi: int, n: int) -> np.ndarray:
@@ -651,6 +685,27 @@ def _write_csv(path: Path, table: str, cols: dict[str, Any]) -> int:
     return n
 
 
+SLICE_ROWS = 1 << 18
+"""Rows of a large table whose text is built and written at once (``_write_csv_slices``)."""
+
+
+def _write_csv_slices(
+    path: Path, table: str, n: int, build: Callable[[int, int], dict[str, Any]]
+) -> int:
+    """Write ``n`` rows of ``table``, slice by slice; the bytes are those of one whole write."""
+    names = TABLES[table].column_names
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=65536)
+    with open(path, "wb") as fh:
+        fh.write((",".join(names) + "\n").encode("utf-8"))
+        for lo in range(0, n, SLICE_ROWS):
+            hi = min(n, lo + SLICE_ROWS)
+            cols = build(lo, hi)
+            arrays = [cols.get(c) for c in names]
+            arrays = [pa.nulls(hi - lo, pa.string()) if x is None else x for x in arrays]
+            pacsv.write_csv(pa.table(arrays, names=names), fh, options)
+    return n
+
+
 def _org_tables(p: SimulationParams, rng: np.random.Generator) -> dict[str, Any]:
     n = p.n_organizations
     kind = rng.choice(len(_ORG_KINDS), size=n, p=_ORG_KIND_WEIGHTS)
@@ -737,6 +792,8 @@ def simulate(
     model = _Model(p, rng)
     for d in tqdm(range(p.days), desc="simulate", unit="day", disable=not progress):
         model.step(d)
+    # The day-by-day state the output does not read: released before the tables are written.
+    model.act, model.keys, model.activity = {}, np.empty(0, dtype=np.int64), np.empty(0)
 
     start = np.datetime64(p.start_date + "T00:00:00", "s")
     end_sec = p.days * _DAY - 1
@@ -757,63 +814,73 @@ def simulate(
         counts[table] = _write_csv(path, table, cols)
         paths.append(path)
 
+    def write_rows(table: str, n: int, build: Callable[[int, int], dict[str, Any]]) -> None:
+        """Write ``n`` rows, ``build(lo, hi)`` giving the columns of rows ``lo:hi``: the text
+        of one slice at a time is in memory, not the table's."""
+        path = out_dir / f"{table}.csv"
+        counts[table] = _write_csv_slices(path, table, n, build)
+        paths.append(path)
+
     # Accounts: operators and everyone who joined.
     O, fm = model.O, model.first_member
     acc = np.flatnonzero((model.first_join >= 0) | (np.arange(p.accounts) < O))
     num = acc + 1
     is_op, is_bot = acc < O, (acc >= O) & (acc < fm)
     kind = np.where(is_op, 0, np.where(is_bot, 1, 2))
-    numstr = pc.utf8_lpad(pc.cast(pa.array(num), pa.string()), nw, "0")
-    handle_base = pc.if_else(
-        pa.array(kind == 0),
-        pc.binary_join_element_wise("@sim_operator_", numstr, ""),
-        pc.if_else(
-            pa.array(kind == 1),
-            pc.binary_join_element_wise("@sim_content_", numstr, "_bot", ""),
-            pc.binary_join_element_wise("@sim_user_", numstr, ""),
-        ),
-    )
+    # The draws over all accounts come first, in the order they always had (same seed, same
+    # files); the text is then built one slice of accounts at a time.
     has_handle = (kind < 2) | (rng.random(len(acc)) < 0.75)
-    handle = pc.if_else(pa.array(has_handle), handle_base, pa.scalar(None, pa.string()))
-    display = pc.if_else(
-        pa.array(kind == 0),
-        pc.binary_join_element_wise("Test Operator ", numstr, ""),
-        pc.if_else(
-            pa.array(kind == 1),
-            pc.binary_join_element_wise("Test Content Bot ", numstr, ""),
-            pc.binary_join_element_wise("Test Member ", numstr, ""),
-        ),
-    )
     band = rng.choice(len(_AGE_BANDS), size=len(acc), p=_AGE_WEIGHTS)
     band = np.where(is_op, 1 + rng.integers(0, 2, size=len(acc)), band)
-    age = pc.if_else(
-        pa.array(is_bot), pa.scalar(None, pa.string()), pa.array(np.array(_AGE_BANDS)[band])
-    )
     has_phone = (kind == 2) & (rng.random(len(acc)) < p.phone_share)
-    phone = pc.binary_join_element_wise(
-        "010-0",
-        pc.utf8_lpad(pc.cast(pa.array(num // 10_000), pa.string()), 3, "0"),
-        "-",
-        pc.utf8_lpad(pc.cast(pa.array(num % 10_000), pa.string()), 4, "0"),
-        "",
-    )
-    phone = pc.if_else(pa.array(has_phone), phone, pa.scalar(None, pa.string()))
-    write(
-        "accounts",
-        {
-            "account_id": acc_ids(acc),
-            "handle": handle,
-            "display_name": display,
-            "is_bot": pa.array(is_bot),
-            "first_seen": pc.if_else(  # empty for an operator removed before its first room
-                pa.array(model.first_join[acc] >= 0),
-                _ts(start, np.maximum(model.first_join[acc], 0)),
-                pa.scalar(None, pa.string()),
+    band_names = np.array(_AGE_BANDS)
+    none = pa.scalar(None, pa.string())
+
+    def account_rows(lo: int, hi: int) -> dict[str, Any]:
+        k, n_ = kind[lo:hi], num[lo:hi]
+        numstr = pc.utf8_lpad(pc.cast(pa.array(n_), pa.string()), nw, "0")
+        handle_base = pc.if_else(
+            pa.array(k == 0),
+            pc.binary_join_element_wise("@sim_operator_", numstr, ""),
+            pc.if_else(
+                pa.array(k == 1),
+                pc.binary_join_element_wise("@sim_content_", numstr, "_bot", ""),
+                pc.binary_join_element_wise("@sim_user_", numstr, ""),
             ),
-            "age_band": age,
-            "phone": phone,
-        },
-    )
+        )
+        display = pc.if_else(
+            pa.array(k == 0),
+            pc.binary_join_element_wise("Test Operator ", numstr, ""),
+            pc.if_else(
+                pa.array(k == 1),
+                pc.binary_join_element_wise("Test Content Bot ", numstr, ""),
+                pc.binary_join_element_wise("Test Member ", numstr, ""),
+            ),
+        )
+        phone = pc.binary_join_element_wise(
+            "010-0",
+            pc.utf8_lpad(pc.cast(pa.array(n_ // 10_000), pa.string()), 3, "0"),
+            "-",
+            pc.utf8_lpad(pc.cast(pa.array(n_ % 10_000), pa.string()), 4, "0"),
+            "",
+        )
+        first = model.first_join[acc[lo:hi]]
+        return {
+            "account_id": acc_ids(acc[lo:hi]),
+            "handle": pc.if_else(pa.array(has_handle[lo:hi]), handle_base, none),
+            "display_name": display,
+            "is_bot": pa.array(is_bot[lo:hi]),
+            "first_seen": pc.if_else(  # empty for an operator removed before its first room
+                pa.array(first >= 0), _ts(start, np.maximum(first, 0)), none
+            ),
+            "age_band": pc.if_else(
+                pa.array(is_bot[lo:hi]), none, pa.array(band_names[band[lo:hi]])
+            ),
+            "phone": pc.if_else(pa.array(has_phone[lo:hi]), phone, none),
+        }
+
+    write_rows("accounts", len(acc), account_rows)
+    has_handle = band = has_phone = None  # released (the closure above is done with them)
 
     def display_of(i: int) -> str:  # the same names as display_name above
         label = "Test Operator" if i < O else "Test Content Bot" if i < fm else "Test Member"
@@ -866,69 +933,87 @@ def simulate(
     )
 
     # Memberships.
-    m_acc, m_ch = model.m.get("acc"), model.m.get("ch")
-    m_join, m_role = model.m.get("join"), model.m.get("role")
+    # Large tables are sorted one column at a time and kept compact (int32) while their text is
+    # written, so a table costs its columns once, not twice (the export reads int64 columns).
+    fit = (lambda x: x) if telegram_export else _compact
+    m_acc, m_join = model.m.get("acc"), model.m.get("join")
+    order = np.lexsort((m_acc, m_join))
+    m_acc, m_join = fit(m_acc[order]), fit(m_join[order])
+    m_ch = fit(model.m.get("ch")[order])
+    m_role = fit(model.m.get("role")[order])
     left = np.full(len(m_acc), -1, dtype=np.int64)
     if model.left_rows:
         left[np.concatenate(model.left_rows)] = np.concatenate(model.left_secs)
-    order = np.lexsort((m_acc, m_join))
-    m_acc, m_ch, m_join, m_role, left = (x[order] for x in (m_acc, m_ch, m_join, m_role, left))
+    model.left_rows, model.left_secs = [], []
+    left = fit(left[order])
+    del order
     role_names = np.array(["member", "admin", "owner", "admin"])
-    left_ts = pc.if_else(
-        pa.array(left >= 0), _ts(start, np.maximum(left, 0)), pa.scalar(None, pa.string())
-    )
-    write(
-        "memberships",
-        {
-            "account_id": acc_ids(m_acc),
-            "channel_id": ch_ids(m_ch),
-            "role": pa.array(role_names[m_role]),
-            "joined_at": _ts(start, m_join),
-            "left_at": left_ts,
-        },
-    )
+
+    def membership_rows(lo: int, hi: int) -> dict[str, Any]:
+        gone = left[lo:hi]
+        return {
+            "account_id": acc_ids(m_acc[lo:hi]),
+            "channel_id": ch_ids(m_ch[lo:hi]),
+            "role": pa.array(role_names[m_role[lo:hi]]),
+            "joined_at": _ts(start, m_join[lo:hi]),
+            "left_at": pc.if_else(
+                pa.array(gone >= 0), _ts(start, np.maximum(gone, 0)), pa.scalar(None, pa.string())
+            ),
+        }
+
+    write_rows("memberships", len(m_acc), membership_rows)
+    if not telegram_export:  # the export reads them; otherwise they are done with
+        m_acc = m_ch = m_join = m_role = left = None
 
     # Invites.
-    i_from, i_to = model.inv.get("inviter"), model.inv.get("invitee")
-    i_ch, i_sec = model.inv.get("ch"), model.inv.get("sec")
+    i_to, i_sec = model.inv.get("invitee"), model.inv.get("sec")
     order = np.lexsort((i_to, i_sec))
-    i_from, i_to, i_ch, i_sec = (x[order] for x in (i_from, i_to, i_ch, i_sec))
-    inviter_ids, inv_ch_ids = acc_ids(i_from), ch_ids(i_ch)
-    write(
-        "invites",
-        {
+    i_to, i_sec = fit(i_to[order]), fit(i_sec[order])
+    i_from = fit(model.inv.get("inviter")[order])
+    i_ch = fit(model.inv.get("ch")[order])
+    del order
+
+    def invite_rows(lo: int, hi: int) -> dict[str, Any]:
+        inviter_ids, inv_ch_ids = acc_ids(i_from[lo:hi]), ch_ids(i_ch[lo:hi])
+        return {
             "inviter_id": inviter_ids,
-            "invitee_id": acc_ids(i_to),
+            "invitee_id": acc_ids(i_to[lo:hi]),
             "channel_id": inv_ch_ids,
-            "invited_at": _ts(start, i_sec),
+            "invited_at": _ts(start, i_sec[lo:hi]),
             "invite_link": pc.binary_join_element_wise(
                 "https://t.me/+sim", inv_ch_ids, inviter_ids, ""
             ),
-        },
-    )
+        }
+
+    write_rows("invites", len(i_from), invite_rows)
 
     # Transactions.
     tx = model.tx
-    t_src, t_dst, t_cents = tx.get("src"), tx.get("dst"), tx.get("cents")
-    t_kind, t_sec, t_ch = tx.get("kind", np.int8), tx.get("sec"), tx.get("ch")
+    t_sec = tx.get("sec")
     order = np.argsort(t_sec, kind="stable")
-    t_src, t_dst, t_cents, t_kind, t_sec, t_ch = (
-        x[order] for x in (t_src, t_dst, t_cents, t_kind, t_sec, t_ch)
-    )
-    credits = t_cents / 100.0
-    write(
-        "transactions",
-        {
-            "txn_id": _ids("T", np.arange(1, len(t_src) + 1), max(8, len(str(len(t_src))))),
-            "from_id": acc_ids(t_src),
-            "to_id": acc_ids(t_dst),
+    t_sec = _compact(t_sec[order])
+    t_src, t_dst = _compact(tx.get("src")[order]), _compact(tx.get("dst")[order])
+    t_cents, t_ch = _compact(tx.get("cents")[order]), _compact(tx.get("ch")[order])
+    t_kind = tx.get("kind", np.int8)[order]
+    del order
+    kind_names = np.array(_KIND_NAMES)
+    txn_width = max(8, len(str(len(t_src))))
+
+    def transaction_rows(lo: int, hi: int) -> dict[str, Any]:
+        credits = t_cents[lo:hi] / 100.0
+        return {
+            "txn_id": _ids("T", np.arange(lo + 1, hi + 1), txn_width),
+            "from_id": acc_ids(t_src[lo:hi]),
+            "to_id": acc_ids(t_dst[lo:hi]),
             "credits": _num(credits),
             "amount_krw": _num(np.round(credits * p.krw_per_credit)),
-            "kind": pa.array(np.array(_KIND_NAMES)[t_kind]),
-            "ts": _ts(start, t_sec),
-            "channel_id": ch_ids(t_ch),
-        },
-    )
+            "kind": pa.array(kind_names[t_kind[lo:hi]]),
+            "ts": _ts(start, t_sec[lo:hi]),
+            "channel_id": ch_ids(t_ch[lo:hi]),
+        }
+
+    write_rows("transactions", len(t_src), transaction_rows)
+    t_src = t_dst = t_cents = t_kind = t_sec = t_ch = None  # released
 
     # Forwards and content.
     f_src, f_dst, f_sec = model.fwd.get("src"), model.fwd.get("dst"), model.fwd.get("sec")
@@ -950,15 +1035,16 @@ def simulate(
     c_hash, c_ch, c_sec, c_poster = (x[first] for x in (c_hash, c_ch, c_sec, c_poster))
     raw = rng.bytes(32 * model.n_hashes).hex().encode("ascii")
     hexes = np.frombuffer(raw, dtype="S64") if raw else np.empty(0, dtype="S64")
-    write(
-        "content",
-        {
-            "content_hash": pa.array(hexes[c_hash].astype(str)),
-            "channel_id": ch_ids(c_ch),
-            "posted_at": _ts(start, c_sec),
-            "poster_id": acc_ids(c_poster),
-        },
-    )
+
+    def content_rows(lo: int, hi: int) -> dict[str, Any]:
+        return {
+            "content_hash": pa.array(hexes[c_hash[lo:hi]].astype(str)),
+            "channel_id": ch_ids(c_ch[lo:hi]),
+            "posted_at": _ts(start, c_sec[lo:hi]),
+            "poster_id": acc_ids(c_poster[lo:hi]),
+        }
+
+    write_rows("content", len(c_hash), content_rows)
 
     # Manifest.
     start_date = dt.date.fromisoformat(p.start_date)
@@ -995,11 +1081,6 @@ def simulate(
             manifest=(case_id, source_id + "-TG", collected),
         )
 
-    balances = pd.Series(
-        model.balance[acc] / 100.0,
-        index=pd.Index(acc_ids(acc).to_pylist(), dtype=object, name="account_id"),
-        name="credits",
-    )
     depth = model.depth[acc]
     # Largest cascade: the accounts of the biggest referral tree, its root included (as in
     # graphintel.analytics.referral).
@@ -1013,7 +1094,9 @@ def simulate(
         largest_cascade=int(cascade.max()) if len(cascade) else 0,
         elapsed_seconds=time.perf_counter() - t0,
         paths=paths,
-        balances=balances,
+        balance_cents=model.balance[acc],
+        balance_accounts=acc,
+        account_id_width=aw,
     )
 
 

@@ -52,7 +52,7 @@ class SimulationParams:
     """
 
     accounts: int = _p(
-        3000, "population: accounts that can be drawn into the scheme", 20, 5_000_000
+        3000, "population: accounts that can be drawn into the scheme", 20, 10_000_000
     )
     seed: int = _p(
         7, "random seed; the same seed and options give byte-identical files", 0, 2**32 - 1

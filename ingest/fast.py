@@ -428,7 +428,7 @@ def prepare_bundle_fast(manifest: Manifest, settings: Settings, *, progress: boo
     if any(f.table in ("telegram_export", "takedowns") for f in manifest.files):
         return None
     report = IngestReport(str(manifest.path), manifest.source_id, manifest.case_id, path="fast")
-    con = duckdb.connect()
+    con = duckdb.connect(config=settings.duckdb_config)
     try:
         con.execute("SET preserve_insertion_order = true")
         typed: dict[str, pa.Table] = {}

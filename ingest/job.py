@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from graphintel.config import Settings
-from graphintel.errors import ManifestError, ValidationError, ValidationFailure
+from graphintel.errors import ManifestError, ValidationError, ValidationFailure, set_stage
 from graphintel.model import NODE_TABLES, TABLES, table_columns
 from graphintel.retraction import save_source_copy, source_copy_blobs
 from graphintel.store.base import Bundle, GraphStore, check_provenance
@@ -224,6 +224,7 @@ def ingest_manifest(
         The store rejected the write (its transaction was rolled back).
     """
     started = time.perf_counter()
+    set_stage("reading the manifest")
     manifest = load_manifest(manifest_path)
     opened = time.perf_counter()  # then the store: a writer copies its file first
     # Before any work: a store location that cannot be written, and provenance that would
@@ -251,6 +252,7 @@ def ingest_manifest(
         report.seconds = time.perf_counter() - started
         return report
     t0 = clock()
+    set_stage("reading and validating the bundle")
     fast = None
     if getattr(store, "accepts_arrow", False):
         from ingest.fast import prepare_bundle_fast
@@ -269,6 +271,7 @@ def ingest_manifest(
         **report.stages,
     }
     report.files = {f.name: f.sha256 for f in manifest.files}
+    set_stage("merging into the store")
     store.ensure_schema()
     transaction = getattr(store, "transaction", None)
     with transaction() if transaction is not None else nullcontext():
@@ -292,4 +295,5 @@ def ingest_manifest(
             t = report.lap("source_copy", t)
     report.lap("commit", t)
     report.seconds = time.perf_counter() - started
+    set_stage("raising alerts and publishing the store")
     return report

@@ -10,7 +10,6 @@ report and the CSV exports after `analyze` must be equal, and so must a retracti
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from graphintel.analytics.pipeline import analyze_store
+from graphintel.neo4j_server import free_local_port
 from graphintel.retraction import retract_source
 from graphintel.store.neo4j_store import Neo4jStore
 from ingest.job import ingest_manifest
@@ -26,12 +26,6 @@ from tests.test_retraction import _snapshot
 
 TINY = Path(__file__).resolve().parents[1] / "sample_data" / "tiny" / "manifest.yaml"
 DEMO = Path(__file__).resolve().parents[1] / "sample_data" / "demo" / "manifest.yaml"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -54,7 +48,7 @@ def bulk_home(tmp_path_factory):
         "GRAPHINTEL_WORKSPACE": str(tmp / "ws"),
     }
     env["GRAPHINTEL_AUDIT_LOG"] = str(tmp / "ws" / "audit.jsonl")
-    port = int(os.environ.get("GRAPHINTEL_TEST_BULK_PORT") or _free_port())  # a second port
+    port = free_local_port()
     args = ["neo4j", "start", "--home", str(home), "--port", str(port)]
     started = _cli(env, *args, "--heap", "1g", "--pagecache", "512m")
     assert started.returncode == 0, started.stderr

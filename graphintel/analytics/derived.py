@@ -23,6 +23,7 @@ from graphintel.analytics import flows as _flows
 from graphintel.analytics.graph import (
     ACCOUNT_ID_COLUMNS,
     CHANNEL_ID_COLUMNS,
+    IdCodes,
     _dedup_objects,
     account_universe,
     channel_universe,
@@ -33,9 +34,11 @@ from graphintel.model import RESULT_TABLES
 __all__ = [
     "DERIVED_TABLES",
     "DERIVE_COLUMNS",
+    "PREPARE_COLUMNS",
     "activity_daily",
     "community_flows",
     "credits_daily",
+    "derive_prepared",
     "derive_tables",
     "org_targets",
     "role_flows",
@@ -63,7 +66,7 @@ DERIVE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """The columns :func:`derive_tables` reads."""
 
-_PREPARE_COLUMNS: dict[str, tuple[str, ...]] = {
+PREPARE_COLUMNS: dict[str, tuple[str, ...]] = {
     name: tuple(
         dict.fromkeys(
             DERIVE_COLUMNS.get(name, ())
@@ -73,38 +76,9 @@ _PREPARE_COLUMNS: dict[str, tuple[str, ...]] = {
     )
     for name in dict.fromkeys([*DERIVE_COLUMNS, *ACCOUNT_ID_COLUMNS, *CHANNEL_ID_COLUMNS])
 }
-_SEP = "\x1f"
-_LIST_TYPES = {np.ndarray, list, type(None)}
-
-
-def _source_key(values: pd.Series) -> np.ndarray:
-    """One string per row for its source list (``\\x1f``-joined; ``''`` when missing), in Arrow.
-
-    The stores' lists (arrays of str) go to Arrow in one C++ conversion; a column holding
-    anything else (e.g. a bare string) takes the per-row path, which treats it as no source.
-    """
-    if len(values) == 0:
-        return np.array([], dtype=object)
-    obj = values.to_numpy(dtype=object)
-    arr = None
-    if set(map(type, obj)) <= _LIST_TYPES:
-        try:
-            arr = pa.array(obj, type=pa.list_(pa.string()), from_pandas=True)
-        except (pa.ArrowException, TypeError, ValueError):
-            arr = None
-    if arr is None:
-        arr = pa.array(
-            [v if isinstance(v, (list, np.ndarray)) else [] for v in obj],
-            type=pa.list_(pa.string()),
-        )
-    joined = pc.binary_join(arr, _SEP)
-    if arr.null_count:  # a missing list is no source
-        joined = pc.if_else(arr.is_null(), "", joined)
-    return _dedup_objects(joined, empty_is_missing=False)  # few distinct lists: shared str
-
-
-def _sources(keys: pd.Series) -> list[list[str]]:
-    return [k.split(_SEP) if k else [] for k in keys]
+"""The columns :func:`derive_tables` normalises: :data:`DERIVE_COLUMNS` and every id column."""
+_source_key = _flows.source_key
+_sources = _flows.source_lists
 
 
 def _cols(name: str) -> list[str]:
@@ -124,9 +98,15 @@ def _labels(accounts: pd.DataFrame, ids: pd.Series) -> pd.Series:
     return pd.Series(out.to_numpy(dtype=object), index=ids.index, dtype=object)
 
 
-def room_table(tables: Mapping[str, pd.DataFrame], channel_metrics: pd.DataFrame) -> pd.DataFrame:
+def room_table(
+    tables: Mapping[str, pd.DataFrame],
+    channel_metrics: pd.DataFrame,
+    *,
+    channel_ids: np.ndarray | None = None,
+) -> pd.DataFrame:
     """One row per room: the ``rooms`` result (members and admins from ``channel_metrics``),
-    by members descending, then channel id.
+    by members descending, then channel id. ``channel_ids`` is the tables' channel universe
+    (:func:`graphintel.analytics.graph.channel_universe`) when already known.
 
     Examples
     --------
@@ -143,9 +123,8 @@ def room_table(tables: Mapping[str, pd.DataFrame], channel_metrics: pd.DataFrame
     ch = tables["channels"].reindex(
         columns=["channel_id", "title", "kind", "is_public", "creator_id", "source_ids"]
     )
-    rooms = pd.DataFrame({"channel_id": channel_universe(tables)}).merge(
-        ch, on="channel_id", how="left"
-    )
+    universe = channel_universe(tables) if channel_ids is None else channel_ids
+    rooms = pd.DataFrame({"channel_id": universe}).merge(ch, on="channel_id", how="left")
     cm = channel_metrics.reindex(columns=["channel_id", "members", "admins", "community"])
     rooms = rooms.merge(cm, on="channel_id", how="left")
     for c in ("members", "admins"):
@@ -275,16 +254,6 @@ def _tx_keys(transactions: pd.DataFrame, source_keys: np.ndarray | None) -> np.n
     return _source_key(transactions.get("source_ids", pd.Series([None] * len(transactions))))
 
 
-def _group_of(ids: pd.Series, lab: pd.Series, positions: np.ndarray | None) -> np.ndarray:
-    """Label of each id (``unknown`` when it has none); ``positions`` = index of each id in
-    ``lab.index`` (``-1`` if absent), when already known."""
-    if positions is None:
-        return ids.map(lab).fillna("unknown").astype(object).to_numpy()
-    labels = np.append(lab.to_numpy(dtype=object), "unknown")
-    out = labels[np.where(positions >= 0, positions, len(labels) - 1)]
-    return np.where(pd.isna(out), "unknown", out).astype(object)
-
-
 def _flows_by(
     transactions: pd.DataFrame,
     groups: pd.Series,
@@ -293,33 +262,13 @@ def _flows_by(
     source_keys: np.ndarray | None = None,
     positions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
+    """:func:`graphintel.analytics.flows.flows_between` per source list, as result ``name``."""
     if transactions.empty:
         return _empty(name)
-    lab = groups.astype(str)
-    if positions is not None and not lab.index.is_unique:
-        positions = None
-    frame = pd.DataFrame(
-        {
-            "source": _group_of(
-                transactions["from_id"], lab, None if positions is None else positions[0]
-            ),
-            "target": _group_of(
-                transactions["to_id"], lab, None if positions is None else positions[1]
-            ),
-            "credits": pd.to_numeric(transactions["credits"], errors="coerce")
-            .fillna(0.0)
-            .to_numpy(float),
-            "_sk": _tx_keys(transactions, source_keys),
-        }
+    out = _flows.flows_between(
+        transactions, groups, by_source=True, source_keys=source_keys, positions=positions
     )
-    out = frame.groupby(["source", "target", "_sk"], sort=True).agg(
-        credits=("credits", "sum"), transactions=("credits", "size")
-    )
-    out = out.reset_index()
-    out["transactions"] = out["transactions"].astype(np.int64)
-    out["source_ids"] = _sources(out["_sk"])
-    out = out.sort_values(["credits", "source", "target"], ascending=[False, True, True])
-    return out[_cols(name)].reset_index(drop=True)
+    return out[_cols(name)]
 
 
 def role_flows(
@@ -328,6 +277,7 @@ def role_flows(
     source_keys: np.ndarray | None = None,
     positions: tuple[np.ndarray, np.ndarray] | None = None,
     account_ids: np.ndarray | None = None,
+    codes: IdCodes | None = None,
 ) -> pd.DataFrame:
     """Credits between roles (operator, admin, member, bot; see
     :func:`graphintel.analytics.flows.account_roles`) per source list.
@@ -341,7 +291,7 @@ def role_flows(
     [['member', 'operator', 5.0, 1]]
     """
     universe = account_universe(tables) if account_ids is None else account_ids
-    roles = _flows.account_roles(tables, universe)
+    roles = _flows.account_roles(tables, universe, codes=codes)
     return _flows_by(
         tables["transactions"], roles, "role_flows", source_keys=source_keys, positions=positions
     )
@@ -427,9 +377,23 @@ def derive_tables(
     so the raw frames are freed while the derivations run."""
     # only the columns the derivations read (and every id column, which make the universes):
     # normalising the others (filled with None when not read) would be wasted work
-    t = prepare_tables(tables, columns=_PREPARE_COLUMNS)
+    t = prepare_tables(tables, columns=PREPARE_COLUMNS)
     if release and isinstance(tables, dict):
         tables.clear()
+    return derive_prepared(t, account_metrics=account_metrics, channel_metrics=channel_metrics)
+
+
+def derive_prepared(
+    t: Mapping[str, pd.DataFrame],
+    *,
+    account_metrics: pd.DataFrame,
+    channel_metrics: pd.DataFrame,
+    codes: IdCodes | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`derive_tables` over tables already prepared
+    (:func:`graphintel.analytics.graph.prepare_tables` with at least :data:`PREPARE_COLUMNS`),
+    e.g. those the analytics ran on; ``codes`` are their id codes when known (saves hashing the
+    payer and payee ids again)."""
     # each table's source keys once, and the payer / payee positions in the account universe
     # once (role and community labels are both indexed by it), shared by the aggregates
     keys = {
@@ -438,17 +402,30 @@ def derive_tables(
         if "source_ids" in t[name].columns
     }
     tx = t["transactions"]
-    universe = account_universe(t)
-    index = pd.Index(universe)
-    ends = (index.get_indexer(pd.Index(tx["from_id"])), index.get_indexer(pd.Index(tx["to_id"])))
+    if codes is not None:
+        universe = codes.account_ids
+        ends = (codes("transactions", "from_id"), codes("transactions", "to_id"))
+    else:
+        universe = account_universe(t)
+        index = pd.Index(universe)
+        ends = (
+            index.get_indexer(pd.Index(tx["from_id"])),
+            index.get_indexer(pd.Index(tx["to_id"])),
+        )
     metric_ids = account_metrics["account_id"].to_numpy(dtype=object)
     same = len(metric_ids) == len(universe) and bool(np.array_equal(metric_ids, universe))
     return {
-        "rooms": room_table(t, channel_metrics),
+        "rooms": room_table(
+            t, channel_metrics, channel_ids=None if codes is None else codes.channel_ids
+        ),
         "activity_daily": activity_daily(t, source_keys=keys),
         "credits_daily": credits_daily(tx, source_keys=keys.get("transactions")),
         "role_flows": role_flows(
-            t, source_keys=keys.get("transactions"), positions=ends, account_ids=universe
+            t,
+            source_keys=keys.get("transactions"),
+            positions=ends,
+            account_ids=universe,
+            codes=codes,
         ),
         "community_flows": community_flows(
             tx,

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphintel.analytics.graph import IdCodes, encode
+from graphintel.analytics.graph import IdCodes, _dedup_objects, encode
 from graphintel.errors import AnalyticsError
 
 __all__ = [
@@ -105,8 +105,11 @@ def account_credits(
     return out
 
 
-def account_roles(tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray) -> pd.Series:
-    """The role of every account (see module notes), indexed by account id.
+def account_roles(
+    tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray, *, codes: IdCodes | None = None
+) -> pd.Series:
+    """The role of every account (see module notes), indexed by account id; ``codes`` are the
+    tables' id codes on ``account_ids`` when already computed.
 
     Examples
     --------
@@ -122,16 +125,21 @@ def account_roles(tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray) -
     n = len(account_ids)
     role = np.full(n, "member", dtype=object)
     m = tables["memberships"]
-    acc = encode(m["account_id"], account_ids)
+    a = tables["accounts"]
+    is_bot = a["is_bot"].astype(bool).to_numpy(dtype=bool)
+    if codes is not None:
+        acc = codes("memberships", "account_id")
+        creators = codes("channels", "creator_id")
+        bots = codes("accounts", "account_id")[is_bot]
+    else:
+        acc = encode(m["account_id"], account_ids)
+        creators = encode(tables["channels"]["creator_id"], account_ids)
+        bots = encode(a.loc[is_bot, "account_id"], account_ids)
     r = m["role"].to_numpy(dtype=object)
     admins = acc[(acc >= 0) & (r == "admin")]
     role[admins] = "admin"
-    owners = np.concatenate(
-        [acc[(acc >= 0) & (r == "owner")], encode(tables["channels"]["creator_id"], account_ids)]
-    )
+    owners = np.concatenate([acc[(acc >= 0) & (r == "owner")], creators])
     role[owners[owners >= 0]] = "operator"
-    a = tables["accounts"]
-    bots = encode(a.loc[a["is_bot"].astype(bool), "account_id"], account_ids)
     role[bots[bots >= 0]] = "bot"
     return pd.Series(
         role, index=pd.Index(account_ids, name="account_id"), name="role", dtype=object
@@ -139,23 +147,97 @@ def account_roles(tables: Mapping[str, pd.DataFrame], account_ids: np.ndarray) -
 
 
 _SEP = "\x1f"
+_LIST_TYPES = {np.ndarray, list, type(None)}
 
 
 def source_key(values: pd.Series) -> np.ndarray:
-    """One string per row for its source list (``\\x1f``-joined, in stored order), vectorised:
-    rows with equal keys have equal ``source_ids``. ``None`` / non-lists count as no source."""
+    """One string per row for its source list (``\\x1f``-joined, in stored order; ``''`` when
+    missing): rows with equal keys have equal ``source_ids``.
+
+    The stores' lists (arrays of str) go to Arrow in one C++ conversion; a column holding
+    anything else (e.g. a bare string) takes the per-row path, which treats it as no source.
+    Rows with equal keys share one ``str`` object (few distinct lists).
+
+    Examples
+    --------
+    >>> [k.split("\\x1f") for k in source_key(pd.Series([np.array(["S1", "S2"]), None]))]
+    [['S1', 'S2'], ['']]
+    """
     if len(values) == 0:
         return np.array([], dtype=object)
-    arr = pa.array(
-        [v if isinstance(v, (list, np.ndarray)) else [] for v in values],
-        type=pa.list_(pa.string()),
-    )
-    return np.asarray(pc.binary_join(arr, _SEP).to_numpy(zero_copy_only=False), dtype=object)
+    obj = values.to_numpy(dtype=object)
+    arr = None
+    if set(map(type, obj)) <= _LIST_TYPES:
+        try:
+            arr = pa.array(obj, type=pa.list_(pa.string()), from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            arr = None
+    if arr is None:
+        arr = pa.array(
+            [v if isinstance(v, (list, np.ndarray)) else [] for v in obj],
+            type=pa.list_(pa.string()),
+        )
+    joined = pc.binary_join(arr, _SEP)
+    if arr.null_count:  # a missing list is no source
+        joined = pc.if_else(arr.is_null(), "", joined)
+    return _dedup_objects(joined, empty_is_missing=False)
 
 
 def source_lists(keys: pd.Series) -> list[list[str]]:
     """The source lists back from :func:`source_key` keys."""
     return [k.split(_SEP) if k else [] for k in keys]
+
+
+def _group_of(ids: pd.Series, lab: pd.Series, positions: np.ndarray | None) -> np.ndarray:
+    """Label of each id (``unknown`` when it has none); ``positions`` = index of each id in
+    ``lab.index`` (``-1`` if absent), when already known."""
+    if positions is None:
+        return ids.map(lab).fillna("unknown").astype(object).to_numpy()
+    labels = np.append(lab.to_numpy(dtype=object), "unknown")
+    out = labels[np.where(positions >= 0, positions, len(labels) - 1)]
+    return np.where(pd.isna(out), "unknown", out).astype(object)
+
+
+def _grouped_flows(
+    tx: pd.DataFrame,
+    lab: pd.Series,
+    credits: np.ndarray,
+    source_keys: np.ndarray | None,
+    positions: tuple[np.ndarray, np.ndarray] | None,
+) -> pd.DataFrame:
+    """Sums and counts per (payer group, payee group[, source key]), grouped on integer codes
+    whose order is that of the labels (so rows and float sums equal grouping the labels)."""
+    if positions is None:
+        positions = (
+            lab.index.get_indexer(pd.Index(tx["from_id"])),
+            lab.index.get_indexer(pd.Index(tx["to_id"])),
+        )
+    labels = np.append(lab.to_numpy(dtype=object), "unknown")
+    labels = np.where(pd.isna(labels), "unknown", labels).astype(object)
+    vocab, label_code = np.unique(labels, return_inverse=True)
+    last = len(labels) - 1
+
+    def code_of(pos: np.ndarray) -> np.ndarray:
+        return label_code[np.where(pos >= 0, pos, last)]
+
+    frame = pd.DataFrame(
+        {"source": code_of(positions[0]), "target": code_of(positions[1]), "credits": credits}
+    )
+    keys = ["source", "target"]
+    sk_vocab = None
+    if source_keys is not None:
+        sk_code, sk_vocab = pd.factorize(np.asarray(source_keys, dtype=object), sort=True)
+        frame["_sk"] = sk_code
+        keys.append("_sk")
+    out = frame.groupby(keys, sort=True).agg(
+        credits=("credits", "sum"), transactions=("credits", "size")
+    )
+    out = out.reset_index()
+    out["source"] = vocab[out["source"].to_numpy()]
+    out["target"] = vocab[out["target"].to_numpy()]
+    if sk_vocab is not None:
+        out["_sk"] = np.asarray(sk_vocab, dtype=object)[out["_sk"].to_numpy()]
+    return out
 
 
 def flows_between(
@@ -164,6 +246,8 @@ def flows_between(
     *,
     kinds: list[str] | None = None,
     by_source: bool = False,
+    source_keys: np.ndarray | None = None,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Credits flowing between groups of accounts (Sankey-ready): the one implementation of
     group-to-group flows (role flows, community flows; :mod:`graphintel.analytics.derived`
@@ -181,6 +265,12 @@ def flows_between(
         One row per group pair *and* distinct ``source_ids`` list of the transactions summed
         (column ``source_ids``), so that summing the rows whose sources overlap a case scope
         gives the exact scoped flow.
+    source_keys : numpy.ndarray, optional
+        :func:`source_key` of ``transactions["source_ids"]``, when already computed (with
+        ``by_source``).
+    positions : tuple of numpy.ndarray, optional
+        Position of each payer and payee in ``groups.index`` (``-1`` if absent), when already
+        known (saves hashing the ids again; ignored when ``groups.index`` is not unique).
 
     Returns
     -------
@@ -201,23 +291,34 @@ def flows_between(
     """
     tx = transactions
     if kinds is not None:
-        tx = tx[tx["kind"].isin(list(kinds))]
+        keep = tx["kind"].isin(list(kinds)).to_numpy(dtype=bool)
+        tx = tx[keep]
+        if source_keys is not None:
+            source_keys = source_keys[keep]
+        if positions is not None:
+            positions = (positions[0][keep], positions[1][keep])
     lab = groups.astype(str)
-    frame = pd.DataFrame(
-        {
-            "source": tx["from_id"].map(lab).fillna("unknown").astype(object).to_numpy(),
-            "target": tx["to_id"].map(lab).fillna("unknown").astype(object).to_numpy(),
-            "credits": pd.to_numeric(tx["credits"], errors="coerce").fillna(0.0).to_numpy(float),
-        }
-    )
-    keys = ["source", "target"]
-    if by_source:
-        frame["_sk"] = source_key(tx.get("source_ids", pd.Series([None] * len(tx))))
-        keys.append("_sk")
-    out = frame.groupby(keys, sort=True).agg(
-        credits=("credits", "sum"), transactions=("credits", "size")
-    )
-    out = out.reset_index()
+    credits = pd.to_numeric(tx["credits"], errors="coerce").fillna(0.0).to_numpy(float)
+    if by_source and source_keys is None:
+        source_keys = source_key(tx.get("source_ids", pd.Series([None] * len(tx))))
+    if not lab.index.is_unique:  # labels looked up by value (the first of a repeated id)
+        frame = pd.DataFrame(
+            {
+                "source": _group_of(tx["from_id"], lab, None),
+                "target": _group_of(tx["to_id"], lab, None),
+                "credits": credits,
+            }
+        )
+        keys = ["source", "target"]
+        if by_source:
+            frame["_sk"] = source_keys
+            keys.append("_sk")
+        out = frame.groupby(keys, sort=True).agg(
+            credits=("credits", "sum"), transactions=("credits", "size")
+        )
+        out = out.reset_index()
+    else:
+        out = _grouped_flows(tx, lab, credits, source_keys if by_source else None, positions)
     out["transactions"] = out["transactions"].astype(np.int64)
     if by_source:
         out["source_ids"] = source_lists(out.pop("_sk"))

@@ -88,11 +88,32 @@ def _id_column(values: pd.Series) -> pd.Series:
     return s.astype(object)
 
 
+_DEDUP_SAMPLE = 4096
+"""Rows sampled to tell a repetitive string column (shared ``str`` objects pay) from a mostly
+distinct one (dictionary encoding costs more than it saves)."""
+
+
 def _dedup_objects(arr: pa.Array, *, empty_is_missing: bool = True) -> np.ndarray:
     """An Arrow string array as an object array of ``str`` (``None`` for missing, and for
-    ``''`` with ``empty_is_missing``), rows of equal value sharing one ``str`` object."""
+    ``''`` with ``empty_is_missing``), rows of equal value sharing one ``str`` object.
+
+    A column whose evenly spaced sample is mostly distinct (keys, timestamps) is converted
+    directly: its dictionary would be nearly as long as the column, so encoding it would cost
+    a hash pass and save no memory. The values are the same either way."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    n = len(arr)
+    if n > _DEDUP_SAMPLE:
+        step = n // _DEDUP_SAMPLE
+        sample = arr.take(pa.array(np.arange(0, n, step, dtype=np.int64))).to_pylist()
+        if len(set(sample)) * 2 > len(sample):  # mostly distinct
+            out = np.empty(n, dtype=object)
+            out[:] = arr.to_pylist()
+            if empty_is_missing:
+                empty = pc.equal(arr, "").fill_null(False).to_numpy(zero_copy_only=False)
+                if empty.any():
+                    out[empty] = None
+            return out
     enc = pc.dictionary_encode(arr)
     uniq = np.empty(len(enc.dictionary) + 1, dtype=object)
     uniq[:-1] = enc.dictionary.to_pylist()
@@ -151,10 +172,17 @@ def _arrow_strings(values: pd.Series) -> pa.Array | None:
 
 
 def _prepare(
-    tables: Mapping[str, pd.DataFrame], columns: Mapping[str, Sequence[str]] | None
+    tables: Mapping[str, pd.DataFrame],
+    columns: Mapping[str, Sequence[str]] | None,
+    *,
+    release: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], pa.Array]]:
     """:func:`prepare_tables`, plus the Arrow arrays behind the account / channel id columns
-    that came in pyarrow-backed (row for row with the prepared table; ``''`` not yet missing)."""
+    that came in pyarrow-backed (row for row with the prepared table; ``''`` not yet missing).
+
+    With ``release`` (``tables`` a dict handed over by the caller), each raw table is taken out
+    of ``tables`` as soon as it is prepared, so at most one raw table lives beside the prepared
+    ones."""
     id_cols = {
         (t, c)
         for spec in (ACCOUNT_ID_COLUMNS, CHANNEL_ID_COLUMNS)
@@ -168,7 +196,7 @@ def _prepare(
         if columns is not None:
             wanted = set(columns.get(name, ()))
             cols = [c for c in cols if c in wanted]
-        given = tables.get(name)
+        given = tables.pop(name, None) if release else tables.get(name)  # type: ignore[attr-defined]
         frame = pd.DataFrame(columns=cols) if given is None else given
         data: dict[str, object] = {}
         n = len(frame)
@@ -201,6 +229,7 @@ def _prepare(
             df = df.sort_values("txn_id", kind="stable").reset_index(drop=True)
             arrow = {k: v for k, v in arrow.items() if k[0] != name}  # rows moved
         out[name] = df
+        frame = given = None  # the raw table (when released) can go now
     return out, arrow
 
 
@@ -314,10 +343,39 @@ def encode(values: pd.Series | np.ndarray, universe: np.ndarray) -> np.ndarray:
     >>> encode(pd.Series(["b", None, "a"]), np.array(["a", "b"], dtype=object)).tolist()
     [1, -1, 0]
     """
+    arrow_universe = _arrow_of(universe)
+    if arrow_universe is not None:
+        try:
+            found = pc.index_in(
+                pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True),
+                value_set=arrow_universe,
+            )
+        except (pa.ArrowException, TypeError, ValueError):  # e.g. non-str values: use pandas
+            pass
+        else:  # Arrow's C++ hash lookup: the same positions, several times faster
+            return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return _index_of(universe).get_indexer(pd.Index(values)).astype(np.int64)
 
 
 _INDEX_CACHE: list[tuple[np.ndarray, pd.Index]] = []
+_ARROW_CACHE: list[tuple[np.ndarray, pa.Array | None]] = []
+
+
+def _arrow_of(universe: np.ndarray) -> pa.Array | None:
+    """``universe`` as an Arrow string array (``None`` when it is not all str), reused for the
+    same array object (a few kept)."""
+    for arr, converted in _ARROW_CACHE:
+        if arr is universe:
+            return converted
+    try:
+        converted = pa.array(np.asarray(universe, dtype=object), type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError):
+        converted = None
+    if converted is not None and converted.null_count:
+        converted = None
+    _ARROW_CACHE.insert(0, (universe, converted))
+    del _ARROW_CACHE[4:]
+    return converted
 
 
 def _index_of(universe: np.ndarray) -> pd.Index:
@@ -387,6 +445,8 @@ def _arrow_codes(
             arr = pa.array(
                 tables[table][col].to_numpy(dtype=object), type=pa.large_string(), from_pandas=True
             )
+        if isinstance(arr, pa.ChunkedArray):  # the stores' columns come chunked
+            arr = arr.combine_chunks()
         parts.append(arr.cast(pa.large_string()))
     enc = pc.dictionary_encode(pa.concat_arrays(parts))
     dictionary = enc.dictionary
@@ -458,11 +518,14 @@ def prepare_and_encode(
     tables: Mapping[str, pd.DataFrame],
     *,
     columns: Mapping[str, Sequence[str]] | None = None,
+    release: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], IdCodes]:
     """:func:`prepare_tables` and :func:`encode_tables` in one go.
 
     Id columns that come in as pyarrow-backed strings (the DuckDB store's) are encoded straight
-    from their Arrow arrays, without going through Python ``str`` objects.
+    from their Arrow arrays, without going through Python ``str`` objects. With ``release``,
+    ``tables`` must be a dict handed over by the caller: each raw table is removed from it once
+    prepared (peak memory: the prepared tables and one raw table).
 
     Examples
     --------
@@ -471,7 +534,7 @@ def prepare_and_encode(
     >>> codes.account_ids.tolist(), codes("invites", "invitee_id").tolist()
     (['A', 'B'], [0])
     """
-    prepared, arrow = _prepare(tables, columns)
+    prepared, arrow = _prepare(tables, columns, release=release)
     return prepared, encode_tables(prepared, arrow=arrow)
 
 

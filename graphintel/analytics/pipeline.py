@@ -65,6 +65,7 @@ from graphintel.model import (
     CHANNEL_METRIC_COLUMNS,
     RESULT_TABLES,
     TABLE_ORDER,
+    table_columns,
 )
 from graphintel.store.base import GraphStore
 
@@ -105,6 +106,17 @@ ANALYZE_COLUMNS: dict[str, tuple[str, ...]] = {
     "content": ("channel_id", "poster_id", "posted_at"),
 }
 """The columns :func:`analyze_tables` reads (the others are not normalised)."""
+
+ALL_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: tuple(
+        c
+        for c in table_columns(name)
+        if c in ANALYZE_COLUMNS.get(name, ()) or c in derived.PREPARE_COLUMNS.get(name, ())
+    )
+    for name in TABLE_ORDER
+}
+"""The columns :func:`analyze_tables` reads with ``derive`` (analytics and derived tables), in
+stored order."""
 
 referral_chain = referral.referral_chain
 referral_subtree = referral.referral_subtree
@@ -153,8 +165,8 @@ def analyze_tables(
         (:data:`graphintel.analytics.derived.DERIVED_TABLES`) from the same tables.
     release : bool
         ``tables`` is a dict handed over by the caller: it is emptied once the tables are
-        prepared, so the raw frames are freed while the analytics run (ignored with ``derive``,
-        which needs them).
+        prepared, so the raw frames are freed while the analytics run (the derived tables are
+        computed from the same prepared tables).
 
     Returns
     -------
@@ -195,9 +207,13 @@ def analyze_tables(
         timings[stage] = round(now - clock, 4)
         clock = now
 
-    # every id column is hashed once here; the stages share the integer codes
-    t, codes = prepare_and_encode(tables, columns=ANALYZE_COLUMNS)
-    if release and not derive and isinstance(tables, dict):
+    # every id column is hashed once here; the stages (and the derived tables) share the
+    # prepared tables and the integer codes
+    handed_over = release and isinstance(tables, dict)
+    t, codes = prepare_and_encode(
+        tables, columns=ALL_COLUMNS if derive else ANALYZE_COLUMNS, release=handed_over
+    )
+    if handed_over:
         tables.clear()  # the prepared copies are all the stages read
     acc, chan = codes.account_ids, codes.channel_ids
     lap("prepare")
@@ -286,6 +302,12 @@ def analyze_tables(
         },
         columns=list(CHANNEL_METRIC_COLUMNS),
     )
+    derived_tables: dict[str, pd.DataFrame] = {}
+    if derive:
+        derived_tables = derived.derive_prepared(
+            t, account_metrics=metrics, channel_metrics=channel_metrics, codes=codes
+        )
+        lap("derived")
     casc = referral.all_cascades(forest)
     ref = referral.referral_summary(forest, cascades=casc)
     ref["cycles_broken"] = len(cycles)
@@ -343,11 +365,7 @@ def analyze_tables(
         **growth,
     }
     if derive:
-        out.update(
-            derived.derive_tables(
-                tables, account_metrics=out["account_metrics"], channel_metrics=channel_metrics
-            )
-        )
+        out.update(derived_tables)
         assert set(out) == set(RESULT_TABLES)
     return out
 
@@ -400,22 +418,14 @@ def analyze_store(store: GraphStore, **options: Any) -> dict[str, pd.DataFrame]:
     AnalyticsError
         On invalid options. Store errors propagate as :class:`graphintel.errors.StoreError`.
     """
-    # Only the columns analytics read: names, handles and evidence stay in the store.
-    tables = {name: store.table(name, columns=list(ANALYZE_COLUMNS[name])) for name in TABLE_ORDER}
-    results = analyze_tables(tables, derive=False, release=True, **options)
-    del tables
-    # The dashboard's derived tables, from the few columns they need (read after the analytics
-    # tables are freed, so peak memory stays that of the analytics).
-    wanted = derived.DERIVE_COLUMNS
-    tables = {name: store.table(name, columns=list(cols)) for name, cols in wanted.items()}
-    results.update(
-        derived.derive_tables(
-            tables,
-            account_metrics=results["account_metrics"],
-            channel_metrics=results["channel_metrics"],
-            release=True,
-        )
-    )
+    # Only the columns analytics and the derived tables read, each table once: evidence and
+    # the other columns stay in the store. The raw frames are freed once prepared.
+    tables = {
+        name: store.table(name, columns=list(ALL_COLUMNS[name]))
+        for name in TABLE_ORDER
+        if ALL_COLUMNS.get(name)
+    }
+    results = analyze_tables(tables, derive=True, release=True, **options)
     del tables
     for name, frame in results.items():
         store.write_results(name, frame)

@@ -31,7 +31,8 @@ def open_store(
         path = uri[len("duckdb:") :]
         if not path:
             raise ConfigError("the store URI 'duckdb:' names no file: use duckdb:PATH")
-        return DuckDBStore(path, read_only=read_only)
+        config = settings.duckdb_config if settings is not None else {}
+        return DuckDBStore(path, read_only=read_only, config=config)
     if uri.split("://", 1)[0] in ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"):
         from graphintel.store.neo4j_store import Neo4jStore
 

@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any, Self
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphintel.errors import StoreUnavailable, clip
 from graphintel.model import (
@@ -151,6 +153,9 @@ class DuckDBStore:
         Open without write access (several readers may share the file).
     lock_timeout : float
         Seconds a writer waits for another writer of the same file to finish.
+    config : dict, optional
+        DuckDB connection options (``memory_limit``, ``temp_directory``, ``threads``), from
+        :attr:`graphintel.config.Settings.duckdb_config`.
 
     Notes
     -----
@@ -161,8 +166,16 @@ class DuckDBStore:
     accepts_arrow = True
     """``write_bundle`` takes Arrow tables too (ingest's fast path, :mod:`ingest.fast`)."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, lock_timeout: float = 600.0):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        lock_timeout: float = 600.0,
+        config: dict[str, Any] | None = None,
+    ):
         self.path = str(path)
+        self.config = dict(config or {})
         self.read_only = read_only
         self.lock_timeout = float(lock_timeout)
         self.uri = f"duckdb:{self.path}"
@@ -194,7 +207,7 @@ class DuckDBStore:
             if not self.read_only and self.path != ":memory:":
                 target = self._start_writing()
             try:
-                self._con = duckdb.connect(target, read_only=self.read_only)
+                self._con = duckdb.connect(target, read_only=self.read_only, config=self.config)
             except duckdb.IOException as err:
                 self._stop_writing(publish=False)
                 raise StoreUnavailable(
@@ -263,12 +276,16 @@ class DuckDBStore:
         for stale in (working, working + ".wal"):
             if os.path.exists(stale):
                 os.remove(stale)
-        if os.path.exists(self.path):
-            shutil.copyfile(self.path, working)
-            shutil.copymode(self.path, working)  # a published file keeps its permissions
-            if os.path.exists(self.path + ".wal"):
-                shutil.copyfile(self.path + ".wal", working + ".wal")
         self._working = working
+        if os.path.exists(self.path):
+            try:
+                shutil.copyfile(self.path, working)
+                shutil.copymode(self.path, working)  # a published file keeps its permissions
+                if os.path.exists(self.path + ".wal"):
+                    shutil.copyfile(self.path + ".wal", working + ".wal")
+            except BaseException:  # a full disk: no partial copy left behind, the lock released
+                self._stop_writing(publish=False)
+                raise
         return working
 
     def _stop_writing(self, *, publish: bool) -> None:
@@ -817,8 +834,23 @@ class DuckDBStore:
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
     """A query result fetched as Arrow, as pandas with the dtypes DuckDB's ``.df()`` gives
     (``str`` columns, ``object`` for an all-null text column, ``boolean`` for a bool column with
-    nulls, lists as arrays of str), at a fraction of ``.df()``'s cost on list columns."""
+    nulls, lists as arrays of str), at a fraction of ``.df()``'s cost on list columns.
+
+    Rows with equal lists of str (``source_ids``: a handful of distinct lists over millions of
+    rows) share one array (:func:`_shared_lists`): treat the arrays as read-only."""
+    order = table.column_names
+    lists = {
+        field.name: _shared_lists(table.column(i))
+        for i, field in enumerate(table.schema)
+        if pa.types.is_list(field.type) and pa.types.is_string(field.type.value_type)
+    }
+    if lists:
+        table = table.drop_columns(list(lists))
     frame = table.to_pandas()
+    if lists:
+        for name, values in lists.items():
+            frame[name] = pd.Series(values, dtype=object, index=frame.index)
+        frame = frame[order]
     n = table.num_rows
     for i, field in enumerate(table.schema):
         column = table.column(i)
@@ -829,6 +861,36 @@ def _arrow_frame(table: pa.Table) -> pd.DataFrame:
         ):
             frame[field.name] = pd.Series([None] * n, dtype=object, index=frame.index)
     return frame
+
+
+def _shared_lists(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A list<string> column as an object array of arrays of str (``None`` for a missing list),
+    as ``to_pandas`` gives it, but one array per distinct list, shared by its rows.
+
+    Lists are told apart by an injective text key (each element prefixed with its length, a
+    missing element by ``~``), dictionary-encoded in Arrow; only the distinct lists are
+    converted to Python."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(arr)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    if arr.offset:  # offsets below assume an unsliced array
+        arr = pa.concat_arrays([arr])
+    values = arr.values
+    tagged = pc.binary_join_element_wise(pc.cast(pc.utf8_length(values), pa.string()), values, ":")
+    tagged = pc.if_else(values.is_null(), "~", tagged)
+    key = pc.binary_join(pa.ListArray.from_arrays(arr.offsets, tagged), "\x1f")
+    if arr.null_count:
+        key = pc.if_else(arr.is_null(), pa.scalar(None, pa.string()), key)
+    enc = pc.dictionary_encode(key)
+    k = len(enc.dictionary)
+    idx = enc.indices.fill_null(k).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes, first = np.unique(idx, return_index=True)
+    uniq = np.empty(k + 1, dtype=object)  # the last slot: a missing list
+    present = codes < k
+    if present.any():
+        uniq[codes[present]] = list(arr.take(pa.array(first[present])).to_pandas())
+    return uniq[idx]
 
 
 def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
