@@ -266,9 +266,14 @@ def merge_nodes(table: str, *, create: bool = False) -> tuple[str, list[str]]:
         "ELSE n.`inferred` AND row.`inferred` END"
     )
     sets.append(_union_sid("n"))
-    verb = "CREATE" if create else "MERGE"
+    if create:  # a new node: every property straight from the row, no read-back
+        props = ", ".join(f"{ident(c)}: row.{ident(c)}" for c in cols)
+        return (
+            f"{_row_map(cols)} CREATE (n:{label} {{{props}, `source_ids`: [$sid]}}) "
+            "RETURN count(*) AS written"
+        ), cols
     stmt = (
-        f"{_row_map(cols)} {verb} (n:{label} {{{ident(key)}: row.{ident(key)}}}) "
+        f"{_row_map(cols)} MERGE (n:{label} {{{ident(key)}: row.{ident(key)}}}) "
         f"SET {', '.join(sets)} RETURN count(*) AS written"
     )
     return stmt, cols
@@ -339,9 +344,16 @@ def merge_relationships(table: str, *, create: bool = False) -> tuple[str, list[
             "FOREACH (o IN CASE WHEN old IS NULL THEN [] ELSE [old] END | DELETE o) "
         )
         on_create = "ON CREATE SET r += prev "
+    if create:  # a new relationship: every property straight from the row, no read-back
+        props = ", ".join(f"{ident(c)}: row.{ident(c)}" for c in cols if c not in end_cols)
+        return (
+            f"{_row_map(cols)} {_end_match(table)}"
+            f"CREATE (a)-[r:{rel} {{{props}, `source_ids`: [$sid]}}]->(b) "
+            "RETURN count(*) AS written"
+        ), cols
     stmt = (
         f"{_row_map(cols)} {_end_match(table)}{moved}"
-        f"{'CREATE' if create else 'MERGE'} (a)-[r:{rel}{pattern}]->(b) {on_create}"
+        f"MERGE (a)-[r:{rel}{pattern}]->(b) {on_create}"
         f"SET {', '.join(sets)} RETURN count(*) AS written"
     )
     return stmt, cols
