@@ -8,10 +8,12 @@ Chromium (Playwright), in ONE browser context, as one analyst's browser would (i
 keeps Streamlit's immutable static files between visits). *first* is the first visit of a page
 after the server is up (the server's query cache is cold for that page; the very first page also
 loads the frontend into an empty browser cache), *second* a new tab on the same page (a new
-Streamlit session, the server's caches warm).
+Streamlit session, the server's caches warm), *sidebar switch* a click on the page's link in
+the sidebar of a tab kept open (one session, the frontend loaded: how a user moves between
+pages; the first page has none).
 
 A visit is timed from navigation to the page being done: its title shown, no running-status
-widget, spinner or skeleton, and every visible Plotly chart, table grid and network canvas drawn
+widget, spinner or skeleton, and every visible Plotly or Vega-Lite chart, table grid and network canvas drawn
 (a network's layout stabilised); what sits in a hidden tab is not waited for. Requests that
 finish after that moment extend it (the clock stops at the later of the two). Playwright's "networkidle" is not the end mark: it waits
 500 ms of silence after the last request, which no user waits for.
@@ -23,9 +25,9 @@ process). Not a test: the figures depend on the machine's load.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,12 +47,6 @@ PAGES = {
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_S = int(os.environ.get("GRAPHINTEL_BENCH_TIMEOUT", "300"))  # per visit
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cli(*args: str) -> None:
@@ -93,6 +89,8 @@ _DONE_JS = """(title) => {
       .length) return false;
   for (const c of q('[data-testid="stPlotlyChart"]'))
     if (!c.querySelector('.main-svg')) return false;
+  for (const c of q('[data-testid="stVegaLiteChart"]'))
+    if (!c.querySelector('canvas.marks, svg.marks')) return false;
   for (const d of q('[data-testid="stDataFrame"]'))
     if (!d.querySelector('canvas')) return false;
   for (const f of q('iframe')) {
@@ -114,6 +112,8 @@ _STATE_JS = """() => ({
     + '[data-testid="stSkeleton"]').length,
   charts: [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
     .map(c => !!c.querySelector('.main-svg')),
+  vega: [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+    .map(c => !!c.querySelector('canvas.marks, svg.marks')),
   tables: [...document.querySelectorAll('[data-testid="stDataFrame"]')]
     .map(d => !!d.querySelector('canvas')),
   frames: [...document.querySelectorAll('iframe')].map(f => f.contentDocument
@@ -122,7 +122,10 @@ _STATE_JS = """() => ({
 })"""
 
 
-def _visit(context, url: str, title: str) -> float:
+def _visit(context, url: str, title: str, run_ended) -> float:
+    """Seconds from navigation to the page done. ``run_ended()`` blocks until the server has
+    logged the end of this visit's script run: the DOM checks alone can pass before the
+    script has sent its charts (nothing drawn yet means nothing to wait for)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page = context.new_page()
@@ -130,6 +133,7 @@ def _visit(context, url: str, title: str) -> float:
     page.on("requestfinished", lambda req: finished.append((time.perf_counter(), req.url)))
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit")
+    run_ended()
     try:
         page.wait_for_function(_DONE_JS, arg=title, timeout=TIMEOUT_S * 1000, polling=50)
     except PlaywrightTimeout as err:  # say what is still missing
@@ -154,10 +158,23 @@ def _visit(context, url: str, title: str) -> float:
     return end - t0
 
 
+def _switch(page, path: str, title: str, run_ended) -> float:
+    """Seconds from clicking ``path``'s link in the sidebar of an open tab (``page``) to that
+    page done: how a user moves between pages (one session, the frontend already loaded)."""
+    link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first
+    t0 = time.perf_counter()
+    link.click()
+    run_ended()
+    page.wait_for_function(_DONE_JS, arg=title, timeout=TIMEOUT_S * 1000, polling=50)
+    return time.perf_counter() - t0
+
+
 def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, float]]:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    from graphintel.neo4j_server import free_local_port
+
+    port = free_local_port()
     env = dict(os.environ, GRAPHINTEL_DASH_TIMINGS="1")
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in the finally below
         "w+", prefix="graphintel-bench-", suffix=".log"
@@ -168,19 +185,32 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    seen = 0
+    seen = 0  # page-run lines read so far
+    counted = 0  # of those, the ones server_time() has summed
+
+    def _runs() -> list[list[str]]:
+        lines = Path(log.name).read_text(errors="replace").splitlines()
+        return [ln.split("\t") for ln in lines if ln.startswith("graphintel-page-run\t")]
+
+    def run_ended() -> None:
+        """Block until the server logs one more page run than before this visit."""
+        nonlocal seen
+        deadline = time.time() + TIMEOUT_S
+        while time.time() < deadline:
+            runs = _runs()
+            if len(runs) > seen:
+                seen = len(runs)
+                return
+            time.sleep(0.02)
+        raise SystemExit(f"the server logged no page run within {TIMEOUT_S} s")
 
     def server_time() -> float:
         """Seconds the server spent running page scripts since the last call."""
-        nonlocal seen
-        deadline = time.time() + 3  # the line is written just after the run ends
-        while True:
-            lines = Path(log.name).read_text(errors="replace").splitlines()
-            runs = [ln.split("\t") for ln in lines if ln.startswith("graphintel-page-run\t")]
-            if len(runs) > seen or time.time() > deadline:
-                break
-            time.sleep(0.05)
-        new, seen = runs[seen:], len(runs)
+        nonlocal seen, counted
+        time.sleep(0.2)  # a rerun the page asked for is logged just after
+        runs = _runs()
+        new, counted = runs[counted:], len(runs)
+        seen = max(seen, len(runs))
         return sum(float(r[2]) for r in new)
 
     base = f"http://127.0.0.1:{port}"
@@ -195,23 +225,36 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
                 time.sleep(0.3)
         out: dict[str, tuple[float, float]] = {}
         scripts: dict[str, tuple[float, float]] = {}
+        switches: dict[str, float] = {}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            nav = None  # one tab kept open, for the sidebar switches
             for path, title in PAGES.items():
                 if pages and path not in pages:
                     continue
                 url = f"{base}/{'' if path == 'overview' else path}"
                 server_time()
-                first = _visit(context, url, title)
+                first = _visit(context, url, title, run_ended)
                 s1 = server_time()
-                second = _visit(context, url, title)
+                second = _visit(context, url, title, run_ended)
                 s2 = server_time()
+                if nav is None:  # the first page measured: open the switching tab on it
+                    nav = context.new_page()
+                    nav.goto(url, wait_until="commit")
+                    run_ended()
+                    nav.wait_for_function(_DONE_JS, arg=title, timeout=TIMEOUT_S * 1000)
+                    switch = float("nan")
+                else:
+                    switch = _switch(nav, "" if path == "overview" else path, title, run_ended)
+                server_time()
                 out[path] = (first, second)
                 scripts[path] = (s1, s2)
+                switches[path] = switch
                 print(
                     f"{path:10s} first {first:6.2f} s (script {s1:5.2f})   "
-                    f"second {second:6.2f} s (script {s2:5.2f})",
+                    f"second {second:6.2f} s (script {s2:5.2f})   "
+                    f"sidebar switch {switch:5.2f} s",
                     flush=True,
                 )
             context.close()
@@ -219,6 +262,7 @@ def run(uri: str, pages: list[str] | None = None) -> dict[str, tuple[float, floa
         cur, peak = _rss(proc.pid)
         out["_rss"] = (cur, peak)
         out["_scripts"] = scripts
+        out["_switch"] = switches
         return out
     finally:
         log.close()
@@ -247,12 +291,18 @@ def main() -> int:
     res = run(uri, args.pages.split(",") if args.pages else None)
     cur, peak = res.pop("_rss")
     scripts = res.pop("_scripts")
+    switches = res.pop("_switch")
     print(f"\nstore {uri}   load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print("| page | first render (s) | second visit (s) | server script, first / second (s) |")
-    print("|---|---|---|---|")
+    print(
+        "| page | first render (s) | second visit, new tab (s) | sidebar switch (s) "
+        "| server script, first / second (s) |"
+    )
+    print("|---|---|---|---|---|")
     for path, (first, second) in res.items():
         s1, s2 = scripts[path]
-        print(f"| {PAGES[path]} | {first:.2f} | {second:.2f} | {s1:.2f} / {s2:.2f} |")
+        sw = switches[path]
+        sw_text = "—" if math.isnan(sw) else f"{sw:.2f}"
+        print(f"| {PAGES[path]} | {first:.2f} | {second:.2f} | {sw_text} | {s1:.2f} / {s2:.2f} |")
     print(f"\ndashboard RSS after all pages: {cur:.0f} MiB (peak {peak:.0f} MiB)")
     return 0
 

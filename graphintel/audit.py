@@ -14,10 +14,10 @@ Heads are keyed by the log's chain id (:func:`chain_id`, the hash of its first e
 log is a new chain that never mixes with another's. An append (and, before it acts, every
 command that opens a store: :meth:`AuditLog.check_stores`) is refused when a touched store
 recorded a head of the log's chain ahead of the log (:func:`head_ahead`): cutting the tail and
-appending until the log passes the recorded seq again can no longer hide the cut. Limit: entries
-appended without touching a store (``users passwd``) are not checked against the heads, so a
-cut followed by enough such entries is not refused at the next store command, but ``audit
-verify`` still names it (the head's entry differs). Heads recorded before chain ids (``chain``
+appending until the log passes the recorded seq again can no longer hide the cut. Entries
+appended without touching a store (``users passwd``) are not checked against the heads, but the
+next command that touches the store is: a head whose entry the log holds differently (the log
+was cut and refilled past the head) is refused too. Heads recorded before chain ids (``chain``
 ``None``) are legacy: verified against the logs given, never blocking.
 
 Concurrent appenders (several CLI processes, the dashboard) serialise on an exclusive
@@ -329,7 +329,7 @@ class AuditLog:
             try:
                 last = self._last_entry(f)
                 chain = None if last is None else self._first_entry(f)["hash"]
-                self._refuse_if_ahead(stores, chain, last)
+                self._refuse_if_ahead(stores, chain, last, f)
                 entry: dict[str, Any] = {
                     "seq": 1 if last is None else int(last["seq"]) + 1,
                     "ts": _now(),
@@ -362,34 +362,50 @@ class AuditLog:
     def check_stores(self, stores: Iterable[Any]) -> None:
         """Raise :class:`AuditError` when a store recorded a head of this log's chain that is
         ahead of the log (a higher ``seq``, or the same ``seq`` with another hash): the log's
-        tail was cut, and appending would hide it. Cheap (the first and last lines, one head
-        per store); called when a command opens a store, before it acts, so a refused action
-        changes nothing. Another chain's heads never block (a new log is a new chain)."""
+        tail was cut, and appending would hide it), or one whose entry the log holds
+        differently (cut and refilled past it). Reads the first and last lines, and the head's
+        line when the log has moved past it; called when a command opens a store, before it
+        acts, so a refused action changes nothing. Another chain's heads never block (a new log is a new chain)."""
         stores = list(stores)
         if not stores or not self.path.exists():
             return
         with open(self.path, "rb") as f:
             last = self._last_entry(f)
             chain = None if last is None else self._first_entry(f)["hash"]
-        self._refuse_if_ahead(stores, chain, last)
+            self._refuse_if_ahead(stores, chain, last, f)
 
     def _refuse_if_ahead(
-        self, stores: list[Any], chain: str | None, last: dict[str, Any] | None
+        self,
+        stores: list[Any],
+        chain: str | None,
+        last: dict[str, Any] | None,
+        f: Any = None,
     ) -> None:
+        """Refuse when a store's head of ``chain`` is ahead of the log, or names an entry the
+        log holds differently (the tail was cut and appended to again past the head, e.g. by
+        entries that touch no store; then this store's next append would overwrite the proof).
+        ``f``: the log, open for reading (to look the head's entry up)."""
         if chain is None:
             return
         for store in stores:
             head = store.audit_head(chain=chain)
-            if not head_ahead(head, last):
-                continue
             n = int(last["seq"]) if last is not None else 0
+            if head_ahead(head, last):
+                how = (
+                    f"recorded seq {head[0]} of this log's chain, but the log ends at seq {n}"
+                    if head[0] > n
+                    else f"recorded another entry as seq {head[0]}, the log's last"
+                )
+                first = n + 1 if head[0] > n else n
+            elif head is not None and head[0] < n and f is not None:
+                entry = self._entry_at(f, head[0])
+                if entry is not None and entry.get("hash") == head[1]:
+                    continue
+                how = f"recorded another entry as seq {head[0]} than the log holds"
+                first = head[0]
+            else:
+                continue
             where = getattr(store, "uri", None) or str(getattr(store, "path", store))
-            how = (
-                f"recorded seq {head[0]} of this log's chain, but the log ends at seq {n}"
-                if head[0] > n
-                else f"recorded another entry as seq {head[0]}, the log's last"
-            )
-            first = n + 1 if head[0] > n else n
             raise AuditError(
                 f"refusing to append to the audit log {self.path}: store {where} {how} (chain "
                 f"{chain[:12]}…), so the log's tail was cut; first missing seq {first}. Nothing "
@@ -397,6 +413,15 @@ class AuditLog:
                 f"verify --store {where}` and keep the log and the store as evidence",
                 seq=first,
             )
+
+    def _entry_at(self, f: Any, seq: int) -> dict[str, Any] | None:
+        """The entry on line ``seq`` (an intact log's seq is its line number), or ``None``."""
+        f.seek(0)
+        for number, raw in enumerate(f, start=1):
+            if number == seq:
+                entry = _parse(raw, number)
+                return entry if entry is not None and entry.get("seq") == seq else None
+        return None
 
     def _first_entry(self, f: Any) -> dict[str, Any]:
         f.seek(0)

@@ -1102,7 +1102,7 @@ def run_dashboard(settings: Settings, uri: str | None, *, port: int, host: str) 
     cmd = [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboards.serve",  # `streamlit run` with the heavy modules imported at start-up
         "run",
         str(app),
         "--server.headless",

@@ -4,18 +4,24 @@
 local server that ``graphintel neo4j start --home DIR`` runs, with ``neo4j-admin database import
 full`` from the same Maven jars, instead of batched ``UNWIND … MERGE`` transactions:
 
-1. every bundle is read and validated exactly as ``graphintel ingest`` does
-   (:func:`ingest.job.prepare_bundle`), all of them before anything is written;
-2. the bundles are merged with the ingest rule (:func:`graphintel.scope.merge_source_rows`:
+1. every bundle is read and validated as ``graphintel ingest`` does, all of them before anything
+   is written: one bundle by the fast path (:func:`ingest.fast.prepare_bundle_fast`, Arrow and
+   DuckDB, which falls back to the exact path whenever it is not certain), several by the exact
+   path (:func:`ingest.job.prepare_bundle`);
+2. several bundles are merged with the ingest rule (:func:`graphintel.scope.merge_source_rows`:
    per key the last non-null value of each attribute, ``inferred`` the AND, ``source_ids`` the
-   sorted union), so the result is what ingesting them one after another gives;
+   sorted union), so the result is what ingesting them one after another gives; one bundle is
+   written as it is, its source id on every record;
 3. the canonical tables are written as the importer's CSV files (a header file per node label
-   and relationship type naming each property's type; data written by DuckDB, text quoted), the
-   server is stopped, ``neo4j-admin database import full`` replaces the empty database, and the
-   server is started again with the same port and memory sizes;
-4. the few parts the importer does not write are written over Bolt through the store's normal
-   path, bundle by bundle in order: the schema (constraints and indexes), ``CREATED``, the
-   ``FORWARDED_TO`` event lists, the ``Source`` nodes and the kept rows for retraction.
+   and relationship type naming each property's type; data written by DuckDB, text quoted),
+   together with the ``Content`` and ``Source`` nodes, ``CREATED`` and the ``FORWARDED_TO``
+   event lists (array properties joined on a delimiter no value contains); the server is
+   stopped, ``neo4j-admin database import full`` (:func:`graphintel.neo4j_server.run_admin`)
+   replaces the empty database, and the server is started again with the same port and memory
+   sizes;
+4. over Bolt: the schema (constraints and indexes, one transaction) and the kept rows for
+   retraction; the ``FORWARDED_TO`` lists too when a forward has no timestamp (its ``''`` cannot
+   be an array element in the importer's CSV).
 
 Only an empty database is accepted (the importer replaces the database); later bundles go through
 ``graphintel ingest`` as usual. A failed import leaves an empty database behind and the server
@@ -25,7 +31,6 @@ running. The graph is the same as the batched path gives (tested table by table)
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -36,17 +41,28 @@ import pandas as pd
 
 from graphintel.config import Settings
 from graphintel.errors import Neo4jSetupError, StoreError
-from graphintel.model import NODE_TABLES, OPTIONAL_KEY_COLUMNS, RECORD_TABLES, TABLES, table_columns
+from graphintel.model import (
+    NODE_TABLES,
+    OPTIONAL_KEY_COLUMNS,
+    RECORD_TABLES,
+    SOURCE_COLUMNS,
+    TABLES,
+    table_columns,
+)
+from graphintel.store.cypher import CREATED, FORWARD_PROPS
+
+FORWARDED_TO = TABLES["forwards"].rel or "FORWARDED_TO"
 
 __all__ = [
     "BulkImportReport",
+    "ImportFiles",
     "audit_details",
     "bulk_import",
     "import_headers",
     "write_import_files",
 ]
 
-# Graph tables the importer writes as relationships (forwards and CREATED go over Bolt).
+# Graph tables the importer writes as relationships (plus CREATED and FORWARDED_TO, built here).
 IMPORT_EDGE_TABLES = ("memberships", "invites", "transactions", "targets", "content")
 _ARRAY_DELIMITERS = ("\x1f", "\x1e", "|", ";", "\t")
 
@@ -116,18 +132,31 @@ def import_headers(table: str) -> tuple[str, list[str], str]:
     return ",".join(fields), [a_col, b_col, *props], spec.rel
 
 
-def _array_delimiter(tables: dict[str, pd.DataFrame]) -> str:
-    """A character that no source id contains (the importer splits arrays on it)."""
-    ids: set[str] = set()
-    for frame in tables.values():
-        if "source_ids" in frame and len(frame):
-            ids |= {str(s) for s in frame["source_ids"].explode().dropna().unique()}
+def _arrow(frame: Any) -> bool:
+    import pyarrow as pa
+
+    return isinstance(frame, pa.Table)
+
+
+def _pandas(frame: Any) -> pd.DataFrame:
+    """A (small) table as pandas: the extras are computed from channels and forwards."""
+    return frame.to_pandas() if _arrow(frame) else frame
+
+
+def _rows(frame: Any) -> int:
+    return 0 if frame is None else (frame.num_rows if _arrow(frame) else len(frame))
+
+
+def _array_delimiter(texts: Any) -> str:
+    """A character that none of ``texts`` (the strings array properties hold) contains."""
+    texts = {str(t) for t in texts}
     for cand in _ARRAY_DELIMITERS:
-        if not any(cand in s for s in ids):
+        if not any(cand in t for t in texts):
             return cand
     raise StoreError(
-        "every array delimiter the bulk importer could use occurs in a source id; ingest these "
-        "bundles with `graphintel ingest` (batched writes) instead"
+        "every array delimiter the bulk importer could use occurs in a source id, a file name or "
+        "a forward's evidence; ingest these bundles with `graphintel ingest` (batched writes) "
+        "instead"
     )
 
 
@@ -140,133 +169,258 @@ def _content_nodes(content: pd.DataFrame) -> pd.DataFrame:
     return ex.groupby("content_hash", sort=True)["source_ids"].agg(list).reset_index()
 
 
-def write_import_files(tables: dict[str, pd.DataFrame], out: Path) -> tuple[list[str], int, int]:
-    """Write the importer's header and data files for the merged ``tables`` into ``out``.
+def _created_rows(bundles: list[Any]) -> pd.DataFrame:
+    """``CREATED`` relationships as the batched path leaves them after the bundles in order:
+    a channel's creator replaced by a later bundle's, the source ids those of the bundles that
+    named the current creator since it last changed."""
+    cols = ["creator_id", "channel_id", "source_ids"]
+    state = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    for bundle in bundles:
+        sid = str(bundle.source["source_id"])
+        channels = bundle.tables.get("channels")
+        if channels is None or not _rows(channels):
+            continue
+        channels = _pandas(channels)
+        new = channels.loc[channels["creator_id"].notna(), ["channel_id", "creator_id"]]
+        both = new.merge(state, on="channel_id", how="left", suffixes=("", "_old"))
+        same = (both["creator_id"] == both["creator_id_old"]).fillna(False).to_numpy(dtype=bool)
+        both["source_ids"] = [  # one entry per channel of the bundle (thousands), not per row
+            sorted({*old, sid}) if keep else [sid]
+            for old, keep in zip(both["source_ids"], same, strict=True)
+        ]
+        kept = state[~state["channel_id"].isin(new["channel_id"])]
+        state = pd.concat([kept, both[cols]], ignore_index=True)
+    return state.reset_index(drop=True)
 
-    Returns the ``neo4j-admin`` arguments naming them (``--nodes=…``, ``--relationships=…``,
-    ``--array-delimiter=…``) and the node and relationship counts.
-    """
+
+def _forward_rows(bundles: list[Any]) -> pd.DataFrame | None:
+    """``FORWARDED_TO`` relationships with their event lists, as the batched path writes them
+    after the bundles in order; ``None`` when a forward has no timestamp (the importer cannot
+    hold the ``''`` it stands for in an array, so those go over Bolt)."""
+    from graphintel.store.neo4j_store import forward_pairs
+
+    parts = []
+    for i, bundle in enumerate(bundles):
+        forwards = bundle.tables.get("forwards")
+        if forwards is None or not _rows(forwards):
+            continue
+        frame = _pandas(forwards).reindex(
+            columns=["from_channel_id", "to_channel_id", "ts", "evidence"]
+        )
+        if frame["ts"].isna().any() or (frame["ts"] == "").any():
+            return None
+        sid = str(bundle.source["source_id"])
+        parts.append(frame.assign(source_ids=[[sid]] * len(frame), _new=i + 1))
+    if not parts:
+        return pd.DataFrame()
+    return forward_pairs(pd.concat(parts, ignore_index=True))
+
+
+def _source_rows(bundles: list[Any]) -> pd.DataFrame:
+    """One ``Source`` node per source id, as the batched path writes it (the last bundle's
+    fields; a source given more than once holds the sorted union of its files)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for bundle in bundles:
+        source = bundle.source
+        sid = str(source["source_id"])
+        props = {c: source.get(c) for c in SOURCE_COLUMNS}
+        files = [str(f) for f in source.get("files") or []]
+        hashes = [str(h) for h in source.get("file_hashes") or []]
+        if sid in seen:
+            files = sorted(set(files) | set(seen[sid]["files"]))
+            hashes = sorted(set(hashes) | set(seen[sid]["file_hashes"]))
+        props = {k: (None if v is None else str(v)) for k, v in props.items()}
+        props.update(files=files, file_hashes=hashes, source_ids=[sid])
+        seen[sid] = props
+    return pd.DataFrame(list(seen.values()))
+
+
+_SOURCE_HEADER = ",".join(
+    ["source_id:ID(Source)"]
+    + [
+        f"{c}:{'string[]' if c in ('files', 'file_hashes') else 'string'}"
+        for c in SOURCE_COLUMNS[1:]
+    ]
+    + ["source_ids:string[]"]
+)
+_CREATED_HEADER = ":START_ID(Account),:END_ID(Channel),source_ids:string[]"
+_FORWARD_COLUMNS = ["from_channel_id", "to_channel_id", "source_ids", *FORWARD_PROPS]
+_FORWARD_KINDS = {"count": "long", "first_ts": "string", "last_ts": "string"}
+_FORWARD_HEADER = ",".join(
+    [":START_ID(Channel)", ":END_ID(Channel)"]
+    + [f"{c}:{_FORWARD_KINDS.get(c, 'string[]')}" for c in _FORWARD_COLUMNS[2:]]
+)
+
+
+@dataclass
+class ImportFiles:
+    """The importer's input: ``neo4j-admin`` arguments naming the files, what they hold, and
+    whether the ``FORWARDED_TO`` relationships are left to Bolt (a forward without timestamp)."""
+
+    args: list[str]
+    nodes: int
+    relationships: int
+    forwards_over_bolt: bool = False
+
+
+def _merged_tables(bundles: list[Any]) -> tuple[dict[str, Any], str | None]:
+    """The bundles' tables merged with the ingest rule, and ``None``; for one bundle its own
+    tables (pandas or Arrow; its keys are unique once validated) and its source id, which every
+    record then carries."""
+    if len(bundles) > 1:
+        from graphintel.scope import merge_source_rows
+
+        return merge_source_rows([(str(b.source["source_id"]), b.tables) for b in bundles]), None
+    return dict(bundles[0].tables), str(bundles[0].source["source_id"])
+
+
+def write_import_files(bundles: list[Any], out: Path) -> ImportFiles:
+    """Write the importer's header and data files for ``bundles`` (validated, in ingest order)
+    into ``out``: every node, record and relationship table, the ``Content`` and ``Source``
+    nodes, ``CREATED`` and the ``FORWARDED_TO`` event lists."""
+    tables, sid = _merged_tables(bundles)
+    return _write_files(bundles, tables, sid, out)
+
+
+def _write_files(
+    bundles: list[Any], tables: dict[str, Any], sid: str | None, out: Path
+) -> ImportFiles:
     import duckdb
 
-    delim = _array_delimiter(tables)
+    created = _created_rows(bundles)
+    forwards = _forward_rows(bundles)
+    sources = _source_rows(bundles)
+    texts: set[str] = set(sources["source_id"])
+    for col in ("files", "file_hashes"):
+        texts.update(x for v in sources[col] for x in v)
+    if forwards is not None and len(forwards):
+        texts.update(x for v in forwards["ts_evidence"] for x in v)
+        texts.update(x for v in forwards["ts_sources"] for x in v)
+    delim = _array_delimiter(texts)
     con = duckdb.connect()
-    args: list[str] = []
-    nodes = rels = 0
-    plan: list[tuple[str, str, pd.DataFrame]] = []
-    for table in (*NODE_TABLES, *RECORD_TABLES):
-        plan.append(("nodes", table, tables[table]))
-    content = tables.get("content")
-    for table in IMPORT_EDGE_TABLES:
-        plan.append(("relationships", table, tables[table]))
+    files = ImportFiles(args=[], nodes=0, relationships=0, forwards_over_bolt=forwards is None)
+
+    def emit(kind: str, name: str, stem: str, header: str, frame: Any, cols: list[str],
+             kinds: dict[str, str], optional: tuple[str, ...] = ()) -> None:  # fmt: skip
+        _write_csv(con, frame, cols, kinds, out / f"{stem}.csv", delim, sid, optional)
+        (out / f"{stem}.header.csv").write_text(header + "\n", encoding="utf-8")
+        files.args.append(f"--{kind}={name}={out / f'{stem}.header.csv'},{out / f'{stem}.csv'}")
+        if kind == "nodes":
+            files.nodes += _rows(frame)
+        else:
+            files.relationships += _rows(frame)
+
     try:
-        for kind, table, frame in plan:
-            if frame is None or frame.empty:
-                continue
-            header, cols, name = import_headers(table)
-            frame = frame.reindex(columns=cols).copy()
-            for col in OPTIONAL_KEY_COLUMNS.get(table, ()):  # identity properties: '' for none
-                frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
-            _write_csv(con, frame, table, cols, out / f"{table}.csv", delim)
-            (out / f"{table}.header.csv").write_text(header + "\n", encoding="utf-8")
-            args.append(f"--{kind}={name}={out / f'{table}.header.csv'},{out / f'{table}.csv'}")
-            if kind == "nodes":
-                nodes += len(frame)
-            else:
-                rels += len(frame)
-        if content is not None and len(content):
-            hashes = _content_nodes(content)
-            header = "content_hash:ID(Content),source_ids:string[]"
-            _write_csv(con, hashes, "content", ["content_hash", "source_ids"],
-                       out / "content_nodes.csv", delim)  # fmt: skip
-            (out / "content_nodes.header.csv").write_text(header + "\n", encoding="utf-8")
-            args.append(
-                f"--nodes=Content={out / 'content_nodes.header.csv'},{out / 'content_nodes.csv'}"
-            )
-            nodes += len(hashes)
+        for kind, group in (("nodes", (*NODE_TABLES, *RECORD_TABLES)),
+                            ("relationships", IMPORT_EDGE_TABLES)):  # fmt: skip
+            for table in group:
+                frame = tables.get(table)
+                if not _rows(frame):
+                    continue
+                header, cols, name = import_headers(table)
+                kinds = {c: _kind(table, c) for c in cols}
+                emit(kind, name, table, header, frame, cols, kinds,
+                     OPTIONAL_KEY_COLUMNS.get(table, ()))  # fmt: skip
+        content = tables.get("content")
+        if _rows(content):
+            nodes = _distinct_hashes(con, content) if sid else _content_nodes(content)
+            emit("nodes", "Content", "content_nodes", "content_hash:ID(Content),source_ids:string[]",
+                 nodes, ["content_hash", "source_ids"],
+                 {"content_hash": "string", "source_ids": "string[]"})  # fmt: skip
+        if len(created):
+            emit("relationships", CREATED, "created", _CREATED_HEADER, created,
+                 ["creator_id", "channel_id", "source_ids"],
+                 {"creator_id": "string", "channel_id": "string", "source_ids": "string[]"},
+            )  # fmt: skip
+        if forwards is not None and len(forwards):
+            kinds = {c: _FORWARD_KINDS.get(c, "string[]") for c in _FORWARD_COLUMNS}
+            kinds.update(from_channel_id="string", to_channel_id="string")
+            emit("relationships", FORWARDED_TO, "forwarded_to", _FORWARD_HEADER, forwards,
+                 _FORWARD_COLUMNS, kinds)  # fmt: skip
+        source_cols = [*SOURCE_COLUMNS, "source_ids"]
+        source_kinds = {c: ("string[]" if c in ("files", "file_hashes", "source_ids") else "string")
+                        for c in source_cols}  # fmt: skip
+        emit("nodes", "Source", "sources", _SOURCE_HEADER, sources, source_cols, source_kinds)
     finally:
         con.close()
-    args.append(f"--array-delimiter={delim}")
-    return args, nodes, rels
+    files.args.append(f"--array-delimiter={delim}")
+    return files
 
 
-def _write_csv(con: Any, frame: pd.DataFrame, table: str, cols: list[str], path: Path, delim: str):
-    """``frame`` as importer CSV: text quoted (``""`` an empty string), a missing value an empty
-    unquoted field, arrays joined on ``delim``, booleans ``true``/``false``."""
+def _distinct_hashes(con: Any, content: Any) -> Any:
+    """The distinct content hashes of one bundle's content table (an Arrow table)."""
+    con.register("content_frame", content)
+    try:
+        return con.sql('SELECT DISTINCT "content_hash" FROM content_frame').to_arrow_table()
+    finally:
+        con.unregister("content_frame")
+
+
+def _write_csv(con: Any, frame: Any, cols: list[str], kinds: dict[str, str], path: Path,
+               delim: str, sid: str | None, optional: tuple[str, ...] = ()) -> None:  # fmt: skip
+    """``frame`` (pandas or Arrow) as importer CSV: text quoted (``""`` an empty string), a
+    missing value an empty unquoted field, arrays joined on ``delim``, booleans ``true`` /
+    ``false``, ``optional`` key columns ``""`` for none (identity properties). A frame without
+    a ``source_ids`` column gets ``sid`` (one bundle, no merge)."""
     from graphintel.store.cypher import ident
 
-    data = frame.reindex(columns=cols)
-    kinds = {c: ("string" if c == "content_hash" else _kind(table, c)) for c in cols}
-    if "source_ids" in data:
-        data = data.assign(source_ids=[delim.join(map(str, v)) for v in data["source_ids"]])
-    for c, k in kinds.items():
-        if k in ("string", "string[]"):
-            s = data[c].astype(object)
-            data[c] = s.where(s.notna(), None)
-        elif k == "double":
-            data[c] = pd.to_numeric(data[c], errors="coerce").astype("float64")
-        elif k == "boolean":
-            data[c] = data[c].astype("boolean")
+    if not _arrow(frame):
+        data = frame.reindex(columns=[c for c in cols if c in frame or c != "source_ids"])
+        for c in data.columns:
+            k = kinds[c]
+            if k == "string[]":
+                data[c] = [None if v is None else delim.join(map(str, v)) for v in data[c]]
+            elif k == "string":
+                s = data[c].astype(object)
+                data[c] = s.where(s.notna(), None)
+            elif k == "double":
+                data[c] = pd.to_numeric(data[c], errors="coerce").astype("float64")
+            elif k == "boolean":
+                data[c] = data[c].astype("boolean")
+            elif k == "long":
+                data[c] = data[c].astype("Int64")
+    else:
+        data = frame
+    present = set(data.column_names if _arrow(frame) else data.columns)
+    sql_type = {"string": "VARCHAR", "string[]": "VARCHAR", "double": "DOUBLE",
+                "boolean": "BOOLEAN", "long": "BIGINT"}  # fmt: skip
+    exprs = []
+    for c in cols:
+        if c == "source_ids" and c not in present:
+            exprs.append(f"s.sid AS {ident(c)}")
+            continue
+        value = f"t.{ident(c)}" if c in present else "NULL"
+        if c in optional:  # identity properties: '' for none
+            value = f"coalesce(CAST({value} AS VARCHAR), '')"
+        exprs.append(f"CAST({value} AS {sql_type[kinds[c]]}) AS {ident(c)}")
     con.register("import_frame", data)
-    quoted = [c for c, k in kinds.items() if k in ("string", "string[]")]
-    select = ", ".join(ident(c) for c in cols)
+    con.register("import_sid", pd.DataFrame({"sid": [sid or ""]}))
+    quoted = [c for c in cols if kinds[c] in ("string", "string[]")]
     force = f", FORCE_QUOTE ({', '.join(ident(c) for c in quoted)})" if quoted else ""
     target = str(path).replace("'", "''")  # a path we chose (a temporary folder), not data
-    con.execute(
-        f"COPY (SELECT {select} FROM import_frame) TO '{target}' "
-        f"(FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"', ESCAPE '\"'{force})"
-    )
-    con.unregister("import_frame")
-
-
-def _merged_tables(bundles: list[Any], merge: Any) -> dict[str, pd.DataFrame]:
-    """The bundles' tables merged with the ingest rule; one bundle needs no merge (its keys are
-    unique once validated), only its source id on every record."""
-    if len(bundles) > 1:
-        return merge([(str(b.source["source_id"]), b.tables) for b in bundles])
-    sid = str(bundles[0].source["source_id"])
-    return {t: f.assign(source_ids=[[sid]] * len(f)) for t, f in bundles[0].tables.items()}
-
-
-def _run_admin_import(settings: Settings, home: Path, args: list[str], report_file: Path) -> str:
-    from graphintel import neo4j_server as ns
-
-    lib = ns.ensure_jars(settings, quiet=True)
-    java = ns.find_java(settings)
-    env = {**ns.os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
-    argv = [
-        str(java),
-        "-Xmx1g",
-        "-cp",
-        f"{lib}/*",
-        ns.ADMIN_CLASS,
-        "database",
-        "import",
-        "full",
-        "neo4j",
-        "--overwrite-destination=true",
-        "--multiline-fields=true",
-        "--id-type=string",
-        "--max-off-heap-memory=25%",
-        f"--report-file={report_file}",
-        *args,
-    ]
-    proc = subprocess.run(
-        argv, cwd=home, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        said = (proc.stderr or proc.stdout).strip()[-2000:]
-        raise Neo4jSetupError(
-            f"neo4j-admin database import failed for {home} (exit status {proc.returncode}); "
-            f"the database is left empty. It said: {said}"
+    try:
+        con.execute(
+            f"COPY (SELECT {', '.join(exprs)} FROM import_frame t CROSS JOIN import_sid s) "
+            f"TO '{target}' (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"', ESCAPE '\"'"
+            f"{force})"
         )
-    return proc.stdout
+    finally:
+        con.unregister("import_frame")
+        con.unregister("import_sid")
 
 
-def _empty_database(home: Path) -> None:
-    """Remove the ``neo4j`` database's files so the server creates it empty on start."""
-    for sub in ("databases", "transactions"):
-        shutil.rmtree(home / "data" / sub / "neo4j", ignore_errors=True)
+def _prepare(manifest: Any, settings: Settings, *, fast: bool) -> tuple[Any, Any]:
+    """Validate one bundle: the fast path (Arrow + DuckDB) when asked and it is certain, else the
+    exact one (which then reports every failure with file, line and column)."""
+    from ingest.job import prepare_bundle
+
+    if fast:
+        from ingest.fast import prepare_bundle_fast
+
+        got = prepare_bundle_fast(manifest, settings)
+        if got is not None:
+            return got
+    return prepare_bundle(manifest, settings)
 
 
 def bulk_import(
@@ -287,13 +441,11 @@ def bulk_import(
     """
     from graphintel import neo4j_server as ns
     from graphintel.retraction import save_source_copy
-    from graphintel.scope import merge_source_rows
     from graphintel.store.base import check_provenance
     from graphintel.store.neo4j_store import Neo4jStore
-    from ingest.job import prepare_bundle
     from ingest.manifest import load_manifest
 
-    path = ns._home(settings, home)
+    path = ns.resolve_home(settings, home)
     info = ns.status(settings, home=path)
     if info is None:
         raise Neo4jSetupError(
@@ -314,12 +466,14 @@ def bulk_import(
         bundles = []
         known = pd.DataFrame(columns=["source_id", "case_id", "method", "legal_basis",
                                       "collected_at", "collected_by"])  # fmt: skip
-        for m in manifests:
-            manifest = load_manifest(m)
+        loaded = [load_manifest(m) for m in manifests]
+        for manifest in loaded:
             fields = {"source_id": manifest.source_id, **manifest.provenance()}
             check_provenance(known, fields)
             known = pd.concat([known, pd.DataFrame([fields])], ignore_index=True)
-            bundle, part = prepare_bundle(manifest, settings)
+            # one bundle is written as it is (Arrow from the fast path); several are merged
+            # with the ingest rule in pandas, so they take the exact path
+            bundle, part = _prepare(manifest, settings, fast=len(loaded) == 1)
             bundles.append(bundle)
             report.rows_read += sum(part.rows_read.values())
             report.files.setdefault(manifest.source_id, {}).update(
@@ -331,42 +485,67 @@ def bulk_import(
                 report.cases.append(manifest.case_id)
         report.seconds["validate"] = time.perf_counter() - started
         t = time.perf_counter()
-        merged = _merged_tables(bundles, merge_source_rows)
         work = Path(tempfile.mkdtemp(prefix="graphintel-import-", dir=path / "import"))
         try:
-            args, report.nodes, report.relationships = write_import_files(merged, work)
+            files = write_import_files(bundles, work)
+            report.nodes, report.relationships = files.nodes, files.relationships
             report.seconds["files"] = time.perf_counter() - t
             t = time.perf_counter()
             store.close()
-            state = ns._read_state(path)
+            launch = ns.launch_settings(settings, home=path)
+            launch.setdefault("port", info.port)
             ns.stop(settings, home=path)
+            report.seconds["stop"] = time.perf_counter() - t
+            t = time.perf_counter()
             try:
-                _run_admin_import(settings, path, args, work / "import.report")
+                ns.run_admin(
+                    settings,
+                    path,
+                    [*_IMPORT_OPTIONS, f"--report-file={work / 'import.report'}", *files.args],
+                    what="database import (the database is left empty)",
+                    heap="1g",
+                )
             except Neo4jSetupError:
                 _empty_database(path)
                 raise
             finally:
-                info = ns.start(
-                    settings,
-                    home=path,
-                    port=int(state.get("port") or info.port),
-                    heap=state.get("heap"),
-                    pagecache=state.get("pagecache"),
-                    tx_memory=state.get("tx_memory"),
-                )
-            report.seconds["neo4j-admin"] = time.perf_counter() - t
+                report.seconds["neo4j-admin"] = time.perf_counter() - t
+                t = time.perf_counter()
+                info = ns.start(settings, home=path, **launch)  # type: ignore[arg-type]
+                report.seconds["start"] = time.perf_counter() - t
         finally:
             shutil.rmtree(work, ignore_errors=True)
         t = time.perf_counter()
         store = Neo4jStore(info.uri, info.username, info.password)
         store.ensure_schema()
+        report.seconds["schema"] = time.perf_counter() - t
+        t = time.perf_counter()
         for bundle in bundles:
-            store.write_bundle_extras(bundle)
+            if files.forwards_over_bolt:
+                store.write_forwards(bundle)
             save_source_copy(store, bundle)
-        report.seconds["bolt"] = time.perf_counter() - t
+        report.seconds["kept rows"] = time.perf_counter() - t
     finally:
         store.close()
     return report
+
+
+_IMPORT_OPTIONS = (
+    "database",
+    "import",
+    "full",
+    "neo4j",
+    "--overwrite-destination=true",
+    "--multiline-fields=true",
+    "--id-type=string",
+    "--max-off-heap-memory=2g",  # bounded: other work shares the machine during the import
+)
+
+
+def _empty_database(home: Path) -> None:
+    """Remove the ``neo4j`` database's files so the server creates it empty on start."""
+    for sub in ("databases", "transactions"):
+        shutil.rmtree(home / "data" / sub / "neo4j", ignore_errors=True)
 
 
 def audit_details(report: BulkImportReport) -> dict[str, Any]:

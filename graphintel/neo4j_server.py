@@ -51,8 +51,11 @@ __all__ = [
     "default_home",
     "ensure_jars",
     "find_java",
+    "launch_settings",
     "machine_memory",
     "memory_sizes",
+    "resolve_home",
+    "run_admin",
     "shell_exports",
     "start",
     "status",
@@ -290,9 +293,19 @@ def default_home(settings: Settings) -> Path:
     return Path(settings.cache_dir) / "neo4j-home"
 
 
-def _home(settings: Settings, home: Path | None) -> Path:
+def resolve_home(settings: Settings, home: Path | None = None) -> Path:
+    """The absolute server home for ``home`` (default :func:`default_home`), checked usable.
+
+    Raises
+    ------
+    ConfigError
+        The path cannot be a server home (see ``_check_path``).
+    """
     path = Path(home) if home is not None else default_home(settings)
     return _check_path(path.expanduser().absolute(), "Neo4j home")
+
+
+_home = resolve_home
 
 
 @contextlib.contextmanager
@@ -536,6 +549,16 @@ def status(settings: Settings, *, home: Path | None = None) -> ServerInfo | None
     return _info(path, state)
 
 
+def launch_settings(settings: Settings, *, home: Path | None = None) -> dict[str, object]:
+    """The ``port``, ``heap``, ``pagecache`` and ``tx_memory`` the server of ``home`` was last
+    started with (from its state file), as keyword arguments for :func:`start`; ``{}`` for a
+    home never started. A restart with them (after a bulk import) keeps its address and sizes.
+    """
+    state = _read_state(resolve_home(settings, home))
+    names = ("port", "heap", "pagecache", "tx_memory")
+    return {k: state[k] for k in names if state.get(k) is not None}
+
+
 # --------------------------------------------------------------------------------------------
 # Memory sizing
 
@@ -662,6 +685,20 @@ def _conf_text(home: Path, lib: Path, port: int, sizes: MemorySizes) -> str:
     return "\n".join(lines) + "\n"
 
 
+def free_local_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it), for a server
+    started next: a test's second Neo4j, a benchmark's dashboard.
+
+    Example
+    -------
+    >>> 0 < free_local_port() < 65536
+    True
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -680,7 +717,64 @@ def _tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.strip().splitlines()[-lines:]) or "(console log is empty)"
 
 
-def _set_initial_password(java: Path, lib: Path, home: Path, password: str) -> None:
+def run_admin(
+    settings: Settings,
+    home: Path,
+    args: list[str],
+    *,
+    what: str,
+    heap: str | None = None,
+    timeout: float | None = None,
+) -> str:
+    """Run ``neo4j-admin ARGS`` (``org.neo4j.cli.AdminTool`` from the server's jars) for ``home``.
+
+    Parameters
+    ----------
+    settings : Settings
+        Java, Neo4j version and cache directory.
+    home : Path
+        The server home (``NEO4J_HOME``; ``NEO4J_CONF`` is its ``conf``).
+    args : list of str
+        The command and its options, e.g. ``["dbms", "set-initial-password", "@file"]``.
+    what : str
+        What the command does, for the error message ("database import").
+    heap : str, optional
+        The tool's JVM heap (``-Xmx``); default the JVM's.
+    timeout : float, optional
+        Seconds before the tool is killed; default none.
+
+    Returns
+    -------
+    str
+        What the tool printed on stdout.
+
+    Raises
+    ------
+    Neo4jSetupError
+        The tool failed or timed out (the message quotes the end of what it said).
+    """
+    lib = ensure_jars(settings, quiet=True)
+    java = find_java(settings)
+    env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
+    argv = [str(java), *([f"-Xmx{heap}"] if heap else []), "-cp", f"{lib}/*", ADMIN_CLASS, *args]
+    try:
+        proc = subprocess.run(
+            argv, cwd=home, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as err:
+        raise Neo4jSetupError(
+            f"neo4j-admin {what} did not finish within {timeout:g} s for {home}"
+        ) from err
+    if proc.returncode != 0:
+        said = (proc.stderr or proc.stdout).strip()[-2000:]
+        raise Neo4jSetupError(
+            f"neo4j-admin {what} failed for {home} (exit status {proc.returncode}): {said}"
+        )
+    return proc.stdout
+
+
+def _set_initial_password(settings: Settings, home: Path, password: str) -> None:
     """``neo4j-admin dbms set-initial-password``, with the password in a 0600 argument file.
 
     picocli expands ``@file`` arguments, so the password never appears in ``ps``.
@@ -689,34 +783,13 @@ def _set_initial_password(java: Path, lib: Path, home: Path, password: str) -> N
     fd = os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(password + "\n")
-    env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
     try:
-        proc = subprocess.run(
-            [
-                str(java),
-                "-cp",
-                f"{lib}/*",
-                ADMIN_CLASS,
-                "dbms",
-                "set-initial-password",
-                f"@{argfile}",
-            ],
-            cwd=home,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        run_admin(
+            settings, home, ["dbms", "set-initial-password", f"@{argfile}"],
+            what="dbms set-initial-password", timeout=300,
+        )  # fmt: skip
     finally:
         argfile.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        said = (proc.stderr or proc.stdout).strip()[-2000:]
-        raise Neo4jSetupError(
-            f"neo4j-admin dbms set-initial-password failed for {home} (exit status "
-            f"{proc.returncode}): {said}"
-        )
 
 
 def _spawn(argv: list[str], log: Path) -> int:
@@ -781,7 +854,7 @@ def _wait_for_bolt(info: ServerInfo, log: Path, timeout: float) -> None:
                     f"Neo4j (pid {info.pid}) did not answer on {info.uri} within {timeout:g} s "
                     f"(last error: {last}); it was stopped. Last lines of {log}:\n{_tail(log)}"
                 )
-            time.sleep(0.5)
+            time.sleep(0.1)
     finally:
         driver.close()
 
@@ -880,7 +953,7 @@ def start(
         }
         _write_state(path, state)
         if not initialised:
-            _set_initial_password(java, lib, path, password)
+            _set_initial_password(settings, path, password)
         log = path / "logs" / "console.log"
         argv = [
             str(java),

@@ -137,6 +137,41 @@ def _records(frame: pd.DataFrame, keep: tuple[str, ...]) -> list[dict[str, Any]]
     ]
 
 
+def force_layout(
+    ids: pd.Series, sources: pd.Series, targets: pd.Series, *, seed: int = 0, scale: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fruchterman–Reingold positions (igraph) for nodes ``ids`` and edges ``sources`` →
+    ``targets``, in canvas pixels: the same data and seed give the same picture.
+
+    ``scale`` is the picture's half-width in pixels (default: grows with the square root of the
+    node count, ~180 px per node across: vis-network zooms to fit).
+
+    Examples
+    --------
+    >>> x, y = force_layout(pd.Series(["a", "b", "c"]), pd.Series(["a"]), pd.Series(["b"]))
+    >>> len(x), bool((abs(x) <= 1000).all())
+    (3, True)
+    """
+    import igraph as ig
+
+    codes = pd.Index(pd.unique(ids.astype(str)))
+    src = codes.get_indexer(sources.astype(str))
+    dst = codes.get_indexer(targets.astype(str))
+    keep = (src >= 0) & (dst >= 0) & (src != dst)
+    graph = ig.Graph(n=len(codes), edges=np.column_stack([src[keep], dst[keep]]).tolist())
+    rng = np.random.default_rng(seed)
+    start = rng.uniform(-1, 1, size=(len(codes), 2)).tolist()
+    pos = np.asarray(graph.layout_fruchterman_reingold(seed=start, niter=300).coords, float)
+    if len(pos) == 0:
+        return np.zeros(0), np.zeros(0)
+    pos -= pos.mean(axis=0)
+    extent = float(np.abs(pos).max()) or 1.0
+    half = scale or 90.0 * np.sqrt(len(codes)) + 100.0
+    pos *= half / extent
+    order = codes.get_indexer(ids.astype(str))
+    return pos[order, 0].round(1), pos[order, 1].round(1)
+
+
 def generate_html(
     nodes: pd.DataFrame,
     edges: pd.DataFrame,
@@ -166,7 +201,8 @@ def generate_html(
     height : int
         Pixel height of the canvas.
     physics : bool
-        Force-directed layout (stabilised before showing; off = static positions).
+        Force-directed layout, computed here (:func:`force_layout`) so the browser draws the
+        picture at once; off = vis-network's default placement.
     seed : int
         Layout seed (same data and seed, same picture).
 
@@ -206,8 +242,15 @@ def generate_html(
     net = Network(
         height=f"{int(height)}px", width="100%", directed=directed, cdn_resources="in_line"
     )
+    static_layout = bool(physics) and not hierarchical and len(nodes) > 1
+    if static_layout:
+        empty = pd.Series([], dtype=str)
+        nodes["x"], nodes["y"] = force_layout(
+            nodes["id"], edges.get("from", empty), edges.get("to", empty), seed=seed
+        )
     net.nodes = _records(
-        nodes, ("id", "label", "title", "color", "size", "level", "shape", "borderWidth")
+        nodes,
+        ("id", "label", "title", "color", "size", "level", "shape", "borderWidth", "x", "y"),
     )
     net.edges = _records(edges, ("from", "to", "title", "label", "width", "color", "dashes"))
     for e in net.edges:
@@ -217,13 +260,9 @@ def generate_html(
         "nodes": {"shape": "dot", "font": {"size": 14}},
         "edges": {"smooth": False, "color": {"inherit": False}},
         "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False},
-        "layout": {"randomSeed": int(seed), "improvedLayout": len(nodes) <= 150},
-        "physics": {
-            "enabled": bool(physics),
-            "solver": "forceAtlas2Based",
-            "forceAtlas2Based": {"gravitationalConstant": -60, "springLength": 120},
-            "stabilization": {"enabled": True, "iterations": 200, "fit": True},
-        },
+        "layout": {"randomSeed": int(seed), "improvedLayout": False},
+        # Positions come computed (force_layout): the browser draws at once, no physics run.
+        "physics": {"enabled": False},
     }
     if hierarchical:
         # Space a level's nodes so the widest level spans ~2,000 px: a wide generation then

@@ -40,10 +40,10 @@ __all__ = [
     "md_text",
     "payment_trace_view",
     "priority_long",
-    "province_outlines",
+    "province_features",
     "referral_tree_view",
     "region_table",
-    "sankey_data",
+    "sankey_svg",
     "search_rooms",
     "shortlist_csv",
     "spread_network",
@@ -392,27 +392,91 @@ def shortlist_csv(ranking: pd.DataFrame) -> str:
 # -- credit flows -------------------------------------------------------------------------------
 
 
-def sankey_data(flows: pd.DataFrame) -> dict[str, list[Any]]:
-    """Plotly Sankey arrays from flows: payers on the left (``label ▸``), payees on the right
-    (``▸ label``), so flows inside a group do not make loops.
+def sankey_svg(flows: pd.DataFrame, *, width: int = 900, height: int = 420) -> str:
+    """A two-column Sankey of credit flows as one SVG: payers on the left, payees on the right
+    (so flows inside a group make no loops), band width ~ credits, a tooltip per band and node.
+
+    Drawn here, not by a charting library: the browser only paints it (Plotly's Sankey loaded
+    ~4.6 MB of JavaScript into every tab showing it). Every label is escaped once, here.
+    ``flows`` has ``source``, ``target``, ``credits`` and optionally ``transactions``.
 
     Examples
     --------
-    >>> fl = pd.DataFrame({"source": ["a", "a"], "target": ["a", "b"], "credits": [1.0, 2.0]})
-    >>> d = sankey_data(fl)
-    >>> d["label"], d["source"], d["target"], d["value"]
-    (['a ▸', '▸ a', '▸ b'], [0, 0], [1, 2], [1.0, 2.0])
+    >>> fl = pd.DataFrame({"source": ["a", "a"], "target": ["a", "<b>"], "credits": [1.0, 3.0]})
+    >>> svg = sankey_svg(fl)
+    >>> svg.startswith("<svg"), svg.count("<path"), "&lt;b&gt;" in svg, "<b>" in svg
+    (True, 2, True, False)
     """
-    left = [f"{s} ▸" for s in sorted(flows["source"].astype(str).unique())]
-    right = [f"▸ {t}" for t in sorted(flows["target"].astype(str).unique())]
-    labels = left + right
-    index = {lab: i for i, lab in enumerate(labels)}
-    return {
-        "label": labels,
-        "source": [index[f"{s} ▸"] for s in flows["source"].astype(str)],
-        "target": [index[f"▸ {t}"] for t in flows["target"].astype(str)],
-        "value": [float(v) for v in flows["credits"]],
-    }
+    from graphintel.netviz import category_colors
+
+    pad, bar, margin = 14.0, 14.0, 150.0
+    f = flows.assign(
+        source=flows["source"].astype(str),
+        target=flows["target"].astype(str),
+        credits=pd.to_numeric(flows["credits"], errors="coerce").fillna(0.0).clip(lower=0.0),
+    )
+    f = f[f["credits"] > 0].sort_values(["source", "target"], kind="stable")
+    esc = html.escape
+    if f.empty:
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="40"></svg>'
+    left = f.groupby("source", sort=True)["credits"].sum()
+    right = f.groupby("target", sort=True)["credits"].sum()
+    total = float(f["credits"].sum())
+    usable = height - 20.0 - pad * (max(len(left), len(right)) - 1)
+    scale = max(usable, 20.0) / total
+    x0, x1 = margin, width - margin
+
+    def column(sums: pd.Series) -> dict[str, float]:
+        tops, y = {}, 10.0
+        for name, value in sums.items():
+            tops[str(name)] = y
+            y += float(value) * scale + pad
+        return tops
+
+    ltop, rtop = column(left), column(right)
+    colors = dict(zip(left.index, category_colors(list(left.index))))
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {width} {height}" '
+        'style="max-width:100%;font:12px sans-serif" role="img" aria-label="credit flows">'
+    )
+    parts = [head]
+    lused = dict.fromkeys(ltop, 0.0)
+    rused = dict.fromkeys(rtop, 0.0)
+    n_tx = f["transactions"] if "transactions" in f else pd.Series(np.nan, index=f.index)
+    for src, dst, credits, tx in zip(f["source"], f["target"], f["credits"], n_tx):
+        h = float(credits) * scale
+        ya, yb = ltop[src] + lused[src], rtop[dst] + rused[dst]
+        lused[src] += h
+        rused[dst] += h
+        xa, xb, xm = x0 + bar, x1, (x0 + bar + x1) / 2
+        d = (
+            f"M{xa:.1f},{ya:.1f} C{xm:.1f},{ya:.1f} {xm:.1f},{yb:.1f} {xb:.1f},{yb:.1f} "
+            f"L{xb:.1f},{yb + h:.1f} C{xm:.1f},{yb + h:.1f} {xm:.1f},{ya + h:.1f} "
+            f"{xa:.1f},{ya + h:.1f} Z"
+        )
+        tip = f"{src} ▸ {dst}: {credits:,.0f} credits"
+        if pd.notna(tx):
+            tip += f" in {int(tx):,} transactions"
+        parts.append(
+            f'<path d="{d}" fill="{colors[src]}" fill-opacity="0.45" stroke="none">'
+            f"<title>{esc(tip)}</title></path>"
+        )
+    for sums, tops, x, anchor, tx_x, arrow in (
+        (left, ltop, x0, "end", x0 - 6, "{} ▸"),
+        (right, rtop, x1, "start", x1 + bar + 6, "▸ {}"),
+    ):
+        for name, value in sums.items():
+            y, h = tops[str(name)], float(value) * scale
+            label = arrow.format(name)
+            fill = colors.get(name, "#888") if anchor == "end" else "#666"
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.0f}" height="{max(h, 1.0):.1f}" '
+                f'fill="{fill}"><title>{esc(label)}: {float(value):,.0f} credits</title></rect>'
+                f'<text x="{tx_x:.1f}" y="{y + h / 2 + 4:.1f}" text-anchor="{anchor}">'
+                f"{esc(label)}</text>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def payment_trace_view(
@@ -601,16 +665,15 @@ def payment_trace_view(
 # -- targets ------------------------------------------------------------------------------------
 
 
-def province_outlines() -> dict[str, list[float | None]]:
-    """Korea's 17 province outlines (KOSTAT 2013, shipped in ``graphintel/data``) as one path:
-    ``lon`` and ``lat`` lists with ``None`` between rings, ready for a filled line trace, and
-    ``names`` (English name per ring start). No request leaves the machine.
+def province_features() -> list[dict[str, Any]]:
+    """Korea's 17 province outlines (KOSTAT 2013, shipped in ``graphintel/data``) as GeoJSON
+    features, for a map drawn offline (no tiles, no request leaves the machine).
 
     Examples
     --------
-    >>> o = province_outlines()
-    >>> len(o["lon"]) == len(o["lat"]), len(set(o["names"]))
-    (True, 17)
+    >>> f = province_features()
+    >>> len(f), f[0]["type"], sorted(f[0]["geometry"])
+    (17, 'Feature', ['coordinates', 'type'])
     """
     import json
     from importlib import resources
@@ -620,18 +683,7 @@ def province_outlines() -> dict[str, list[float | None]]:
         .joinpath("data/korea-provinces-2013.geojson")
         .read_text(encoding="utf-8")
     )
-    lon: list[float | None] = []
-    lat: list[float | None] = []
-    names: list[str] = []
-    for feature in json.loads(text)["features"]:
-        geom = feature["geometry"]
-        polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
-        for poly in polys:
-            for ring in poly:
-                lon.extend([float(p[0]) for p in ring] + [None])
-                lat.extend([float(p[1]) for p in ring] + [None])
-                names.append(str(feature["properties"].get("name_eng", "")))
-    return {"lon": lon, "lat": lat, "names": names}
+    return list(json.loads(text)["features"])
 
 
 def region_table(orgs: pd.DataFrame) -> pd.DataFrame:

@@ -512,6 +512,34 @@ def test_same_seq_other_hash_is_refused(tmp_path):
     assert err.value.seq == 4 and len(log.entries()) == 4
 
 
+def test_cut_tail_refilled_past_the_head_by_storeless_entries_is_refused(tmp_path):
+    """Cut to 3 (the store recorded seq 4), then entries that touch no store refill the log
+    past seq 4: the next append touching the store finds its seq 4 differs from the log's and
+    is refused (else it would overwrite the only proof of the cut)."""
+    from graphintel.audit import HeadFile
+
+    side = HeadFile(tmp_path / "g.duckdb")
+    log = _log(tmp_path, 4)
+    entries = log.entries()
+    side.record_audit_head(4, entries[3]["hash"], chain=entries[0]["hash"])
+    _cut(log, 3)
+    for i in range(5):  # users passwd and the like: no store, not checked
+        log.append("kim", "user_passwd", {"i": i})
+    assert len(log.entries()) == 8
+    with pytest.raises(AuditError, match="recorded another entry as seq 4 than the log") as err:
+        log.append("kim", "report", {"x": 2}, stores=[side])
+    assert err.value.seq == 4 and len(log.entries()) == 8
+    with pytest.raises(AuditError, match="refusing to append"):
+        log.check_stores([side])
+    assert side.audit_head(chain=entries[0]["hash"]) == (4, entries[3]["hash"])
+    log.append("kim", "report", {"x": 3})  # still allowed without the store
+    good = AuditLog(tmp_path / "good.jsonl")
+    for i in range(3):
+        good.append("kim", "report", {"i": i}, stores=[HeadFile(tmp_path / "h.duckdb")])
+    good.append("kim", "user_passwd", {})
+    good.append("kim", "report", {}, stores=[HeadFile(tmp_path / "h.duckdb")])  # intact: fine
+
+
 def test_two_chains_on_one_store(tmp_path, store):
     """A new log (another workspace, or GRAPHINTEL_AUDIT_LOG moved) is a new chain: another
     chain's head never blocks it, each chain's cut is caught on its own, and verify names a

@@ -279,7 +279,7 @@ def test_referral_page_shows_cascade_growth(tiny_uri, monkeypatch):
     gens = at.dataframe[-1].value
     a01 = gens[gens["cascade"] == "A01"]
     assert a01["reproduction"].tolist() == [1.0, 2.0, 0.5, 0.0]
-    assert len(at.get("plotly_chart")) >= 3
+    assert len(at.get("vega_lite_chart")) >= 3
 
 
 def test_operators_show_proceeds_with_purchases(tiny_uri, monkeypatch):

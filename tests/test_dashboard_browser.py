@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from graphintel.analytics.pipeline import analyze_store
 from graphintel.config import load_settings
+from graphintel.neo4j_server import free_local_port
 from graphintel.store import open_store
 from ingest.job import ingest_manifest
 
@@ -50,12 +50,6 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _hostile_bundle(dst: Path) -> Path:
@@ -91,7 +85,7 @@ def dashboard(tmp_path_factory):
         analyze_store(store)
     finally:
         store.close()
-    port = _free_port()
+    port = free_local_port()
     env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key")
     log = (tmp / "dashboard.log").open("w")
     proc = subprocess.Popen(
@@ -218,7 +212,7 @@ def test_no_request_leaves_the_machine(dashboard, browser):
 
 
 def _start_dashboard(uri: str, cwd: Path) -> tuple[subprocess.Popen, str, object]:
-    port = _free_port()
+    port = free_local_port()
     env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key")
     log = (cwd / "dashboard.log").open("w")
     proc = subprocess.Popen(

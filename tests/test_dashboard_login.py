@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from graphintel.neo4j_server import free_local_port
 from graphintel.users import UserFile
-from tests.test_dashboard_browser import ARGS, CHROMIUM, TINY, _free_port
+from tests.test_dashboard_browser import ARGS, CHROMIUM, TINY
 
 pytestmark = pytest.mark.browser
 
 
 def _serve(tmp: Path, env: dict, uri: str):
-    port = _free_port()
+    port = free_local_port()
     log = (tmp / "dashboard.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphintel.cli", "dashboard", "--store", uri, "--port", str(port)],

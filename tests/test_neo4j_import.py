@@ -10,7 +10,6 @@ report and the CSV exports after `analyze` must be equal, and so must a retracti
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from graphintel.analytics.pipeline import analyze_store
+from graphintel.neo4j_server import free_local_port
 from graphintel.retraction import retract_source
 from graphintel.store.neo4j_store import Neo4jStore
 from ingest.job import ingest_manifest
@@ -25,12 +25,7 @@ from tests.legal_data import write_bundle
 from tests.test_retraction import _snapshot
 
 TINY = Path(__file__).resolve().parents[1] / "sample_data" / "tiny" / "manifest.yaml"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+DEMO = Path(__file__).resolve().parents[1] / "sample_data" / "demo" / "manifest.yaml"
 
 
 def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -53,7 +48,7 @@ def bulk_home(tmp_path_factory):
         "GRAPHINTEL_WORKSPACE": str(tmp / "ws"),
     }
     env["GRAPHINTEL_AUDIT_LOG"] = str(tmp / "ws" / "audit.jsonl")
-    port = _free_port()
+    port = free_local_port()
     args = ["neo4j", "start", "--home", str(home), "--port", str(port)]
     started = _cli(env, *args, "--heap", "1g", "--pagecache", "512m")
     assert started.returncode == 0, started.stderr
@@ -138,27 +133,47 @@ def test_bulk_import_equals_batched_ingest(bulk_home, neo4j_store, settings, tmp
     assert '"action":"ingest"' in audit.replace(" ", "") and "neo4j-admin" in audit
 
 
-def test_one_bundle_files_equal_the_merged_ones(tmp_path):
-    """Without a server: the files of one bundle (no merge) hold the same lines as those of
-    the general merge of that bundle alone."""
+@pytest.mark.parametrize("manifest", [DEMO])
+def test_one_bundle_files_equal_the_merged_ones(tmp_path, manifest):
+    """Without a server: the files of one bundle (no merge), from the exact path's pandas
+    tables and from the fast path's Arrow tables, hold the same lines as those of the general
+    merge of that bundle alone (extras included: Source, CREATED, FORWARDED_TO)."""
     from graphintel.config import load_settings
-    from graphintel.neo4j_import import _merged_tables, write_import_files
+    from graphintel.neo4j_import import _write_files, write_import_files
     from graphintel.scope import merge_source_rows
+    from ingest.fast import prepare_bundle_fast
     from ingest.job import prepare_bundle
     from ingest.manifest import load_manifest
 
-    bundle, _ = prepare_bundle(load_manifest(TINY), load_settings({"GRAPHINTEL_PII_KEY": "k"}))
-    one, merged = tmp_path / "one", tmp_path / "merged"
-    one.mkdir()
-    merged.mkdir()
-    _, *counts_one = write_import_files(_merged_tables([bundle], None), one)
+    settings = load_settings({"GRAPHINTEL_PII_KEY": "k"})
+    bundle, _ = prepare_bundle(load_manifest(manifest), settings)
+    fast = prepare_bundle_fast(load_manifest(manifest), settings)
+    assert fast is not None
+    arrow = fast[0]
+    arrow.source = bundle.source  # the same ingest time
+    outs = {name: tmp_path / name for name in ("one", "arrow", "merged")}
+    for out in outs.values():
+        out.mkdir()
+    got = {
+        "one": write_import_files([bundle], outs["one"]),
+        "arrow": write_import_files([arrow], outs["arrow"]),
+    }
     sid = str(bundle.source["source_id"])
-    _, *counts_merged = write_import_files(merge_source_rows([(sid, bundle.tables)]), merged)
-    assert counts_one == counts_merged and counts_one[0] > 0 and counts_one[1] > 0
-    files = sorted(p.name for p in one.iterdir())
-    assert files == sorted(p.name for p in merged.iterdir()) and "invites.csv" in files
+    got["merged"] = _write_files(
+        [bundle], merge_source_rows([(sid, bundle.tables)]), None, outs["merged"]
+    )
+    counts = {k: (f.nodes, f.relationships, f.forwards_over_bolt) for k, f in got.items()}
+    assert len(set(counts.values())) == 1 and counts["one"][0] > 0 and counts["one"][1] > 0
+    files = sorted(p.name for p in outs["one"].iterdir())
+    assert {"invites.csv", "sources.csv", "created.csv", "forwarded_to.csv"} <= set(files)
+    for out in outs.values():
+        assert sorted(p.name for p in out.iterdir()) == files
     for name in files:
-        lines = (one / name).read_text(encoding="utf-8").splitlines()
-        assert sorted(lines) == sorted((merged / name).read_text(encoding="utf-8").splitlines())
-    invites = (one / "invites.csv").read_text(encoding="utf-8")
+        lines = sorted((outs["one"] / name).read_text(encoding="utf-8").splitlines())
+        for other in ("arrow", "merged"):
+            assert sorted((outs[other] / name).read_text(encoding="utf-8").splitlines()) == lines, (
+                other,
+                name,
+            )
+    invites = (outs["one"] / "invites.csv").read_text(encoding="utf-8")
     assert f'"{sid}"' in invites

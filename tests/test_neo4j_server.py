@@ -27,12 +27,6 @@ from graphintel.errors import ConfigError, Neo4jSetupError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _listening(pid: int) -> set[tuple[str, int]]:
     """(address, port) of every TCP socket that process ``pid`` listens on, read from /proc."""
     inodes = set()
@@ -79,7 +73,7 @@ def settings():
 def neo4j_home(settings, tmp_path_factory):
     """One real server for the module: (home, info). Stopped at the end whatever happened."""
     home = tmp_path_factory.mktemp("neo4j") / "home"
-    info = ns.start(settings, home=home, port=_free_port())
+    info = ns.start(settings, home=home, port=ns.free_local_port())
     yield home, info
     ns.stop(settings, home=home)
 
@@ -240,7 +234,7 @@ def test_server_memory_is_sized_from_the_machine(neo4j_home):
 def test_status_and_idempotent_start(settings, neo4j_home):
     home, info = neo4j_home
     assert ns.status(settings, home=home) == info
-    assert ns.start(settings, home=home, port=_free_port()) == info  # running: same server
+    assert ns.start(settings, home=home, port=ns.free_local_port()) == info  # running: same server
     state_file = home / ns.STATE_FILE
     assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
     state = json.loads(state_file.read_text())
@@ -312,7 +306,7 @@ def test_server_that_does_not_answer_in_time_is_stopped(settings, tmp_path):
     with pytest.raises(
         Neo4jSetupError, match="(?s)did not answer on .* within 0.5 s .*; it was stopped"
     ):
-        ns.start(settings, home=home, port=_free_port(), timeout=0.5)
+        ns.start(settings, home=home, port=ns.free_local_port(), timeout=0.5)
     state = json.loads((home / ns.STATE_FILE).read_text())
     assert ns.status(settings, home=home) is None
     assert not _running(state["pid"])
@@ -322,6 +316,6 @@ def test_server_that_does_not_answer_in_time_is_stopped(settings, tmp_path):
 def test_server_that_dies_at_startup_is_reported_with_its_log(settings, tmp_path):
     home = tmp_path / "home"
     with pytest.raises(Neo4jSetupError, match="exited during startup") as err:
-        ns.start(settings, home=home, port=_free_port(), pagecache="400g", timeout=120)
+        ns.start(settings, home=home, port=ns.free_local_port(), pagecache="400g", timeout=120)
     assert "Last lines of" in str(err.value) and "console.log" in str(err.value)
     assert ns.status(settings, home=home) is None

@@ -22,10 +22,11 @@ import pytest
 from graphintel import watch
 from graphintel.analytics.pipeline import analyze_store
 from graphintel.config import load_settings
+from graphintel.neo4j_server import free_local_port
 from graphintel.store import open_store
 from ingest.job import ingest_manifest
 from ingest.pseudonymise import pii_key
-from tests.test_dashboard_browser import ARGS, CHROMIUM, PAYLOAD, SHOTS, _free_port, _open
+from tests.test_dashboard_browser import ARGS, CHROMIUM, PAYLOAD, SHOTS, _open
 
 pytestmark = pytest.mark.browser
 
@@ -68,7 +69,7 @@ def dashboard(tmp_path_factory):
         assert len(watch.run_alerts(store)) == 9  # 1 org, 5 W1, 1 reappearance, 2 titles
     finally:
         store.close()
-    port = _free_port()
+    port = free_local_port()
     env = dict(os.environ, GRAPHINTEL_PII_KEY="test-key")
     log = (tmp / "dashboard.log").open("w")
     proc = subprocess.Popen(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-import plotly.express as px
 import streamlit as st
 
+from dashboards import charts
 from dashboards import components as ui
 from graphintel import economy_views
 from graphintel.dataset import Dataset
@@ -64,16 +64,16 @@ def render(ds: Dataset) -> None:
     if moves.empty:
         right.info("No member of a stopped or dropped room joined another room in the window.")
     else:
-        fig = px.bar(
+        chart = charts.bar(
             moves.head(20),
-            x="members",
-            y="to_channel_id",
+            "to_channel_id",
+            "members",
             color="from_channel_id",
-            orientation="h",
+            horizontal=True,
             height=340,
             title="Members of stopped and dropped rooms who joined another room",
         )
-        right.plotly_chart(fig, key="ec_moves_bar")
+        charts.show(chart, "ec_moves_bar", right)
         st.dataframe(moves, hide_index=True, width="stretch", key="ec_moves")
 
 

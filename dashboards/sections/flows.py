@@ -3,10 +3,10 @@ payment tracing from one account."""
 
 from __future__ import annotations
 
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
+import streamlit.components.v1 as st_components
 
+from dashboards import charts
 from dashboards import components as ui
 from graphintel import views
 from graphintel.dataset import Dataset
@@ -21,15 +21,8 @@ def _sankey(flows, key: str) -> None:
     if flows.empty:
         st.info("No transactions.")
         return
-    d = views.sankey_data(flows)
-    fig = go.Figure(
-        go.Sankey(
-            node={"label": d["label"], "pad": 18},
-            link={"source": d["source"], "target": d["target"], "value": d["value"]},
-        )
-    )
-    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    st.plotly_chart(fig, key=key)
+    # an SVG in its own frame (st.html's sanitiser drops SVG); labels escaped in sankey_svg
+    st_components.html(views.sankey_svg(flows, height=420), height=430, scrolling=False)
     st.dataframe(flows, hide_index=True, width="stretch", key=f"{key}_table")
 
 
@@ -105,8 +98,8 @@ def render(ds: Dataset) -> None:
     if over.empty:
         st.info("No dated transactions.")
     else:
-        fig = px.bar(over, x="period", y="credits", color="kind", height=340)
-        st.plotly_chart(fig, key="fl_time")
+        chart = charts.bar(over, "period", "credits", color="kind", category_type="T", height=340)
+        charts.show(chart, "fl_time")
 
     st.subheader("Top earners")
     st.dataframe(ds.top_earners(20), hide_index=True, width="stretch", key="fl_earners")

@@ -9,10 +9,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import plotly.express as px
 import streamlit as st
 
-from dashboards import auth
+from dashboards import auth, charts
 from dashboards import components as ui
 from graphintel import economy_views, views
 from graphintel.dataset import Dataset
@@ -34,22 +33,16 @@ def render(ds: Dataset) -> None:
         st.info("No account has a priority score above zero.")
         return
     long = views.priority_long(ranking)
-    fig = px.bar(
+    chart = charts.bar(
         long,
-        y="account",
-        x="contribution",
+        "account",
+        "contribution",
         color="component",
-        orientation="h",
-        height=max(300, 24 * len(ranking) + 120),
+        horizontal=True,
+        order=long["account"].unique().tolist(),
+        height=max(300, 24 * len(ranking) + 60),
     )
-    fig.update_layout(
-        yaxis={
-            "categoryorder": "array",
-            "categoryarray": list(reversed(long["account"].unique().tolist())),
-        },
-        legend_title_text="component",
-    )
-    st.plotly_chart(fig, key="op_bar")
+    charts.show(chart, "op_bar")
     st.dataframe(ranking, hide_index=True, width="stretch", key="op_table")
     ident = auth.current()
     may_export = ident is not None and ident.can_export

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
+from dashboards import charts
 from dashboards import components as ui
 from graphintel.dataset import Dataset
 from graphintel.model import COUNT_KEYS
@@ -38,15 +38,10 @@ def render(ds: Dataset) -> None:
     if act.empty:
         st.info("No dated joins, invites or purchases.")
     else:
-        fig = px.line(
-            act,
-            x="day",
-            y="count",
-            color="activity",
-            height=320,
-            labels={"day": "", "count": "records per day"},
+        chart = charts.line(
+            act, "day", "count", color="activity", x_title="", y_title="records per day"
         )
-        st.plotly_chart(fig, key="ov_activity")
+        charts.show(chart, "ov_activity")
 
     left, right = st.columns([3, 2])
     with left:
@@ -63,14 +58,12 @@ def render(ds: Dataset) -> None:
             f"modularity {float(info.get('modularity') or 0):.3f}"
         )
         sizes = ds.community_sizes(20)
-        fig = px.bar(
-            sizes.astype({"community": str}),
-            x="community",
-            y=["accounts", "channels"],
-            barmode="group",
-            height=320,
+        long = sizes.astype({"community": str}).melt(
+            id_vars="community", value_vars=["accounts", "channels"], var_name="kind"
         )
-        st.plotly_chart(fig, key="ov_communities")
+        order = sizes["community"].astype(str).tolist()
+        chart = charts.bar(long, "community", "value", color="kind", grouped=True, order=order)
+        charts.show(chart, "ov_communities")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
+from dashboards import charts
 from dashboards import components as ui
 from graphintel import economy_views
 from graphintel.dataset import Dataset
@@ -73,8 +73,8 @@ def render(ds: Dataset) -> None:
     c3, c4 = st.columns([2, 3])
     c3.dataframe(casc, hide_index=True, width="stretch", key="rf_cascades")
     if not casc.empty:
-        fig = px.bar(casc, x="root", y="size", hover_data=["depth", "direct_invites"], height=300)
-        c4.plotly_chart(fig, key="rf_cascade_bar")
+        chart = charts.bar(casc, "root", "size", tooltip=["depth", "direct_invites"])
+        charts.show(chart, "rf_cascade_bar", c4)
     _growth(ds)
 
 
@@ -90,27 +90,28 @@ def _growth(ds: Dataset) -> None:
     curves = economy_views.cascade_curves(ds.cascade_growth(roots), casc, n)
     gens = economy_views.cascade_generation_curves(ds.cascade_generations(), casc, n)
     c5, c6 = st.columns(2)
-    fig = px.line(
+    chart = charts.line(
         curves,
-        x="day",
-        y="size",
+        "day",
+        "size",
         color="cascade",
-        line_shape="hv",
+        step=True,
         height=340,
         title="Accounts in the cascade (root included)",
     )
-    c5.plotly_chart(fig, key="rf_growth_size")
-    fig = px.line(
+    charts.show(chart, "rf_growth_size", c5)
+    chart = charts.line(
         gens,
-        x="generation",
-        y="reproduction",
+        "generation",
+        "reproduction",
         color="cascade",
-        markers=True,
+        x_type="Q",
+        points=True,
+        rule_y=1,
         height=340,
         title="Recruits per member, by generation (R; below 1 dies out)",
     )
-    fig.add_hline(y=1, line_dash="dot")
-    c6.plotly_chart(fig, key="rf_growth_r")
+    charts.show(chart, "rf_growth_r", c6)
     st.caption(
         "Generation 0 is the root. R of a generation = accounts of the next generation ÷ "
         "accounts of this one; the mean time between generations is from a member's join to "

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import plotly.express as px
+import pandas as pd
 import streamlit as st
 
+from dashboards import charts
 from dashboards import components as ui
 from graphintel.dataset import Dataset
 from graphintel.takedowns import figures_from_tables
@@ -39,7 +40,7 @@ def render(ds: Dataset) -> None:
     with c1:
         st.subheader("Requests by status")
         counts = [{"status": k, "requests": v} for k, v in s.items()]
-        st.plotly_chart(px.bar(counts, x="status", y="requests", height=300), key="td_status")
+        charts.show(charts.bar(pd.DataFrame(counts), "status", "requests"), "td_status")
     with c2:
         st.subheader("Time from request to confirmation")
         rec = t["records"]
@@ -47,16 +48,8 @@ def render(ds: Dataset) -> None:
         if done.empty:
             st.info("No confirmed takedown yet.")
         else:
-            st.plotly_chart(
-                px.histogram(
-                    done,
-                    x="days_to_confirm",
-                    nbins=20,
-                    height=300,
-                    labels={"days_to_confirm": "days"},
-                ),
-                key="td_days",
-            )
+            chart = charts.histogram(done, "days_to_confirm", bins=20, x_title="days")
+            charts.show(chart, "td_days")
             st.caption(
                 f"{d['count']} confirmed: median {d['median']:.1f} days, mean {d['mean']:.1f}, "
                 f"max {d['max']:.1f}."

@@ -3,69 +3,53 @@
 
 from __future__ import annotations
 
-import html
-
+import altair as alt
 import numpy as np
-import plotly.graph_objects as go
+import pandas as pd
 import streamlit as st
 
+from dashboards import charts
 from dashboards import components as ui
 from graphintel import views
 from graphintel.dataset import Dataset
 
 
 @st.cache_resource(show_spinner=False)
-def _outlines() -> dict:
-    return views.province_outlines()
+def _outlines() -> list[dict]:
+    return views.province_features()
 
 
-def _map(placed) -> go.Figure:
-    base = _outlines()
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=base["lon"],
-            y=base["lat"],
-            mode="lines",
-            fill="toself",
-            fillcolor="rgba(210, 218, 226, 0.55)",
-            line={"color": "#8a99a8", "width": 0.8},
-            hoverinfo="skip",
-            name="provinces (KOSTAT 2013)",
-            showlegend=False,
-        )
+def _map(placed: pd.DataFrame) -> alt.LayerChart:
+    """Province outlines (KOSTAT 2013) with a circle per organisation: area ~ rooms."""
+    base = alt.Chart(alt.Data(values=_outlines())).mark_geoshape(
+        fill="#d2dae2", fillOpacity=0.55, stroke="#8a99a8", strokeWidth=0.8
     )
     rooms = placed["rooms"].to_numpy(float)
-    hover = [
-        f"{html.escape(str(n))}<br>{html.escape(str(k))} · {html.escape(str(r))}<br>"
-        f"rooms {int(c)} · members reached {int(m):,}"
-        for n, k, r, c, m in zip(
-            placed["name"].fillna(placed["org_id"]),
-            placed["kind"].fillna("—"),
-            placed["region"].fillna("—"),
-            placed["rooms"],
-            placed["members_reached"],
-        )
-    ]
-    fig.add_trace(
-        go.Scatter(
-            x=placed["lon"],
-            y=placed["lat"],
-            mode="markers",
-            marker={
-                "size": 8 + 6 * np.sqrt(rooms),
-                "color": np.where(rooms > 0, "rgba(214,39,40,0.75)", "rgba(150,150,150,0.6)"),
-                "line": {"color": "white", "width": 0.5},
-            },
-            hovertext=hover,
-            hoverinfo="text",
-            showlegend=False,
+    points = pd.DataFrame(
+        {
+            "organisation": placed["name"].fillna(placed["org_id"]).astype(str),
+            "kind": placed["kind"].fillna("—").astype(str),
+            "region": placed["region"].fillna("—").astype(str),
+            "rooms": placed["rooms"].astype(int),
+            "members reached": placed["members_reached"].astype(int),
+            "lon": placed["lon"].astype(float),
+            "lat": placed["lat"].astype(float),
+            "area": (8 + 6 * np.sqrt(rooms)) ** 2,
+            "fill": np.where(rooms > 0, "rgba(214,39,40,0.75)", "rgba(150,150,150,0.6)"),
+        }
+    )
+    marks = (
+        alt.Chart(points)
+        .mark_circle(stroke="white", strokeWidth=0.5, opacity=1)
+        .encode(
+            longitude="lon:Q",
+            latitude="lat:Q",
+            size=alt.Size("area:Q", scale=None, legend=None),
+            color=alt.Color("fill:N", scale=None, legend=None),
+            tooltip=["organisation", "kind", "region", "rooms", "members reached"],
         )
     )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.25)
-    fig.update_layout(height=620, margin={"l": 0, "r": 0, "t": 0, "b": 0}, plot_bgcolor="white")
-    return fig
+    return alt.layer(base, marks).project(type="mercator").properties(height=620)
 
 
 def render(ds: Dataset) -> None:
@@ -84,7 +68,7 @@ def render(ds: Dataset) -> None:
     if placed.empty:
         st.info("No organisation has coordinates.")
     else:
-        st.plotly_chart(_map(placed), key="tg_map")
+        charts.show(_map(placed), "tg_map")
     c1, c2 = st.columns([2, 3])
     with c1:
         st.subheader("Regions")

@@ -11,9 +11,9 @@ Interventions are real re-runs of the simulator with the same seed and one accou
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
+from dashboards import charts
 from dashboards import components as ui
 from graphintel import trainer_runs, views
 from graphintel.dataset import Dataset
@@ -106,9 +106,10 @@ def render(ds: Dataset) -> None:
         ui.show_network(view, directed=True, what="members", height=460)
     with right:
         long = timeline.melt(id_vars="day", var_name="series", value_name="cumulative")
-        fig = px.line(long, x="day", y="cumulative", color="series", height=460)
-        fig.add_vline(x=pd.Timestamp(day), line_dash="dot")
-        st.plotly_chart(fig, key="tr_curves")
+        chart = charts.line(
+            long, "day", "cumulative", color="series", height=460, rule_x=pd.Timestamp(day)
+        )
+        charts.show(chart, "tr_curves")
 
     st.subheader("Intervention: remove one account at day X")
     run_days = views.trainer_days(days)
@@ -166,17 +167,16 @@ def render(ds: Dataset) -> None:
 
     left, right = st.columns(2)
     with left:
-        fig = px.line(
+        chart = charts.line(
             comp,
-            x="day",
-            y="members",
+            "day",
+            "members",
             color="scenario",
             height=420,
             title="Members so far (cumulative)",
+            rule_x=pd.Timestamp(x),
         )
-        fig.add_vline(x=pd.Timestamp(x), line_dash="dot")
-        fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
-        st.plotly_chart(fig, key="tr_cmp_members")
+        charts.show(chart, "tr_cmp_members")
     with right:
         credits = comp.melt(
             id_vars=["day", "scenario"],
@@ -184,18 +184,17 @@ def render(ds: Dataset) -> None:
             var_name="credits",
             value_name="cumulative",
         )
-        fig = px.line(
+        chart = charts.line(
             credits,
-            x="day",
-            y="cumulative",
+            "day",
+            "cumulative",
             color="scenario",
-            line_dash="credits",
+            dash="credits",
             height=420,
             title="Credits paid (cumulative)",
+            rule_x=pd.Timestamp(x),
         )
-        fig.add_vline(x=pd.Timestamp(x), line_dash="dot")
-        fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
-        st.plotly_chart(fig, key="tr_cmp_credits")
+        charts.show(chart, "tr_cmp_credits")
     st.dataframe(summary.reset_index(), hide_index=True, key="tr_cmp_table")
     _cascade_compare(cascade_runs, pd.Timestamp(x))
     st.caption(
@@ -216,30 +215,29 @@ def _cascade_compare(runs: dict, x: pd.Timestamp) -> None:
     gens = pd.concat([g.assign(scenario=n) for n, (g, _) in runs.items()], ignore_index=True)
     grow = pd.concat([g.assign(scenario=n) for n, (_, g) in runs.items()], ignore_index=True)
     left, right = st.columns(2)
-    fig = px.line(
+    chart = charts.line(
         grow,
-        x="day",
-        y="size",
+        "day",
+        "size",
         color="scenario",
-        line_shape="hv",
+        step=True,
         height=380,
         title="Accounts in referral cascades",
+        rule_x=x,
     )
-    fig.add_vline(x=x, line_dash="dot")
-    fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
-    left.plotly_chart(fig, key="tr_casc_size")
-    fig = px.line(
+    charts.show(chart, "tr_casc_size", left)
+    chart = charts.line(
         gens,
-        x="generation",
-        y="reproduction",
+        "generation",
+        "reproduction",
         color="scenario",
-        markers=True,
+        x_type="Q",
+        points=True,
+        rule_y=1,
         height=380,
         title="Recruits per member by generation (R)",
     )
-    fig.add_hline(y=1, line_dash="dot")
-    fig.update_layout(legend={"orientation": "h", "y": -0.25, "title": None})
-    right.plotly_chart(fig, key="tr_casc_r")
+    charts.show(chart, "tr_casc_r", right)
     st.dataframe(gens, hide_index=True, width="stretch", key="tr_casc_table")
     st.caption(
         "Generation 0 = the operators who start the cascades. R = accounts of the next "

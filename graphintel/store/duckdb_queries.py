@@ -48,6 +48,9 @@ class Query:
     sql: str
     tables: tuple[str, ...]
     columns: tuple[str, ...]
+    #: the same read without the ``$scope`` filter, where leaving it out saves a join or a scan
+    #: (used when ``$scope`` is NULL: the two give the same rows)
+    unscoped: str | None = None
 
 
 _ROOM_COLS = (
@@ -247,6 +250,13 @@ QUERIES: dict[str, Query] = {
         "LIMIT $limit",
         ("result_account_metrics", "result_rooms", "accounts"),
         ("community", "accounts", "channels"),
+        unscoped="WITH a AS (SELECT community, count(*) AS n FROM result_account_metrics "
+        "GROUP BY 1), c AS (SELECT community, count(*) AS n FROM result_rooms GROUP BY 1) "
+        "SELECT coalesce(a.community, c.community) AS community, "
+        "CAST(coalesce(a.n, 0) AS BIGINT) AS accounts, "
+        "CAST(coalesce(c.n, 0) AS BIGINT) AS channels FROM a FULL OUTER JOIN c "
+        "ON a.community = c.community ORDER BY accounts DESC, channels DESC, community "
+        "LIMIT $limit",
     ),
     "organisations": Query(
         "SELECT org_id, coalesce(name, org_id) AS name FROM organizations o "
@@ -523,7 +533,9 @@ QUERIES: dict[str, Query] = {
 }
 
 
-def _counts_sql(present: set[str]) -> str:
+def _counts_sql(present: set[str], scoped: bool = True) -> str:
+    """Rows per table; ``scoped=False`` (no ``$scope``) leaves out the filter, so DuckDB
+    answers ``count(*)`` from the table's metadata instead of reading every list of source ids."""
     parts = []
     for key in COUNT_KEYS:
         if key not in present:
@@ -538,7 +550,8 @@ def _counts_sql(present: set[str]) -> str:
             where = _scope("source_ids")
             expr = "count(DISTINCT content_hash)" if key == "content" else "count(*)"
         assert key in TABLES or key == "sources"
-        parts.append(f"SELECT '{key}' AS key, {expr} AS n FROM \"{key}\" WHERE {where}")
+        where = f" WHERE {where}" if scoped else ""
+        parts.append(f"SELECT '{key}' AS key, {expr} AS n FROM \"{key}\"{where}")
     return " UNION ALL ".join(parts) if parts else "SELECT NULL AS key, 0 AS n WHERE false"
 
 
@@ -616,13 +629,16 @@ class _Snapshot:
                 return hit.copy()
         present = self.tables()
         if name == "counts":
-            sql, cols, needed = _counts_sql(present), ("key", "n"), ()
+            scoped = params.get("scope") is not None
+            sql, cols, needed = _counts_sql(present, scoped), ("key", "n"), ()
         else:
             try:
                 q = QUERIES[name]
             except KeyError as err:
                 raise StoreError(f"unknown dataset query {name!r}") from err
             sql, cols, needed = q.sql, q.columns, q.tables
+            if q.unscoped is not None and params.get("scope") is None:
+                sql = q.unscoped
         if any(t not in present for t in needed):
             frame = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
         else:

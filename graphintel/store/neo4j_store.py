@@ -66,7 +66,7 @@ from graphintel.store.base import (
     result_columns,
 )
 
-__all__ = ["Neo4jStore"]
+__all__ = ["Neo4jStore", "forward_pairs"]
 
 _EDGE_ORDER = ("memberships", "invites", "transactions", "targets", "content")
 _METRIC_TABLES = ("account_metrics", "channel_metrics")
@@ -223,10 +223,17 @@ class Neo4jStore:
 
     # -- schema --------------------------------------------------------------------------------
     def ensure_schema(self) -> None:
-        """Create the uniqueness constraints and indexes if missing (idempotent)."""
-        with self._session() as session:
+        """Create the uniqueness constraints and indexes if missing (idempotent).
+
+        One transaction for all of them: after a bulk import the server then fills the new
+        indexes together (one scan of the nodes, one of the relationships), not one by one."""
+
+        def work(tx: Any) -> None:
             for stmt in cypher.schema_statements():
-                session.run(stmt).consume()
+                tx.run(stmt).consume()
+
+        with self._session() as session:
+            session.execute_write(work)
 
     def clear(self) -> None:
         """Delete every graphintel node and relationship (tests and ``--fresh`` only)."""
@@ -247,38 +254,41 @@ class Neo4jStore:
         for table in TABLES:
             frame = bundle.tables.get(table)
             written[table] = 0 if frame is None else len(frame)
-        self._run_steps(self._bundle_steps(bundle, graph=True), progress=progress)
+        self._run_steps(self._bundle_steps(bundle), progress=progress)
         written["sources"] = 1
         return written
 
-    def write_bundle_extras(self, bundle: Bundle) -> None:
-        """After a bulk import of ``bundle``'s tables (:mod:`graphintel.neo4j_import`): write
-        what the importer does not (``CREATED``, the ``FORWARDED_TO`` event lists, the Source)."""
-        self._run_steps(self._bundle_steps(bundle, graph=False), progress=False)
+    def write_forwards(self, bundle: Bundle) -> None:
+        """Merge only ``bundle``'s ``FORWARDED_TO`` event lists: what a bulk import
+        (:mod:`graphintel.neo4j_import`) leaves to Bolt when a forward has no timestamp (the
+        importer cannot hold an empty string in an array)."""
+        forwards = bundle.tables.get("forwards")
+        if forwards is not None and len(forwards):
+            self._run_steps(self._forward_steps(forwards, str(bundle.source["source_id"])),
+                            progress=False)  # fmt: skip
 
     def node_count(self) -> int:
         """Nodes of any label in the database."""
         _, rows = self._read(cypher.count_all_nodes())
         return int(rows[0][0]) if rows else 0
 
-    def _bundle_steps(self, bundle: Bundle, *, graph: bool) -> list[tuple[int, Step]]:
-        """The write steps of ``bundle``; ``graph=False`` leaves out the node, record and
-        relationship tables a bulk import wrote."""
+    def _bundle_steps(self, bundle: Bundle) -> list[tuple[int, Step]]:
+        """The write steps of ``bundle``: nodes, records, relationships, then the Source."""
         sid = str(bundle.source["source_id"])
         steps: list[tuple[int, Step]] = []
-        for table in NODE_TABLES if graph else ():
+        for table in NODE_TABLES:
             frame = bundle.tables.get(table)
             if frame is not None and len(frame):
                 first = not self._exists(cypher.has_label(TABLES[table].node or ""))
                 stmt, cols = cypher.merge_nodes(table, create=first)
                 steps += self._batches(stmt, frame, cols, sid, what=table)
-        for table in RECORD_TABLES if graph else ():
+        for table in RECORD_TABLES:
             frame = bundle.tables.get(table)
             if frame is not None and len(frame):
                 stmt, cols = cypher.merge_records(table)
                 steps += self._batches(stmt, frame, cols, sid, what=table)
         content = bundle.tables.get("content")
-        if graph and content is not None and len(content):
+        if content is not None and len(content):
             hashes = content[["content_hash"]].drop_duplicates()
             stmt, cols = cypher.merge_content_nodes()
             steps += self._batches(stmt, hashes, cols, sid, what="content")
@@ -287,7 +297,7 @@ class Neo4jStore:
             created = channels.loc[channels["creator_id"].notna(), ["channel_id", "creator_id"]]
             stmt, cols = cypher.merge_created()
             steps += self._batches(stmt, created, cols, sid, what="channels (creator_id)")
-        for table in _EDGE_ORDER if graph else ():
+        for table in _EDGE_ORDER:
             frame = bundle.tables.get(table)
             if frame is not None and len(frame):
                 first = not self._exists(cypher.has_type(TABLES[table].rel or ""))
@@ -334,7 +344,6 @@ class Neo4jStore:
         return steps
 
     def _merge_forwards(self, tx: Any, pairs: pd.DataFrame, events: pd.DataFrame, sid: str) -> None:
-        key = ["from_channel_id", "to_channel_id", "ts"]
         stmt, cols = cypher.read_forwards_pairs()
         result = tx.run(stmt, {"c": _columnar(pairs, cols), "n": len(pairs)})
         stored = pd.DataFrame(result.values(), columns=list(result.keys()))
@@ -351,41 +360,7 @@ class Neo4jStore:
             allev = pd.concat([old, new], ignore_index=True)
         else:
             allev = new
-        allev = allev.sort_values([*key, "_new"], kind="stable")
-        # evidence: the newest non-null value wins; source ids: sorted union.
-        evidence = allev.dropna(subset=["evidence"]).groupby(key, sort=False)["evidence"].last()
-        sources = (
-            allev[[*key, "source_ids"]]
-            .explode("source_ids")
-            .drop_duplicates()
-            .sort_values([*key, "source_ids"], kind="stable")
-            .groupby(key, sort=False)["source_ids"]
-            .agg(list)
-        )
-        merged = sources.to_frame().join(evidence).reset_index()
-        merged = merged.sort_values(key, kind="stable")
-        merged["ts_sources"] = [json.dumps(s) for s in merged["source_ids"]]
-        merged["ts_evidence"] = [json.dumps(None if pd.isna(e) else e) for e in merged["evidence"]]
-        merged["_ts_real"] = merged["ts"].where(merged["ts"] != "", None)
-        grouped = merged.groupby(["from_channel_id", "to_channel_id"], sort=False)
-        out = grouped.agg(
-            ts_list=("ts", list),
-            ts_sources=("ts_sources", list),
-            ts_evidence=("ts_evidence", list),
-            count=("ts", "size"),
-            first_ts=("_ts_real", "min"),
-            last_ts=("_ts_real", "max"),
-        ).reset_index()
-        pair_sources = (
-            merged[["from_channel_id", "to_channel_id", "source_ids"]]
-            .explode("source_ids")
-            .drop_duplicates()
-            .sort_values(["from_channel_id", "to_channel_id", "source_ids"])
-            .groupby(["from_channel_id", "to_channel_id"], sort=False)["source_ids"]
-            .agg(list)
-        )
-        out = out.merge(pair_sources.reset_index(), on=["from_channel_id", "to_channel_id"])
-        out["count"] = out["count"].astype(int)
+        out = forward_pairs(allev)
         stmt, cols = cypher.write_forwards_pairs()
         _write_step(stmt, {"c": _columnar(out, cols), "n": len(out)}, "forwards")(tx)
 
@@ -762,6 +737,55 @@ class Neo4jStore:
         if not rows:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
         return pd.DataFrame(rows, columns=keys).reindex(columns=cols)
+
+
+def forward_pairs(events: pd.DataFrame) -> pd.DataFrame:
+    """The ``FORWARDED_TO`` property rows of forward events, one row per channel pair.
+
+    ``events`` has ``from_channel_id``, ``to_channel_id``, ``ts`` (``''`` for a missing one),
+    ``evidence``, ``source_ids`` (a list per event) and ``_new`` (the write order: a later value
+    wins). Per event key the newest non-null evidence is kept and the source ids are the sorted
+    union; per pair the columns of :func:`graphintel.store.cypher.write_forwards_pairs`.
+    The batched path merges the stored events (``_new`` 0) with a bundle's (1); the bulk importer
+    (:mod:`graphintel.neo4j_import`) all bundles' at once (``_new`` the bundle's position).
+    """
+    key = ["from_channel_id", "to_channel_id", "ts"]
+    allev = events.sort_values([*key, "_new"], kind="stable")
+    # evidence: the newest non-null value wins; source ids: sorted union.
+    evidence = allev.dropna(subset=["evidence"]).groupby(key, sort=False)["evidence"].last()
+    sources = (
+        allev[[*key, "source_ids"]]
+        .explode("source_ids")
+        .drop_duplicates()
+        .sort_values([*key, "source_ids"], kind="stable")
+        .groupby(key, sort=False)["source_ids"]
+        .agg(list)
+    )
+    merged = sources.to_frame().join(evidence).reset_index()
+    merged = merged.sort_values(key, kind="stable")
+    merged["ts_sources"] = [json.dumps(s) for s in merged["source_ids"]]
+    merged["ts_evidence"] = [json.dumps(None if pd.isna(e) else e) for e in merged["evidence"]]
+    merged["_ts_real"] = merged["ts"].where(merged["ts"] != "", None)
+    grouped = merged.groupby(["from_channel_id", "to_channel_id"], sort=False)
+    out = grouped.agg(
+        ts_list=("ts", list),
+        ts_sources=("ts_sources", list),
+        ts_evidence=("ts_evidence", list),
+        count=("ts", "size"),
+        first_ts=("_ts_real", "min"),
+        last_ts=("_ts_real", "max"),
+    ).reset_index()
+    pair_sources = (
+        merged[["from_channel_id", "to_channel_id", "source_ids"]]
+        .explode("source_ids")
+        .drop_duplicates()
+        .sort_values(["from_channel_id", "to_channel_id", "source_ids"])
+        .groupby(["from_channel_id", "to_channel_id"], sort=False)["source_ids"]
+        .agg(list)
+    )
+    out = out.merge(pair_sources.reset_index(), on=["from_channel_id", "to_channel_id"])
+    out["count"] = out["count"].astype(int)
+    return out
 
 
 def _plain_step(stmt: str, params: dict[str, Any]) -> Step:
