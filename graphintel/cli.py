@@ -1321,6 +1321,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        set_stage(None)  # a stage named by this command never leaks into the next in-process
 
 
 if __name__ == "__main__":  # pragma: no cover

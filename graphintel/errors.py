@@ -266,6 +266,7 @@ def resource_exhausted(
 
     Example
     -------
+    >>> set_stage(None)  # no stage named (else the message quotes it)
     >>> e = resource_exhausted(MemoryError(), "analyze", store_note="The store is unchanged.")
     >>> e.exit_code, str(e).split(":")[0]
     (3, 'ran out of memory during analyze')

@@ -157,12 +157,23 @@ def test_wrong_password_and_unknown_name_read_the_same(site, browser):
     page.close()
 
 
+def _failures(ws, name: str) -> int:
+    return sum(1 for e in _entries(ws) if e["action"] == "login_failed" and e["user"] == name)
+
+
 def test_lock_out_after_three_failures(site, browser):
-    url, _ = site
+    url, ws = site
     page = _form(browser, url)
-    for _ in range(3):
+    before = _failures(ws, "mallory")
+    for i in range(3):
         _log_in(page, "mallory", "wrong-wrong-1")
         page.get_by_text("Unknown username or wrong password.").wait_for(timeout=30_000)
+        # the message stays up from the last try: wait until the server has counted this one
+        # (a submit sent while the previous run is still going would interrupt that run)
+        deadline = time.monotonic() + 30
+        while _failures(ws, "mallory") < before + i + 1 and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert _failures(ws, "mallory") == before + i + 1
     _log_in(page, "mallory", "mallory-secret-1")  # the right password, now locked
     page.get_by_text("Too many failed attempts").wait_for(timeout=30_000)
     assert "Logged in as" not in page.inner_text("body")

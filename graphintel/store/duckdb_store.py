@@ -216,6 +216,12 @@ class DuckDBStore:
                     "(ingest, analyze or the dashboard) may hold it open for writing; stop it and "
                     "try again"
                 ) from err
+            try:
+                # DuckDB's allocator keeps the buffers of fetched results once freed (a whole
+                # table read, at analyze) unless its background threads purge them
+                self._con.execute("SET allocator_background_threads = true")
+            except duckdb.Error:  # a DuckDB without the setting: memory is only kept longer
+                pass
         return self._con
 
     def check_writable(self) -> None:
