@@ -267,11 +267,8 @@ def merge_nodes(table: str, *, create: bool = False) -> tuple[str, list[str]]:
     )
     sets.append(_union_sid("n"))
     if create:  # a new node: every property straight from the row, no read-back
-        props = ", ".join(f"{ident(c)}: row.{ident(c)}" for c in cols)
-        return (
-            f"{_row_map(cols)} CREATE (n:{label} {{{props}, `source_ids`: [$sid]}}) "
-            "RETURN count(*) AS written"
-        ), cols
+        props = ", ".join([*(f"{ident(c)}: row.{ident(c)}" for c in cols), "`source_ids`: [$sid]"])
+        return (f"{_row_map(cols)} CREATE (n:{label} {{{props}}}) RETURN count(*) AS written"), cols
     stmt = (
         f"{_row_map(cols)} MERGE (n:{label} {{{ident(key)}: row.{ident(key)}}}) "
         f"SET {', '.join(sets)} RETURN count(*) AS written"
@@ -345,10 +342,11 @@ def merge_relationships(table: str, *, create: bool = False) -> tuple[str, list[
         )
         on_create = "ON CREATE SET r += prev "
     if create:  # a new relationship: every property straight from the row, no read-back
-        props = ", ".join(f"{ident(c)}: row.{ident(c)}" for c in cols if c not in end_cols)
+        own = [f"{ident(c)}: row.{ident(c)}" for c in cols if c not in end_cols]
+        props = ", ".join([*own, "`source_ids`: [$sid]"])
         return (
             f"{_row_map(cols)} {_end_match(table)}"
-            f"CREATE (a)-[r:{rel} {{{props}, `source_ids`: [$sid]}}]->(b) "
+            f"CREATE (a)-[r:{rel} {{{props}}}]->(b) "
             "RETURN count(*) AS written"
         ), cols
     stmt = (
