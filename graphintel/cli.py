@@ -367,6 +367,13 @@ def _cli_user(settings: Settings):
     )
 
 
+def _scope_details(cases, scope) -> dict:
+    """The audit details of a read through a case view (none for the whole store)."""
+    if cases is None:
+        return {}
+    return {"cases": cases, "source_ids": sorted(scope), "case_view": True}
+
+
 @contextmanager
 def _case_scoped(settings: Settings, store, cases: str | None, *, action: str):
     """What ``dossier``/``export`` read: ``(reader, cases, scope)``.
@@ -859,8 +866,7 @@ def cmd_export(args, settings: Settings) -> int:
             "rows": rows,
             "sha256": _file_digests(paths),
         }
-        if cases is not None:
-            details |= {"cases": cases, "source_ids": sorted(scope), "case_view": True}
+        details |= _scope_details(cases, scope)
         _audit(settings, "export", details, store)
     finally:
         store.close()
@@ -930,8 +936,7 @@ def cmd_dossier(args, settings: Settings) -> int:
             "rows": report.rows,
             "sha256": report.files,
         }
-        if cases is not None:
-            details |= {"cases": cases, "source_ids": sorted(scope), "case_view": True}
+        details |= _scope_details(cases, scope)
         _audit(settings, "dossier", details, store)
     finally:
         store.close()
