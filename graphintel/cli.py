@@ -1122,6 +1122,17 @@ def run_dashboard(settings: Settings, uri: str | None, *, port: int, host: str) 
         "false",
         "--client.toolbarMode",
         "minimal",
+        "--server.enableStaticServing",  # dashboards/static: vis-network, cached by the browser
+        "true",
+        # A served dashboard, not a development session: no file watcher (it walks every
+        # imported module's path when a session starts and after every page run) and no full
+        # garbage collection after every run (tens of ms each, on the thread that serves pages).
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+        "--runner.postScriptGC",
+        "false",
     ]
     print(
         f"Dashboard: http://{host}:{port}  (store {env['GRAPHINTEL_STORE']}; Ctrl-C stops it)",

@@ -102,6 +102,9 @@ def test_channel_selection_shows_details(tiny_uri, monkeypatch):
     assert not at.exception
     assert "Room details" in _texts(at)
     assert len(at.tabs) == 5
+    # lazy tabs: the room's row and the open tab's table (members), not all five tables
+    assert len(at.dataframe) == 2
+    assert at.dataframe[0].value["channel_id"].tolist() == ["C1"]
 
 
 def test_pages_without_analytics_say_so(raw_uri, monkeypatch):

@@ -47,6 +47,29 @@ def test_resources_inline_no_network():
     assert not re.findall(r'(?:src|href)="https?://', page)
 
 
+def test_library_url_loads_the_shipped_vis_network_and_keeps_the_data_inline():
+    from pathlib import Path
+
+    import pyvis
+
+    from graphintel.netviz import VIS_FILES
+
+    nodes = pd.DataFrame({"id": ["a", "b"], "label": [PAYLOAD, "R&D"]})
+    edges = pd.DataFrame({"source": ["a"], "target": ["b"]})
+    page = generate_html(nodes, edges, library_url="/app/static/")
+    markup = re.sub(r"<!--.*?-->", "", page, flags=re.DOTALL)  # the template's own comments
+    refs = re.findall(r'(?:src|href)="([^"]+)"', markup)
+    assert refs == ["/app/static/vis-network.css", "/app/static/vis-network.min.js"]
+    assert "cdnjs" not in page and PAYLOAD not in page
+    assert _data(page, "nodes")[0]["label"] == PAYLOAD  # the data still travels as JSON
+    # the dashboard serves the same vis-network files pyvis inlines (a pyvis upgrade that
+    # changes them must change dashboards/static too)
+    shipped = Path(__file__).parents[1] / "dashboards" / "static"
+    lib = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2"
+    for name in VIS_FILES:
+        assert (shipped / name).read_bytes() == (lib / name).read_bytes(), name
+
+
 def test_edges_to_unknown_nodes_are_dropped_and_options_applied():
     nodes = pd.DataFrame({"id": ["a", "b"], "level": [0, 1], "size": [10.0, float("nan")]})
     edges = pd.DataFrame({"source": ["a", "a"], "target": ["b", "zz"]})

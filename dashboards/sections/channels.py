@@ -80,9 +80,15 @@ def render(ds: Dataset) -> None:
         row = ds.room(focus)
         st.dataframe(row, hide_index=True, width="stretch", key="ch_room_row")
         d = ds.room_details(focus)
-        tabs = st.tabs(["Members", "Admins", "Invite links", "Forwards", "Targeted organisations"])
+        tabs = st.tabs(
+            ["Members", "Admins", "Invite links", "Forwards", "Targeted organisations"],
+            key="ch_detail_tabs",
+            on_change="rerun",  # lazy: only the open tab's table is sent and drawn
+        )
         members = int(row["members"].iloc[0]) if len(row) else 0
         for tab, key in zip(tabs, ["members", "admins", "invite_links", "forwards", "targets"]):
+            if not tab.open:
+                continue
             with tab:
                 frame = d[key]
                 if key == "members" and len(frame) < members:

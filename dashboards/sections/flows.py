@@ -81,16 +81,21 @@ def render(ds: Dataset) -> None:
     st.title("Credit flows")
     if not ui.need_analytics(ds):
         return
-    tab_roles, tab_comm = st.tabs(["Between roles", "Between communities"])
-    with tab_roles:
-        st.caption(
-            "Payers on the left, payees on the right. Roles: bot (the mint), operator "
-            "(room owner), admin, member."
-        )
-        _sankey(ds.role_flows(), "fl_roles")
-    with tab_comm:
-        st.caption("The ten communities moving most credits; the rest grouped as “other”.")
-        _sankey(ds.community_flows(top=10), "fl_comm")
+    # lazy tabs: only the open tab's Sankey and table are sent and drawn
+    tab_roles, tab_comm = st.tabs(
+        ["Between roles", "Between communities"], key="fl_flow_tabs", on_change="rerun"
+    )
+    if tab_roles.open:
+        with tab_roles:
+            st.caption(
+                "Payers on the left, payees on the right. Roles: bot (the mint), operator "
+                "(room owner), admin, member."
+            )
+            _sankey(ds.role_flows(), "fl_roles")
+    if tab_comm.open:
+        with tab_comm:
+            st.caption("The ten communities moving most credits; the rest grouped as “other”.")
+            _sankey(ds.community_flows(top=10), "fl_comm")
 
     st.subheader("Credits over time")
     freq = st.radio("Period", ["day", "week", "month"], horizontal=True, key="fl_freq")
