@@ -152,6 +152,15 @@ def test_page_renders_without_exception(path, dashboard, browser):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Traceback" not in body
     assert dialogs == []
+    # network views: vis-network comes from the dashboard's own static files and draws
+    networks = [f for f in page.frames[1:] if f.locator("#mynetwork").count()]
+    if path in ("channels", "referrals"):
+        assert len(networks) == 1, path
+    for frame in networks:
+        assert frame.locator("#mynetwork canvas").count() == 1, path
+        assert frame.evaluate("typeof vis.Network") == "function"
+        srcs = frame.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")
+        assert any(s.endswith("/app/static/vis-network.min.js") for s in srcs), srcs
     # a deep link goes through the router (app.py): its sidebar, with the pages' titles
     assert "Max nodes in network views" in body
     assert "Referral chains" in body and "Credit flows" in body
