@@ -11,7 +11,9 @@ escapes HTML), so nothing is escaped here (escaping once, where it is rendered).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -20,6 +22,20 @@ import streamlit as st
 # Vega-Lite inlines the data in the spec; keep Altair's row guard off (our frames are small, the
 # query layer caps them) rather than fail on a large case.
 alt.data_transformers.disable_max_rows()
+
+Spec = dict[str, Any]  # a Vega-Lite spec, data inline
+
+
+def vega_spec(build: Callable[..., alt.TopLevelMixin]) -> Callable[..., Spec]:
+    """``build`` (an Altair chart builder) returning its Vega-Lite spec, cached on the
+    arguments: a page run that draws the same chart again (a new tab, a rerun) reuses the spec
+    instead of building and validating the Altair chart again (~50–200 ms a chart at 1 M)."""
+
+    @functools.wraps(build)
+    def spec(*args: Any, **kwargs: Any) -> Spec:
+        return build(*args, **kwargs).to_dict()
+
+    return st.cache_data(max_entries=256, show_spinner=False)(spec)
 
 
 def _title(title: str | None) -> alt.TitleParams | str:
@@ -47,6 +63,7 @@ def _rules(
     return alt.layer(*layers) if len(layers) > 1 else chart
 
 
+@vega_spec
 def line(
     data: pd.DataFrame,
     x: str,
@@ -63,7 +80,7 @@ def line(
     points: bool = False,
     rule_x: object = None,
     rule_y: float | None = None,
-) -> alt.Chart | alt.LayerChart:
+) -> alt.Chart | alt.LayerChart:  # a Spec once decorated
     """A line per ``color`` value (``x_type`` ``"T"`` for dates, ``"Q"`` for numbers)."""
     enc = {
         "x": alt.X(f"{x}:{x_type}", title=x if x_title is None else x_title),
@@ -79,6 +96,7 @@ def line(
     return _rules(chart, rule_x=rule_x, rule_y=rule_y, x_type=x_type)
 
 
+@vega_spec
 def bar(
     data: pd.DataFrame,
     category: str,
@@ -113,6 +131,7 @@ def bar(
     return alt.Chart(data).mark_bar().encode(**enc).properties(height=height, title=_title(title))
 
 
+@vega_spec
 def histogram(
     data: pd.DataFrame, x: str, *, bins: int = 20, height: int = 300, x_title: str | None = None
 ) -> alt.Chart:
@@ -129,6 +148,7 @@ def histogram(
     )
 
 
-def show(chart: alt.TopLevelMixin, key: str, where: object = None) -> None:
-    """Draw ``chart`` full width in ``where`` (a column or container; default the page)."""
-    (where or st).altair_chart(chart, key=key, width="stretch")
+def show(spec: Spec, key: str, where: object = None) -> None:
+    """Draw ``spec`` (from a :func:`vega_spec` builder) full width in ``where`` (a column or
+    container; default the page)."""
+    (where or st).vega_lite_chart(spec=spec, key=key, width="stretch")

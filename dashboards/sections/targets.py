@@ -19,6 +19,7 @@ def _outlines() -> list[dict]:
     return views.province_features()
 
 
+@charts.vega_spec
 def _map(placed: pd.DataFrame) -> alt.LayerChart:
     """Province outlines (KOSTAT 2013) with a circle per organisation: area ~ rooms."""
     base = alt.Chart(alt.Data(values=_outlines())).mark_geoshape(
