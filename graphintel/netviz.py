@@ -34,6 +34,7 @@ __all__ = [
     "escape_text",
     "generate_html",
     "scale_sizes",
+    "tree_layout",
 ]
 
 # Tableau-like 20 colours; categories are coloured by their rank, so the same label set gets
@@ -58,6 +59,7 @@ _VIS_REMOTE_TAGS = re.compile(
     r"<script[^>]*cdnjs\.cloudflare\.com/ajax/libs/vis-network/[^>]*>\s*</script>",
     re.DOTALL,
 )
+_NODE_FIELDS = ("id", "label", "title", "color", "size", "level", "shape", "borderWidth", "x", "y")
 VIS_FILES = ("vis-network.css", "vis-network.min.js")  # what a ``library_url`` folder must hold
 
 
@@ -181,6 +183,46 @@ def force_layout(
     return pos[order, 0].round(1), pos[order, 1].round(1)
 
 
+def tree_layout(
+    ids: pd.Series,
+    sources: pd.Series,
+    targets: pd.Series,
+    levels: pd.Series,
+    *,
+    spacing: float = 90.0,
+    separation: float = 150.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-down tree positions (igraph's Reingold–Tilford) in canvas pixels: row ``levels``
+    × ``separation``, siblings ``spacing`` apart, each component rooted at its lowest level.
+    Computed here so the browser draws a tree at once instead of laying it out itself.
+
+    Examples
+    --------
+    >>> x, y = tree_layout(pd.Series(["r", "a", "b"]), pd.Series(["r", "r"]),
+    ...                    pd.Series(["a", "b"]), pd.Series([0, 1, 1]), spacing=10)
+    >>> y.tolist(), float(abs(x[1] - x[2])), bool(min(x[1], x[2]) < x[0] < max(x[1], x[2]))
+    ([0.0, 150.0, 150.0], 10.0, True)
+    """
+    import igraph as ig
+
+    codes = pd.Index(ids.astype(str))
+    src = codes.get_indexer(sources.astype(str))
+    dst = codes.get_indexer(targets.astype(str))
+    keep = (src >= 0) & (dst >= 0) & (src != dst)
+    graph = ig.Graph(n=len(codes), edges=np.column_stack([src[keep], dst[keep]]).tolist())
+    lv = levels.to_numpy(dtype=float)
+    membership = np.asarray(graph.connected_components(mode="weak").membership)
+    roots = [
+        int(np.flatnonzero(membership == c)[np.argmin(lv[membership == c])])
+        for c in np.unique(membership)
+    ]
+    pos = np.asarray(graph.layout_reingold_tilford(mode="all", root=roots).coords, float)
+    if len(pos) == 0:
+        return np.zeros(0), np.zeros(0)
+    x = (pos[:, 0] - pos[:, 0].mean()) * spacing
+    return x.round(1), (lv * separation).round(1)
+
+
 def generate_html(
     nodes: pd.DataFrame,
     edges: pd.DataFrame,
@@ -271,10 +313,7 @@ def generate_html(
         nodes["x"], nodes["y"] = force_layout(
             nodes["id"], edges.get("from", empty), edges.get("to", empty), seed=seed
         )
-    net.nodes = _records(
-        nodes,
-        ("id", "label", "title", "color", "size", "level", "shape", "borderWidth", "x", "y"),
-    )
+    net.nodes = _records(nodes, _NODE_FIELDS)
     net.edges = _records(edges, ("from", "to", "title", "label", "width", "color", "dashes"))
     for e in net.edges:
         if directed:
@@ -296,15 +335,30 @@ def generate_html(
         levels = len(per_level) if per_level is not None else 1
         spacing = int(min(90, max(18, 2000 / max(widest, 1))))
         separation = int(min(400, max(90, widest * spacing * height / 1400 / max(levels, 1))))
-        options["layout"]["hierarchical"] = {
-            "enabled": True,
-            "direction": "UD",
-            "sortMethod": "directed",
-            "shakeTowards": "roots",
-            "levelSeparation": separation,
-            "nodeSpacing": spacing,
-            "treeSpacing": spacing * 2,
-        }
+        # positions computed here (tree_layout): vis-network's own hierarchical layout took
+        # a few hundred ms of the browser per visit for a 500-node tree
+        if len(nodes) > 1 and "level" in nodes:
+            empty = pd.Series([], dtype=str)
+            lv = pd.to_numeric(nodes["level"], errors="coerce").fillna(0)
+            nodes["x"], nodes["y"] = tree_layout(
+                nodes["id"],
+                edges.get("from", empty),
+                edges.get("to", empty),
+                lv - lv.min(),
+                spacing=spacing,
+                separation=separation,
+            )
+            net.nodes = _records(nodes, _NODE_FIELDS)
+        else:
+            options["layout"]["hierarchical"] = {
+                "enabled": True,
+                "direction": "UD",
+                "sortMethod": "directed",
+                "shakeTowards": "roots",
+                "levelSeparation": separation,
+                "nodeSpacing": spacing,
+                "treeSpacing": spacing * 2,
+            }
         if spacing < 60:
             options["nodes"]["font"] = {"size": 0}
         options["physics"] = {"enabled": False}

@@ -76,9 +76,24 @@ def test_edges_to_unknown_nodes_are_dropped_and_options_applied():
     page = generate_html(nodes, edges, directed=True, hierarchical=True)
     assert _data(page, "edges") == [{"from": "a", "to": "b", "arrows": "to"}]
     n = _data(page, "nodes")
-    assert n[0] == {"id": "a", "label": "a", "level": 0, "size": 10.0}
-    assert "size" not in n[1]
-    assert '"hierarchical": {"enabled": true' in page
+    # the tree is laid out here (Reingold–Tilford): b one row below a, straight under it
+    assert n[0] == {"id": "a", "label": "a", "level": 0, "size": 10.0, "x": 0.0, "y": 0.0}
+    assert "size" not in n[1] and n[1]["x"] == 0.0 and n[1]["y"] > 0
+    assert '"hierarchical": {' not in page and '"physics": {"enabled": false}' in page
+
+
+def test_tree_layout_keeps_rows_and_separates_siblings():
+    from graphintel.netviz import tree_layout
+
+    # r → a, b; a → c, d; plus a separate two-node tree s → t
+    ids = pd.Series(["r", "a", "b", "c", "d", "s", "t"])
+    src = pd.Series(["r", "r", "a", "a", "s"])
+    dst = pd.Series(["a", "b", "c", "d", "t"])
+    x, y = tree_layout(ids, src, dst, pd.Series([0, 1, 1, 2, 2, 0, 1]), separation=100)
+    assert y.tolist() == [0, 100, 100, 200, 200, 0, 100]
+    pos = dict(zip(ids, zip(x, y)))
+    assert len(set(zip(x.tolist(), y.tolist()))) == 7  # no two nodes on one spot
+    assert min(pos["c"][0], pos["d"][0]) < pos["a"][0] < max(pos["c"][0], pos["d"][0])
 
 
 def test_helpers():
