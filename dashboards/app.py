@@ -59,20 +59,17 @@ def _watch_store() -> None:
         st.rerun()
 
 
+# Pages with a network view: the node cap is offered there only (a page without one loads no
+# number-input code in the browser).
+NETWORK_PAGES = {"Channel network", "Referral chains", "Credit flows", "Trainer"}
+
 nav = st.navigation(PAGES)
 st.session_state["_page_title"] = nav.title
 with st.sidebar:
     auth.logout_button()
     st.caption(f"Store: `{ui.store_uri()}`")
-    st.number_input(
-        "Max nodes in network views",
-        min_value=20,
-        max_value=5000,
-        value=500,
-        step=50,
-        key="max_nodes",
-        help="Network views keep the most relevant nodes up to this cap and say what was left out.",
-    )
+    if nav.title in NETWORK_PAGES:
+        ui.max_nodes_input()
     st.caption(
         "Ranks and explains; it never labels anyone guilty. Check every record at its source."
     )

@@ -28,6 +28,7 @@ __all__ = [
     "dataset",
     "generation",
     "max_nodes",
+    "max_nodes_input",
     "need_analytics",
     "read_store",
     "run_page",
@@ -184,9 +185,34 @@ def generation() -> object | None:
         return None
 
 
+_MAX_NODES = "_max_nodes"  # the cap, kept while the user is on a page without the input
+
+
+def _keep_max_nodes() -> None:
+    st.session_state[_MAX_NODES] = st.session_state["max_nodes"]
+
+
+def max_nodes_input() -> None:
+    """The sidebar's node cap for network views. Streamlit forgets a widget's value on a run
+    that does not draw it, so the value is also kept under another key and survives a visit
+    to a page without network views."""
+    st.number_input(
+        "Max nodes in network views",
+        min_value=20,
+        max_value=5000,
+        value=int(st.session_state.get(_MAX_NODES, views.DEFAULT_MAX_NODES)),
+        step=50,
+        key="max_nodes",
+        on_change=_keep_max_nodes,
+        help="Network views keep the most relevant nodes up to this cap and say what was left out.",
+    )
+
+
 def max_nodes() -> int:
     """The node cap of network views (sidebar setting, default 500)."""
-    return int(st.session_state.get("max_nodes", views.DEFAULT_MAX_NODES))
+    if "max_nodes" in st.session_state:
+        return int(st.session_state["max_nodes"])
+    return int(st.session_state.get(_MAX_NODES, views.DEFAULT_MAX_NODES))
 
 
 def need_analytics(ds: Dataset) -> bool:

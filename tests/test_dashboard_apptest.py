@@ -299,3 +299,13 @@ def test_trainer_compares_cascades(tiny_uri, monkeypatch):
     assert "Cascades: baseline and intervention" in _texts(at)
     gens = at.dataframe[-1].value
     assert gens["scenario"].nunique() == 3 and "reproduction" in gens
+
+
+def test_node_cap_survives_a_page_without_network_views(tiny_uri, monkeypatch):
+    at = _run(tiny_uri, "channels", monkeypatch)
+    at.number_input(key="max_nodes").set_value(120).run()
+    at.switch_page("sections/overview.py").run()
+    assert not [n for n in at.number_input if n.key == "max_nodes"]  # no network view here
+    at.switch_page("sections/referrals.py").run()
+    assert not at.exception
+    assert at.number_input(key="max_nodes").value == 120

@@ -162,7 +162,10 @@ def test_page_renders_without_exception(path, dashboard, browser):
         srcs = frame.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")
         assert any(s.endswith("/app/static/vis-network.min.js") for s in srcs), srcs
     # a deep link goes through the router (app.py): its sidebar, with the pages' titles
-    assert "Max nodes in network views" in body
+    assert "Ranks and explains; it never labels anyone guilty" in body
+    # the node cap is offered where there is a network view
+    shows_cap = "Max nodes in network views" in body
+    assert shows_cap == (path in ("channels", "referrals", "flows", "trainer")), path
     assert "Referral chains" in body and "Credit flows" in body
     page.close()
 
