@@ -13,7 +13,9 @@ full`` from the same Maven jars, instead of batched ``UNWIND … MERGE`` transac
    sorted union), so the result is what ingesting them one after another gives; one bundle is
    written as it is, its source id on every record;
 3. the canonical tables are written as the importer's CSV files (a header file per node label
-   and relationship type naming each property's type; data written by DuckDB, text quoted),
+   and relationship type naming each property's type; data written by DuckDB, text quoted; the
+   node ids the store's own, ``--id-type=actual``, so the importer maps no string ids;
+   ``--multiline-fields`` only when a value holds a line break),
    together with the ``Content`` and ``Source`` nodes, ``CREATED`` and the ``FORWARDED_TO``
    event lists (array properties joined on a delimiter no value contains); the server is
    stopped, ``neo4j-admin database import full`` (:func:`graphintel.neo4j_server.run_admin`)
