@@ -13,7 +13,9 @@ full`` from the same Maven jars, instead of batched ``UNWIND … MERGE`` transac
    sorted union), so the result is what ingesting them one after another gives; one bundle is
    written as it is, its source id on every record;
 3. the canonical tables are written as the importer's CSV files (a header file per node label
-   and relationship type naming each property's type; data written by DuckDB, text quoted),
+   and relationship type naming each property's type; data written by DuckDB, text quoted; the
+   node ids the store's own, ``--id-type=actual``, so the importer maps no string ids;
+   ``--multiline-fields`` only when a value holds a line break),
    together with the ``Content`` and ``Source`` nodes, ``CREATED`` and the ``FORWARDED_TO``
    event lists (array properties joined on a delimiter no value contains); the server is
    stopped, ``neo4j-admin database import full`` (:func:`graphintel.neo4j_server.run_admin`)
@@ -33,6 +35,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,26 +112,25 @@ def import_headers(table: str) -> tuple[str, list[str], str]:
 
     Example
     -------
+    Node ids are the store's own (``--id-type=actual``: the files carry the node id each node
+    gets and each relationship's end node ids, so the importer maps no string ids); the key is
+    a property like any other.
+
     >>> header, cols, name = import_headers("memberships")
-    >>> name, header.split(",")[:3], header.split(",")[-1]
-    ('MEMBER_OF', [':START_ID(Account)', ':END_ID(Channel)', 'role:string'], 'source_ids:string[]')
-    >>> import_headers("accounts")[0].split(",")[:2]
-    ['account_id:ID(Account)', 'handle:string']
+    >>> name, header.split(",")[:3], header.split(",")[-1], cols[:2]
+    ('MEMBER_OF', [':START_ID', ':END_ID', 'role:string'], 'source_ids:string[]', ['account_id', 'channel_id'])
+    >>> import_headers("accounts")[0].split(",")[:3]
+    [':ID', 'account_id:string', 'handle:string']
     """
     spec = TABLES[table]
-    if table in NODE_TABLES:
-        key = spec.key[0]
+    if table in NODE_TABLES or table in RECORD_TABLES:
         cols = table_columns(table)
-        fields = [f"{key}:ID({spec.node})" if c == key else f"{c}:{_kind(table, c)}" for c in cols]
+        fields = [":ID", *(f"{c}:{_kind(table, c)}" for c in cols)]
         return ",".join(fields), cols, spec.node or ""
-    if table in RECORD_TABLES:
-        cols = table_columns(table)
-        return ",".join(f"{c}:{_kind(table, c)}" for c in cols), cols, spec.node or ""
     assert spec.ends is not None and spec.rel is not None
-    (a_col, a_label), (b_col, b_label) = spec.ends
+    (a_col, _), (b_col, _) = spec.ends
     props = [c for c in table_columns(table) if c not in (a_col, b_col)]
-    fields = [f":START_ID({a_label})", f":END_ID({b_label})"]
-    fields += [f"{c}:{_kind(table, c)}" for c in props]
+    fields = [":START_ID", ":END_ID", *(f"{c}:{_kind(table, c)}" for c in props)]
     return ",".join(fields), [a_col, b_col, *props], spec.rel
 
 
@@ -236,18 +238,18 @@ def _source_rows(bundles: list[Any]) -> pd.DataFrame:
 
 
 _SOURCE_HEADER = ",".join(
-    ["source_id:ID(Source)"]
+    [":ID", "source_id:string"]
     + [
         f"{c}:{'string[]' if c in ('files', 'file_hashes') else 'string'}"
         for c in SOURCE_COLUMNS[1:]
     ]
     + ["source_ids:string[]"]
 )
-_CREATED_HEADER = ":START_ID(Account),:END_ID(Channel),source_ids:string[]"
+_CREATED_HEADER = ":START_ID,:END_ID,source_ids:string[]"
 _FORWARD_COLUMNS = ["from_channel_id", "to_channel_id", "source_ids", *FORWARD_PROPS]
 _FORWARD_KINDS = {"count": "long", "first_ts": "string", "last_ts": "string"}
 _FORWARD_HEADER = ",".join(
-    [":START_ID(Channel)", ":END_ID(Channel)"]
+    [":START_ID", ":END_ID"]
     + [f"{c}:{_FORWARD_KINDS.get(c, 'string[]')}" for c in _FORWARD_COLUMNS[2:]]
 )
 
@@ -261,6 +263,7 @@ class ImportFiles:
     nodes: int
     relationships: int
     forwards_over_bolt: bool = False
+    multiline: bool = True  # a value holds a line break (``--multiline-fields``)
 
 
 def _merged_tables(bundles: list[Any]) -> tuple[dict[str, Any], str | None]:
@@ -299,52 +302,84 @@ def _write_files(
     delim = _array_delimiter(texts)
     con = duckdb.connect()
     files = ImportFiles(args=[], nodes=0, relationships=0, forwards_over_bolt=forwards is None)
+    multiline = False
 
     def emit(kind: str, name: str, stem: str, header: str, frame: Any, cols: list[str],
-             kinds: dict[str, str], optional: tuple[str, ...] = ()) -> None:  # fmt: skip
-        _write_csv(con, frame, cols, kinds, out / f"{stem}.csv", delim, sid, optional)
+             kinds: dict[str, str], optional: tuple[str, ...] = (), *,
+             key: tuple[str, ...] = (), ends: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
+        nonlocal multiline
+        path = out / f"{stem}.csv"
+        node = (name, key, files.nodes) if kind == "nodes" else None
+        _write_csv(con, frame, cols, kinds, path, delim, sid, optional, node=node, ends=ends)
+        multiline = multiline or _spans_lines(path, _rows(frame))
         (out / f"{stem}.header.csv").write_text(header + "\n", encoding="utf-8")
-        files.args.append(f"--{kind}={name}={out / f'{stem}.header.csv'},{out / f'{stem}.csv'}")
+        files.args.append(f"--{kind}={name}={out / f'{stem}.header.csv'},{path}")
         if kind == "nodes":
             files.nodes += _rows(frame)
         else:
             files.relationships += _rows(frame)
 
     try:
-        for kind, group in (("nodes", (*NODE_TABLES, *RECORD_TABLES)),
-                            ("relationships", IMPORT_EDGE_TABLES)):  # fmt: skip
-            for table in group:
-                frame = tables.get(table)
-                if not _rows(frame):
-                    continue
-                header, cols, name = import_headers(table)
-                kinds = {c: _kind(table, c) for c in cols}
-                emit(kind, name, table, header, frame, cols, kinds,
-                     OPTIONAL_KEY_COLUMNS.get(table, ()))  # fmt: skip
+        # nodes first: their ids (one range per label, in key order) are what the
+        # relationship files name
+        for table in (*NODE_TABLES, *RECORD_TABLES):
+            frame = tables.get(table)
+            if not _rows(frame):
+                continue
+            header, cols, name = import_headers(table)
+            kinds = {c: _kind(table, c) for c in cols}
+            emit("nodes", name, table, header, frame, cols, kinds,
+                 OPTIONAL_KEY_COLUMNS.get(table, ()), key=TABLES[table].key)  # fmt: skip
         content = tables.get("content")
         if _rows(content):
             nodes = _distinct_hashes(con, content) if sid else _content_nodes(content)
-            emit("nodes", "Content", "content_nodes", "content_hash:ID(Content),source_ids:string[]",
+            emit("nodes", "Content", "content_nodes", ":ID,content_hash:string,source_ids:string[]",
                  nodes, ["content_hash", "source_ids"],
-                 {"content_hash": "string", "source_ids": "string[]"})  # fmt: skip
+                 {"content_hash": "string", "source_ids": "string[]"},
+                 key=("content_hash",))  # fmt: skip
+        source_cols = [*SOURCE_COLUMNS, "source_ids"]
+        source_kinds = {c: ("string[]" if c in ("files", "file_hashes", "source_ids") else "string")
+                        for c in source_cols}  # fmt: skip
+        emit("nodes", "Source", "sources", _SOURCE_HEADER, sources, source_cols, source_kinds,
+             key=("source_id",))  # fmt: skip
+        for table in IMPORT_EDGE_TABLES:
+            frame = tables.get(table)
+            if not _rows(frame):
+                continue
+            header, cols, name = import_headers(table)
+            kinds = {c: _kind(table, c) for c in cols}
+            emit("relationships", name, table, header, frame, cols, kinds,
+                 OPTIONAL_KEY_COLUMNS.get(table, ()), ends=TABLES[table].ends or ())  # fmt: skip
         if len(created):
             emit("relationships", CREATED, "created", _CREATED_HEADER, created,
                  ["creator_id", "channel_id", "source_ids"],
                  {"creator_id": "string", "channel_id": "string", "source_ids": "string[]"},
-            )  # fmt: skip
+                 ends=(("creator_id", "Account"), ("channel_id", "Channel")))  # fmt: skip
         if forwards is not None and len(forwards):
             kinds = {c: _FORWARD_KINDS.get(c, "string[]") for c in _FORWARD_COLUMNS}
             kinds.update(from_channel_id="string", to_channel_id="string")
             emit("relationships", FORWARDED_TO, "forwarded_to", _FORWARD_HEADER, forwards,
-                 _FORWARD_COLUMNS, kinds)  # fmt: skip
-        source_cols = [*SOURCE_COLUMNS, "source_ids"]
-        source_kinds = {c: ("string[]" if c in ("files", "file_hashes", "source_ids") else "string")
-                        for c in source_cols}  # fmt: skip
-        emit("nodes", "Source", "sources", _SOURCE_HEADER, sources, source_cols, source_kinds)
+                 _FORWARD_COLUMNS, kinds,
+                 ends=(("from_channel_id", "Channel"), ("to_channel_id", "Channel")))  # fmt: skip
     finally:
         con.close()
     files.args.append(f"--array-delimiter={delim}")
+    files.multiline = multiline
     return files
+
+
+def _spans_lines(path: Path, rows: int) -> bool:
+    """Whether a value in the CSV file at ``path`` (``rows`` records) holds a line break: then
+    the importer must parse it with ``--multiline-fields=true``, which stops it from reading a
+    file in parallel chunks (half as fast at 1 M accounts). A byte scan: no line feed beyond one
+    per record and no carriage return at all."""
+    feeds = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 24):
+            if b"\r" in chunk:
+                return True
+            feeds += chunk.count(b"\n")
+    return feeds != rows
 
 
 def _distinct_hashes(con: Any, content: Any) -> Any:
@@ -356,12 +391,28 @@ def _distinct_hashes(con: Any, content: Any) -> Any:
         con.unregister("content_frame")
 
 
+def _nid_table(label: str) -> str:
+    """The DuckDB table of ``label``'s node ids (a label of the model, not data)."""
+    if not label.isidentifier():
+        raise ValueError(f"{label!r} is not a node label")
+    return f'"nid_{label}"'
+
+
 def _write_csv(con: Any, frame: Any, cols: list[str], kinds: dict[str, str], path: Path,
-               delim: str, sid: str | None, optional: tuple[str, ...] = ()) -> None:  # fmt: skip
+               delim: str, sid: str | None, optional: tuple[str, ...] = (), *,
+               node: tuple[str, tuple[str, ...], int] | None = None,
+               ends: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
     """``frame`` (pandas or Arrow) as importer CSV: text quoted (``""`` an empty string), a
     missing value an empty unquoted field, arrays joined on ``delim``, booleans ``true`` /
     ``false``, ``optional`` key columns ``""`` for none (identity properties). A frame without
-    a ``source_ids`` column gets ``sid`` (one bundle, no merge)."""
+    a ``source_ids`` column gets ``sid`` (one bundle, no merge).
+
+    ``node`` = (label, key columns, first id): a node file, its first field the node id (the
+    first id plus the row's rank in key order, so the same rows give the same ids whatever
+    their order); a single-column key also leaves the label's ids as the table ``nid_LABEL``
+    (key ``k``, id ``nid``) for the relationship files. ``ends`` = the (column, label) of a
+    relationship's start and end: their fields become those node ids (null, which the importer
+    refuses, for a key no node has)."""
     from graphintel.store.cypher import ident
 
     if not _arrow(frame):
@@ -384,8 +435,19 @@ def _write_csv(con: Any, frame: Any, cols: list[str], kinds: dict[str, str], pat
     present = set(data.column_names if _arrow(frame) else data.columns)
     sql_type = {"string": "VARCHAR", "string[]": "VARCHAR", "double": "DOUBLE",
                 "boolean": "BOOLEAN", "long": "BIGINT"}  # fmt: skip
-    exprs = []
-    for c in cols:
+    exprs, joins = [], []
+    for i, (col, label) in enumerate(ends):
+        alias = f"e{i}"
+        joins.append(f"LEFT JOIN {_nid_table(label)} {alias} "
+                     f"ON {alias}.k = CAST(t.{ident(col)} AS VARCHAR)")  # fmt: skip
+        exprs.append(f"{alias}.nid")
+    rank = ""
+    if node is not None:
+        label, key, first = node
+        order = ", ".join(f"t.{ident(k)}" for k in key if k in present) or "1"
+        rank = f"{int(first)} + row_number() OVER (ORDER BY {order}) - 1"
+        exprs.append(f"{rank} AS nid")
+    for c in cols[len(ends) :]:
         if c == "source_ids" and c not in present:
             exprs.append(f"s.sid AS {ident(c)}")
             continue
@@ -395,15 +457,20 @@ def _write_csv(con: Any, frame: Any, cols: list[str], kinds: dict[str, str], pat
         exprs.append(f"CAST({value} AS {sql_type[kinds[c]]}) AS {ident(c)}")
     con.register("import_frame", data)
     con.register("import_sid", pd.DataFrame({"sid": [sid or ""]}))
-    quoted = [c for c in cols if kinds[c] in ("string", "string[]")]
+    quoted = [c for c in cols[len(ends) :] if kinds[c] in ("string", "string[]")]
     force = f", FORCE_QUOTE ({', '.join(ident(c) for c in quoted)})" if quoted else ""
     target = str(path).replace("'", "''")  # a path we chose (a temporary folder), not data
     try:
         con.execute(
-            f"COPY (SELECT {', '.join(exprs)} FROM import_frame t CROSS JOIN import_sid s) "
-            f"TO '{target}' (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"', ESCAPE '\"'"
-            f"{force})"
+            f"COPY (SELECT {', '.join(exprs)} FROM import_frame t CROSS JOIN import_sid s "
+            f"{' '.join(joins)}) TO '{target}' (FORMAT csv, HEADER false, DELIMITER ',', "
+            f"QUOTE '\"', ESCAPE '\"'{force})"
         )
+        if node is not None and len(key) == 1:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {_nid_table(label)} AS SELECT "
+                f"CAST(t.{ident(key[0])} AS VARCHAR) AS k, {rank} AS nid FROM import_frame t"
+            )
     finally:
         con.unregister("import_frame")
         con.unregister("import_sid")
@@ -440,7 +507,7 @@ def bulk_import(
         ``neo4j-admin`` failed (the database is left empty and the server running).
     """
     from graphintel import neo4j_server as ns
-    from graphintel.retraction import save_source_copy
+    from graphintel.retraction import save_source_copy, source_copy_blobs
     from graphintel.store.base import check_provenance
     from graphintel.store.neo4j_store import Neo4jStore
     from ingest.manifest import load_manifest
@@ -454,6 +521,7 @@ def bulk_import(
         )
     report = BulkImportReport(home=str(path))
     started = time.perf_counter()
+    pool = ThreadPoolExecutor(max_workers=1)
     store = Neo4jStore(info.uri, info.username, info.password)
     try:
         held = store.node_count()
@@ -490,6 +558,9 @@ def bulk_import(
             files = write_import_files(bundles, work)
             report.nodes, report.relationships = files.nodes, files.relationships
             report.seconds["files"] = time.perf_counter() - t
+            # the kept rows' Parquet parts are encoded while neo4j-admin and the server start
+            # work (they release the GIL); only their Bolt write waits for the server
+            blobs = pool.submit(lambda: [source_copy_blobs(b) for b in bundles])
             t = time.perf_counter()
             store.close()
             launch = ns.launch_settings(settings, home=path)
@@ -501,7 +572,12 @@ def bulk_import(
                 ns.run_admin(
                     settings,
                     path,
-                    [*_IMPORT_OPTIONS, f"--report-file={work / 'import.report'}", *files.args],
+                    [
+                        *_IMPORT_OPTIONS,
+                        f"--multiline-fields={str(files.multiline).lower()}",
+                        f"--report-file={work / 'import.report'}",
+                        *files.args,
+                    ],
                     what="database import (the database is left empty)",
                     heap="1g",
                 )
@@ -520,12 +596,13 @@ def bulk_import(
         store.ensure_schema()
         report.seconds["schema"] = time.perf_counter() - t
         t = time.perf_counter()
-        for bundle in bundles:
+        for bundle, parts in zip(bundles, blobs.result(), strict=True):
             if files.forwards_over_bolt:
                 store.write_forwards(bundle)
-            save_source_copy(store, bundle)
+            save_source_copy(store, bundle, parts)
         report.seconds["kept rows"] = time.perf_counter() - t
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         store.close()
     return report
 
@@ -536,8 +613,7 @@ _IMPORT_OPTIONS = (
     "full",
     "neo4j",
     "--overwrite-destination=true",
-    "--multiline-fields=true",
-    "--id-type=string",
+    "--id-type=actual",  # the files carry node ids: no string id mapping (half the CPU)
     "--max-off-heap-memory=2g",  # bounded: other work shares the machine during the import
 )
 

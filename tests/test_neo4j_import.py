@@ -177,3 +177,25 @@ def test_one_bundle_files_equal_the_merged_ones(tmp_path, manifest):
             )
     invites = (outs["one"] / "invites.csv").read_text(encoding="utf-8")
     assert f'"{sid}"' in invites
+
+
+def test_multiline_fields_only_when_a_value_spans_lines(tmp_path):
+    """The importer reads files in parallel chunks unless told a value may hold a line break:
+    the files say whether one does (a display name with a newline, or a carriage return)."""
+    from graphintel.config import load_settings
+    from graphintel.neo4j_import import write_import_files
+    from ingest.job import prepare_bundle
+    from ingest.manifest import load_manifest
+
+    settings = load_settings({"GRAPHINTEL_PII_KEY": "k"})
+    bundle, _ = prepare_bundle(load_manifest(TINY), settings)
+    (tmp_path / "plain").mkdir()
+    assert write_import_files([bundle], tmp_path / "plain").multiline is False
+    for name, text in (("lf", "two\nlines"), ("cr", "two\rlines")):
+        accounts = bundle.tables["accounts"].copy()
+        accounts.loc[accounts.index[0], "display_name"] = text
+        bundle.tables["accounts"] = accounts
+        (tmp_path / name).mkdir()
+        files = write_import_files([bundle], tmp_path / name)
+        assert files.multiline is True, name
+        assert text.encode() in (tmp_path / name / "accounts.csv").read_bytes()

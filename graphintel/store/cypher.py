@@ -250,6 +250,17 @@ def has_type(rel: str) -> str:
     return f"MATCH ()-[r:{ident(rel)}]->() RETURN 1 AS found LIMIT 1"
 
 
+def held_keys(label: str) -> str:
+    """Which of ``$ids`` are keys of ``label`` nodes already in the store (index seeks)."""
+    key = ident(LABEL_KEYS[label])
+    return f"UNWIND $ids AS id MATCH (n:{ident(label)} {{{key}: id}}) RETURN id"
+
+
+def held_txn_ids() -> str:
+    """Which of ``$ids`` are ``txn_id`` of ``PAID`` relationships in the store."""
+    return "UNWIND $ids AS id MATCH ()-[r:`PAID` {`txn_id`: id}]->() RETURN id"
+
+
 def merge_nodes(table: str, *, create: bool = False) -> tuple[str, list[str]]:
     """MERGE a batch of ``table`` (a node table) rows; returns (statement, columns sent).
 

@@ -303,17 +303,63 @@ class Neo4jStore:
             created = channels.loc[channels["creator_id"].notna(), ["channel_id", "creator_id"]]
             stmt, cols = cypher.merge_created()
             steps += self._batches(stmt, created, cols, sid, what="channels (creator_id)")
+        fresh = self._new_keys(bundle)
         for table in _EDGE_ORDER:
             frame = bundle.tables.get(table)
             if frame is not None and len(frame):
                 first = not self._exists(cypher.has_type(TABLES[table].rel or ""))
-                stmt, cols = cypher.merge_relationships(table, create=first)
-                steps += self._batches(stmt, frame, cols, sid, what=table)
+                new = (
+                    np.ones(len(frame), dtype=bool)
+                    if first
+                    else self._new_rows(table, frame, fresh)
+                )
+                if new.any():
+                    stmt, cols = cypher.merge_relationships(table, create=True)
+                    steps += self._batches(stmt, frame[new], cols, sid, what=table)
+                if not new.all():
+                    stmt, cols = cypher.merge_relationships(table)
+                    steps += self._batches(stmt, frame[~new], cols, sid, what=table)
         forwards = bundle.tables.get("forwards")
         if forwards is not None and len(forwards):
             steps += self._forward_steps(forwards, sid)
         steps.append((1, lambda tx: self._merge_source(tx, bundle.source)))
         return steps
+
+    def _new_keys(self, bundle: Bundle) -> dict[str, pd.Index]:
+        """Per end-node label, the bundle's keys no node of the store holds yet (asked before
+        anything is written): a relationship with such an end cannot exist yet."""
+        wanted: dict[str, list[pd.Series]] = {}
+        for table in _EDGE_ORDER:
+            frame = bundle.tables.get(table)
+            if frame is None or not len(frame) or table == "transactions":
+                continue
+            for col, label in TABLES[table].ends or ():
+                wanted.setdefault(label, []).append(frame[col])
+        fresh: dict[str, pd.Index] = {}
+        for label, parts in wanted.items():
+            ids = pd.Index(pd.concat(parts, ignore_index=True).dropna().unique())
+            fresh[label] = ids.difference(pd.Index(self._held(cypher.held_keys(label), ids)))
+        return fresh
+
+    def _held(self, statement: str, ids: pd.Index) -> list[Any]:
+        held: list[Any] = []
+        for start, stop in _slices(len(ids), self.bundle_batch_size):
+            _, rows = self._read(statement, ids=[str(x) for x in ids[start:stop]])
+            held += [r[0] for r in rows]
+        return held
+
+    def _new_rows(self, table: str, frame: pd.DataFrame, fresh: dict[str, pd.Index]) -> Any:
+        """Rows of edge ``table`` that no stored relationship can match, so ``CREATE`` writes
+        what ``MERGE`` would: an end node new to the store (``PAID``, keyed by ``txn_id``
+        alone, whose record may move between accounts: a ``txn_id`` the store lacks)."""
+        if table == "transactions":
+            ids = pd.Index(frame["txn_id"].dropna().unique())
+            held = pd.Index(self._held(cypher.held_txn_ids(), ids))
+            return ~frame["txn_id"].isin(held).to_numpy(dtype=bool)
+        new = np.zeros(len(frame), dtype=bool)
+        for col, label in TABLES[table].ends or ():
+            new |= frame[col].isin(fresh.get(label, pd.Index([]))).to_numpy(dtype=bool)
+        return new
 
     def _exists(self, statement: str) -> bool:
         with self._session() as session:
