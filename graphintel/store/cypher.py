@@ -1273,8 +1273,8 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "top_earners": (
         (
-            f"MATCH (m:Account) WHERE m.metric_row IS NOT NULL AND {_sc('m')} "
-            f"RETURN m.account_id AS account_id, {_label('m')} AS handle, "
+            "MATCH (m:Account) WHERE m.metric_row IS NOT NULL AND m.credits_in IS NOT NULL AND "
+            f"{_sc('m')} RETURN m.account_id AS account_id, {_label('m')} AS handle, "
             "m.credits_in AS credits_in, m.referral_rewards AS referral_rewards, "
             "m.credits_out AS credits_out, m.net_credits AS net_credits, "
             "m.priority_rank AS priority_rank ORDER BY credits_in DESC, account_id LIMIT $limit"
@@ -1401,6 +1401,18 @@ def dataset_indexes() -> list[str]:
         (
             f"CREATE INDEX result_table_gen IF NOT EXISTS FOR (n:{ident(RESULT_LABEL)}) "
             "ON (n.`table`, n.`gen`)"
+        ),
+        # the links among a set of rooms (channel_links rows only carry channel_a)
+        (
+            f"CREATE INDEX result_links_channel_a IF NOT EXISTS FOR (n:{ident(RESULT_LABEL)}) "
+            "ON (n.`table`, n.`gen`, n.`channel_a`)"
+        ),
+        # top-N reads of analysed accounts: index order instead of sorting 1 M nodes
+        "CREATE INDEX account_priority_score IF NOT EXISTS FOR (n:`Account`) ON (n.`priority_score`)",
+        "CREATE INDEX account_credits_in IF NOT EXISTS FOR (n:`Account`) ON (n.`credits_in`)",
+        (
+            "CREATE INDEX account_referral_descendants IF NOT EXISTS FOR (n:`Account`) "
+            "ON (n.`referral_descendants`)"
         ),
         (
             "CREATE INDEX account_referral_parent IF NOT EXISTS FOR (n:`Account`) "
