@@ -27,6 +27,7 @@ holding only what the permitted sources reported, analysed alone; the filter sti
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -67,18 +68,35 @@ MORE_PREFIX = "\x00more:"
 
 
 class _Neo4jReader:
-    """Runs the named dataset queries of :mod:`graphintel.store.cypher` on a Neo4j store."""
+    """Runs the named dataset queries of :mod:`graphintel.store.cypher` on a Neo4j store.
 
-    def __init__(self, store: Any, *, ttl: float = 30.0):
+    Answers are cached per store generation (:func:`graphintel.store.cypher.store_generation`:
+    result generations, sources, node and relationship counts), re-read at most every
+    ``check`` seconds, so a page revisited shows the cached answer until an analysis, ingest
+    or retraction changes the store. ``ttl`` bounds how long an answer is kept even so (a
+    change the fingerprint does not see, e.g. node properties of an analysis still writing)."""
+
+    def __init__(self, store: Any, *, ttl: float = 300.0, check: float = 1.0):
         from graphintel.store.duckdb_queries import _LRU
 
         self.store = store
         self.uri = store.uri
         self.ttl = ttl
+        self.check = check
         self._cache = _LRU()
+        self._fingerprint: Any = None
+        self._checked = -math.inf
 
     def generation(self) -> Any:
-        return int(time.time() // self.ttl)
+        from graphintel.store import cypher
+        from graphintel.store.duckdb_queries import _freeze
+
+        now = time.monotonic()
+        if now - self._checked >= self.check or self._fingerprint is None:
+            _, rows = self.store._read(cypher.store_generation())
+            self._fingerprint = _freeze(rows)
+            self._checked = now
+        return (self._fingerprint, int(time.time() // self.ttl))
 
     def snapshot(self) -> _Neo4jReader:
         return self
@@ -91,7 +109,7 @@ class _Neo4jReader:
         hit = self._cache.get(key)
         if hit is not None:
             return hit.copy()
-        stmt, columns = cypher.dataset_query(name)
+        stmt, columns = cypher.dataset_query(name, scoped=params.get("scope") is not None)
         used = {k: v for k, v in params.items() if f"${k}" in stmt}
         _, rows = self.store._read(stmt, **used)
         frame = pd.DataFrame(rows, columns=list(columns))

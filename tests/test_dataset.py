@@ -215,3 +215,47 @@ def test_scope_and_audit(two_source):
     assert actions[:2] == ["room_members", "room_members"]
     assert seen[0][1]["scope"] == ["SRC-B"] and seen[0][1]["channel"] == "CB"
     assert seen[0][2]["account_id"] == ["A01", "B1"]
+
+
+def test_neo4j_unscoped_forms_give_the_scoped_rows(neo4j_store, tiny_bundle, settings):
+    """Each unscoped statement (count store, index order) returns exactly the rows of its
+    scoped statement run with ``$scope`` null, with and without a search text."""
+    from graphintel.store import cypher
+
+    ingest_manifest(tiny_bundle / "manifest.yaml", neo4j_store, settings)
+    analyze_store(neo4j_store)
+    assert set(cypher.DATASET_UNSCOPED) == {"counts", "search_accounts"}
+    for name in cypher.DATASET_UNSCOPED:
+        scoped, cols = cypher.dataset_query(name)
+        unscoped, same_cols = cypher.dataset_query(name, scoped=False)
+        assert unscoped != scoped and same_cols == cols
+        for q, limit in ((None, 3), (None, 50), ("a0", 2), ("zzz", 5)):
+            params = {"scope": None, "q": q, "limit": limit}
+            want = neo4j_store._read(scoped, **params)
+            assert neo4j_store._read(unscoped, **params) == want
+    _, rows = neo4j_store._read(cypher.dataset_query("counts", scoped=False)[0])
+    assert dict(rows) == TINY_COUNTS
+    _, top = neo4j_store._read(
+        cypher.dataset_query("search_accounts", scoped=False)[0], scope=None, q=None, limit=3
+    )
+    assert [r[0] for r in top] == ["A01", "A02", "A03"]
+
+
+def test_neo4j_cache_follows_the_store(neo4j_store, tiny_bundle, settings, tmp_path):
+    """Answers are cached per store fingerprint: a second ingest is seen at the next check
+    (not after a fixed time), an unchanged store keeps its generation."""
+    ingest_manifest(tiny_bundle / "manifest.yaml", neo4j_store, settings)
+    analyze_store(neo4j_store)
+    ds = Dataset.from_store(neo4j_store)
+    ds._reader.check = 0.0
+    first = ds.generation()
+    assert ds.generation() == first
+    assert ds.counts()["sources"] == 1
+    second = tmp_path / "second"
+    second.mkdir()
+    for name, text in SECOND.items():
+        (second / name).write_text(text, encoding="utf-8")
+    ingest_manifest(second / "manifest.yaml", neo4j_store, settings)
+    assert ds.generation() != first
+    assert ds.counts()["sources"] == 2
+    assert ds.counts()["channels"] == 5

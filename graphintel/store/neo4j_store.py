@@ -148,6 +148,7 @@ class Neo4jStore:
         self.fetch_size = int(fetch_size)
         self._driver: Any = None
         self._verified = False
+        self._schema_checked = False
 
     def __repr__(self) -> str:
         return f"Neo4jStore({self.uri!r})"
@@ -588,6 +589,9 @@ class Neo4jStore:
         StoreError
             Unknown result name, or metrics for an account/channel the store does not hold.
         """
+        if not self._schema_checked:  # a store ingested before an index was added gets it
+            self.ensure_schema()
+            self._schema_checked = True
         cols = list(result_columns(name))
         staged = _bolt_safe(frame.reindex(columns=cols).reset_index(drop=True))
         dtypes = [str(staged[c].dtype) for c in cols]
