@@ -42,7 +42,10 @@ PAGES = {
     "referrals": "Referral chains",
     "operators": "Operators",
     "flows": "Credit flows",
+    "economy": "Invitation-credit economy",
     "targets": "Targets map",
+    "alerts": "Alerts",
+    "takedowns": "Takedowns",
     "trainer": "Trainer",
 }
 CHROMIUM = "/usr/bin/chromium"

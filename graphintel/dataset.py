@@ -744,6 +744,23 @@ class Dataset:
         out["joined_at"] = out["joined_at"].astype(object).where(out["joined_at"].notna(), None)
         return out
 
+    def room_moves(self, gone: Iterable[str], at: str, end: str) -> pd.DataFrame:
+        """Where the members of the rooms ``gone`` went, computed in the store: accounts in one
+        of them before ``at`` (a dated join before it, or an undated one) that joined another
+        room in [``at``, ``end``) — :func:`graphintel.analytics.economy.room_moves` over
+        :meth:`room_joins`, without reading every join. Columns ``from_channel_id``,
+        ``to_channel_id``, ``members``, ``first_joined_at``; by members descending.
+        """
+        rooms = sorted({str(g) for g in gone})
+        if rooms:
+            f = self._query("room_moves", gone=rooms, at=str(at), end=str(end))
+        else:  # nothing stopped: no read
+            cols = ("from_channel_id", "to_channel_id", "members", "first_joined_at")
+            f = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        f = f.astype({"members": np.int64})
+        f["first_joined_at"] = f["first_joined_at"].astype(object)
+        return f.reset_index(drop=True)
+
     def account_economy(self, account_id: str) -> dict[str, float]:
         """proceeds_krw, distinct_payers, distinct_payees of one account (zeros if unknown)."""
         f = self._query("account_economy", account=str(account_id))

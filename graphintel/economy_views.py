@@ -9,7 +9,7 @@ canonical tables. Wording is that of leads to check, never findings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -190,12 +190,17 @@ def trainer_cascades(
 
 def before_after_frames(
     activity: pd.DataFrame,
-    joins: pd.DataFrame,
+    room_moves: Callable[[list[str], str, str], pd.DataFrame],
     at: str,
     *,
     window_days: int = 30,
     drop: float = 0.5,
 ) -> dict[str, pd.DataFrame]:
-    """:func:`graphintel.analytics.economy.before_after` over the ``room_activity`` result and
-    the room joins (:meth:`graphintel.dataset.Dataset.room_joins`)."""
-    return _economy.before_after(activity, joins, at, window_days=window_days, drop=drop)
+    """:func:`graphintel.analytics.economy.before_after` with the moves read from the store:
+    ``rooms`` from the ``room_activity`` result, ``moves`` from ``room_moves(gone, at, end)``
+    (:meth:`graphintel.dataset.Dataset.room_moves`) for the stopped and dropped rooms, so the
+    page never reads every membership and invite."""
+    rooms = _economy.room_changes(activity, at, window_days=window_days, drop=drop)
+    at_s, end = _economy.compare_window(at, window_days)
+    gone = rooms.loc[rooms["status"].isin(["stopped", "dropped"]), "channel_id"].tolist()
+    return {"rooms": rooms, "moves": room_moves(gone, at_s, end)}

@@ -90,5 +90,23 @@ def test_same_report_before_and_after_analytics(duckdb_store, neo4j_store, tiny_
         pd.testing.assert_frame_equal(
             _normalised(left, []), _normalised(right, []), check_dtype=False
         )
+    # the moves of members of stopped rooms, computed in each store, equal the pure function
+    # over every join (what the page used to read)
+    from graphintel.analytics.economy import compare_window, room_changes, room_moves
+
+    rooms = room_changes(da.room_activity(), "2024-07-12", window_days=5)
+    gone = rooms.loc[rooms["status"].isin(["stopped", "dropped"]), "channel_id"].tolist()
+    at_s, end = compare_window("2024-07-12", 5)
+    expected = room_moves(da.room_joins(), gone, at_s, end)
+    assert expected[["from_channel_id", "to_channel_id", "members"]].values.tolist() == [
+        ["C1", "C3", 2]
+    ]
+    for ds in (da, db):
+        pd.testing.assert_frame_equal(
+            _normalised(ds.room_moves(gone, at_s, end), []),
+            _normalised(expected, []),
+            check_dtype=False,
+        )
+    assert da.room_moves([], at_s, end).empty and db.room_moves([], at_s, end).empty
     assert da.account_economy("A01") == db.account_economy("A01")
     assert da.account_economy("A01")["proceeds_krw"] == 26500

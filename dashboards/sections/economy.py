@@ -50,7 +50,7 @@ def render(ds: Dataset) -> None:
     window = c[1].number_input("Days compared", 1, 365, 30, key="ec_window")
     drop = c[2].slider("Dropped when activity falls by", 0.1, 1.0, 0.5, step=0.1, key="ec_drop")
     out = economy_views.before_after_frames(
-        activity, ds.room_joins(), at.isoformat(), window_days=int(window), drop=float(drop)
+        activity, ds.room_moves, at.isoformat(), window_days=int(window), drop=float(drop)
     )
     rooms = out["rooms"]
     changed = rooms[rooms["status"] != "continued"]

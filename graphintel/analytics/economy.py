@@ -37,7 +37,7 @@ walk of their own records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -60,10 +60,13 @@ __all__ = [
     "account_economy",
     "before_after",
     "buyer_pairs",
+    "compare_window",
     "reconcile_rewards",
     "room_activity",
+    "room_changes",
     "room_economy",
     "room_joins",
+    "room_moves",
 ]
 
 DEFAULT_WON_PER_CREDIT = 2650.0
@@ -608,10 +611,30 @@ def before_after(
     >>> out["moves"][["from_channel_id", "to_channel_id", "members"]].values.tolist()
     [['X', 'Y', 1]]
     """
+    rooms = room_changes(activity, at, window_days=window_days, drop=drop)
+    at_s, end = compare_window(at, window_days)
+    gone = rooms.loc[rooms["status"].isin(["stopped", "dropped"]), "channel_id"]
+    return {"rooms": rooms, "moves": room_moves(joins, gone, at_s, end)}
+
+
+def compare_window(at: str, window_days: int) -> tuple[str, str]:
+    """(``at`` as ``YYYY-MM-DD``, the day ``window_days`` after it): the *after* window.
+
+    >>> compare_window("2024-01-05T10:00:00", 10)
+    ('2024-01-05', '2024-01-15')
+    """
+    day = pd.Timestamp(str(at)[:10])
+    end = day + pd.Timedelta(days=int(window_days))
+    return day.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d")
+
+
+def room_changes(
+    activity: pd.DataFrame, at: str, *, window_days: int = 30, drop: float = 0.5
+) -> pd.DataFrame:
+    """The ``rooms`` frame of :func:`before_after`: each room's status around ``at``."""
     day = pd.Timestamp(str(at)[:10])
     start = (day - pd.Timedelta(days=int(window_days))).strftime("%Y-%m-%d")
-    at_s = day.strftime("%Y-%m-%d")
-    end = (day + pd.Timedelta(days=int(window_days))).strftime("%Y-%m-%d")
+    at_s, end = compare_window(at, window_days)
     a = activity
     days = a["day"].astype(str)
     ev = pd.to_numeric(a["events"], errors="coerce").fillna(0).astype(np.int64)
@@ -649,9 +672,16 @@ def before_after(
     rooms = rooms.assign(status=status, _r=[rank[s] for s in status])
     rooms = rooms.sort_values(["_r", "before", "channel_id"], ascending=[True, False, True])
     rooms = rooms[["channel_id", "status", "before", "after", "first_day", "last_day"]]
-    rooms = rooms.astype({"before": np.int64, "after": np.int64}).reset_index(drop=True)
+    return rooms.astype({"before": np.int64, "after": np.int64}).reset_index(drop=True)
 
-    gone = set(rooms.loc[rooms["status"].isin(["stopped", "dropped"]), "channel_id"])
+
+def room_moves(joins: pd.DataFrame, gone: Iterable[str], at: str, end: str) -> pd.DataFrame:
+    """The ``moves`` frame of :func:`before_after`: accounts in a room of ``gone`` before ``at``
+    (``YYYY-MM-DD``; a dated join before it, or an undated one) that joined another room in
+    [``at``, ``end``). :meth:`graphintel.dataset.Dataset.room_moves` gives the same rows,
+    computed in the store."""
+    gone = set(gone)
+    at_s = str(at)
     j = joins
     when = j["joined_at"].astype(object)
     was = j[j["channel_id"].isin(gone) & (when.isna() | (when.astype(str) < at_s))]
@@ -670,4 +700,4 @@ def before_after(
         ["members", "from_channel_id", "to_channel_id"], ascending=[False, True, True]
     )
     mv["members"] = mv["members"].astype(np.int64)
-    return {"rooms": rooms, "moves": mv.reset_index(drop=True)}
+    return mv.reset_index(drop=True)

@@ -908,6 +908,29 @@ DATASET_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
         ("account_id", "channel_id", "joined_at"),
     ),
+    "room_moves": (
+        (
+            "CALL { "
+            f"MATCH (a:Account)-[m:MEMBER_OF]->(c:Channel) WHERE {_sc('m')} "
+            "RETURN a.account_id AS account_id, c.channel_id AS channel_id, "
+            "CASE WHEN m.joined_at = '' THEN null ELSE m.joined_at END AS joined_at UNION ALL "
+            f"MATCH (:Account)-[i:INVITED]->(b:Account) WHERE i.channel_id <> '' AND {_sc('i')} "
+            "RETURN b.account_id AS account_id, i.channel_id AS channel_id, "
+            "CASE WHEN i.invited_at = '' THEN null ELSE i.invited_at END AS joined_at } "
+            "WITH account_id, channel_id, min(joined_at) AS joined_at "
+            "WITH account_id, "
+            "collect(CASE WHEN channel_id IN $gone AND (joined_at IS NULL OR joined_at < $at) "
+            "THEN channel_id END) AS was, "
+            "collect(CASE WHEN joined_at >= $at AND joined_at < $end "
+            "THEN [channel_id, joined_at] END) AS went "
+            "WHERE size(was) > 0 AND size(went) > 0 "
+            "UNWIND was AS f UNWIND went AS w WITH f, w WHERE f <> w[0] "
+            "RETURN f AS from_channel_id, w[0] AS to_channel_id, count(*) AS members, "
+            "min(w[1]) AS first_joined_at "
+            "ORDER BY members DESC, from_channel_id, to_channel_id"
+        ),
+        ("from_channel_id", "to_channel_id", "members", "first_joined_at"),
+    ),
     "account_economy": (
         (
             "MATCH (m:Account {account_id: $account}) WHERE m.metric_row IS NOT NULL "

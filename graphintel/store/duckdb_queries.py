@@ -163,6 +163,26 @@ QUERIES: dict[str, Query] = {
         ("memberships", "invites"),
         ("account_id", "channel_id", "joined_at"),
     ),
+    # members of the rooms in $gone (a join before $at, or undated) who joined another room in
+    # [$at, $end): analytics.economy.room_moves, computed in the store
+    "room_moves": Query(
+        "WITH j AS (SELECT account_id, channel_id, min(joined_at) AS joined_at FROM ("
+        "SELECT account_id, channel_id, nullif(joined_at, '') AS joined_at FROM memberships m "
+        f"WHERE {_scope('m.source_ids')} UNION ALL "
+        "SELECT invitee_id, channel_id, nullif(invited_at, '') FROM invites i "
+        f"WHERE channel_id <> '' AND {_scope('i.source_ids')}) GROUP BY account_id, channel_id), "
+        "was AS (SELECT account_id, channel_id FROM j WHERE channel_id IN "
+        f"{_ids('gone')} AND (joined_at IS NULL OR joined_at < $at)), "
+        "went AS (SELECT account_id, channel_id, joined_at FROM j "
+        "WHERE joined_at >= $at AND joined_at < $end) "
+        "SELECT was.channel_id AS from_channel_id, went.channel_id AS to_channel_id, "
+        "count(DISTINCT was.account_id) AS members, min(went.joined_at) AS first_joined_at "
+        "FROM was JOIN went ON was.account_id = went.account_id "
+        "AND was.channel_id <> went.channel_id GROUP BY 1, 2 "
+        "ORDER BY members DESC, from_channel_id, to_channel_id",
+        ("memberships", "invites"),
+        ("from_channel_id", "to_channel_id", "members", "first_joined_at"),
+    ),
     "account_economy": Query(
         "SELECT proceeds_krw, distinct_payers, distinct_payees FROM result_account_metrics "
         "WHERE account_id = $account",
