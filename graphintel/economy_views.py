@@ -200,7 +200,4 @@ def before_after_frames(
     ``rooms`` from the ``room_activity`` result, ``moves`` from ``room_moves(gone, at, end)``
     (:meth:`graphintel.dataset.Dataset.room_moves`) for the stopped and dropped rooms, so the
     page never reads every membership and invite."""
-    rooms = _economy.room_changes(activity, at, window_days=window_days, drop=drop)
-    at_s, end = _economy.compare_window(at, window_days)
-    gone = rooms.loc[rooms["status"].isin(["stopped", "dropped"]), "channel_id"].tolist()
-    return {"rooms": rooms, "moves": room_moves(gone, at_s, end)}
+    return _economy.before_after_moves(activity, room_moves, at, window_days=window_days, drop=drop)

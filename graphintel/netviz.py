@@ -148,6 +148,16 @@ def _records(frame: pd.DataFrame, keep: tuple[str, ...]) -> list[dict[str, Any]]
     ]
 
 
+def _layout_graph(codes: pd.Index, sources: pd.Series, targets: pd.Series) -> Any:
+    """The igraph graph of ``codes``' nodes and the edges between known, distinct ends."""
+    import igraph as ig
+
+    src = codes.get_indexer(sources.astype(str))
+    dst = codes.get_indexer(targets.astype(str))
+    keep = (src >= 0) & (dst >= 0) & (src != dst)
+    return ig.Graph(n=len(codes), edges=np.column_stack([src[keep], dst[keep]]).tolist())
+
+
 def force_layout(
     ids: pd.Series, sources: pd.Series, targets: pd.Series, *, seed: int = 0, scale: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -163,13 +173,8 @@ def force_layout(
     >>> len(x), bool((abs(x) <= 1000).all())
     (3, True)
     """
-    import igraph as ig
-
     codes = pd.Index(pd.unique(ids.astype(str)))
-    src = codes.get_indexer(sources.astype(str))
-    dst = codes.get_indexer(targets.astype(str))
-    keep = (src >= 0) & (dst >= 0) & (src != dst)
-    graph = ig.Graph(n=len(codes), edges=np.column_stack([src[keep], dst[keep]]).tolist())
+    graph = _layout_graph(codes, sources, targets)
     rng = np.random.default_rng(seed)
     start = rng.uniform(-1, 1, size=(len(codes), 2)).tolist()
     pos = np.asarray(graph.layout_fruchterman_reingold(seed=start, niter=300).coords, float)
@@ -203,13 +208,7 @@ def tree_layout(
     >>> y.tolist(), float(abs(x[1] - x[2])), bool(min(x[1], x[2]) < x[0] < max(x[1], x[2]))
     ([0.0, 150.0, 150.0], 10.0, True)
     """
-    import igraph as ig
-
-    codes = pd.Index(ids.astype(str))
-    src = codes.get_indexer(sources.astype(str))
-    dst = codes.get_indexer(targets.astype(str))
-    keep = (src >= 0) & (dst >= 0) & (src != dst)
-    graph = ig.Graph(n=len(codes), edges=np.column_stack([src[keep], dst[keep]]).tolist())
+    graph = _layout_graph(pd.Index(ids.astype(str)), sources, targets)
     lv = levels.to_numpy(dtype=float)
     membership = np.asarray(graph.connected_components(mode="weak").membership)
     roots = [
@@ -307,12 +306,28 @@ def generate_html(
         directed=directed,
         cdn_resources="in_line" if library_url is None else "remote",
     )
-    static_layout = bool(physics) and not hierarchical and len(nodes) > 1
-    if static_layout:
-        empty = pd.Series([], dtype=str)
-        nodes["x"], nodes["y"] = force_layout(
-            nodes["id"], edges.get("from", empty), edges.get("to", empty), seed=seed
+    empty = pd.Series([], dtype=str)
+    ends = (edges.get("from", empty), edges.get("to", empty))
+    tree = hierarchical and len(nodes) > 1 and "level" in nodes
+    if hierarchical:
+        # Space a level's nodes so the widest level spans ~2,000 px: a wide generation then
+        # stays a readable tree instead of a strip; labels only where they fit (tooltips always).
+        # Rows are then pulled apart so the picture keeps roughly the canvas's proportions.
+        per_level = nodes["level"].value_counts() if "level" in nodes and len(nodes) else None
+        widest = int(per_level.max()) if per_level is not None else 1
+        levels = len(per_level) if per_level is not None else 1
+        spacing = int(min(90, max(18, 2000 / max(widest, 1))))
+        separation = int(min(400, max(90, widest * spacing * height / 1400 / max(levels, 1))))
+    # Positions are computed here (force_layout, tree_layout), so the browser draws at once:
+    # no physics run, no hierarchical layout (a few hundred ms of the browser per visit for a
+    # 500-node tree).
+    if tree:
+        lv = pd.to_numeric(nodes["level"], errors="coerce").fillna(0)
+        nodes["x"], nodes["y"] = tree_layout(
+            nodes["id"], *ends, lv - lv.min(), spacing=spacing, separation=separation
         )
+    elif bool(physics) and not hierarchical and len(nodes) > 1:
+        nodes["x"], nodes["y"] = force_layout(nodes["id"], *ends, seed=seed)
     net.nodes = _records(nodes, _NODE_FIELDS)
     net.edges = _records(edges, ("from", "to", "title", "label", "width", "color", "dashes"))
     for e in net.edges:
@@ -323,33 +338,10 @@ def generate_html(
         "edges": {"smooth": False, "color": {"inherit": False}},
         "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False},
         "layout": {"randomSeed": int(seed), "improvedLayout": False},
-        # Positions come computed (force_layout): the browser draws at once, no physics run.
         "physics": {"enabled": False},
     }
     if hierarchical:
-        # Space a level's nodes so the widest level spans ~2,000 px: a wide generation then
-        # stays a readable tree instead of a strip; labels only where they fit (tooltips always).
-        # Rows are then pulled apart so the picture keeps roughly the canvas's proportions.
-        per_level = nodes["level"].value_counts() if "level" in nodes and len(nodes) else None
-        widest = int(per_level.max()) if per_level is not None else 1
-        levels = len(per_level) if per_level is not None else 1
-        spacing = int(min(90, max(18, 2000 / max(widest, 1))))
-        separation = int(min(400, max(90, widest * spacing * height / 1400 / max(levels, 1))))
-        # positions computed here (tree_layout): vis-network's own hierarchical layout took
-        # a few hundred ms of the browser per visit for a 500-node tree
-        if len(nodes) > 1 and "level" in nodes:
-            empty = pd.Series([], dtype=str)
-            lv = pd.to_numeric(nodes["level"], errors="coerce").fillna(0)
-            nodes["x"], nodes["y"] = tree_layout(
-                nodes["id"],
-                edges.get("from", empty),
-                edges.get("to", empty),
-                lv - lv.min(),
-                spacing=spacing,
-                separation=separation,
-            )
-            net.nodes = _records(nodes, _NODE_FIELDS)
-        else:
+        if not tree:  # one node, or no levels: vis-network places it
             options["layout"]["hierarchical"] = {
                 "enabled": True,
                 "direction": "UD",
@@ -361,7 +353,6 @@ def generate_html(
             }
         if spacing < 60:
             options["nodes"]["font"] = {"size": 0}
-        options["physics"] = {"enabled": False}
     net.options = options
     page = net.generate_html()
     page = _CDN_TAGS.sub("", page)

@@ -37,7 +37,7 @@ walk of their own records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,7 @@ __all__ = [
     "ROOM_ECONOMY_COLUMNS",
     "account_economy",
     "before_after",
+    "before_after_moves",
     "buyer_pairs",
     "compare_window",
     "reconcile_rewards",
@@ -611,10 +612,30 @@ def before_after(
     >>> out["moves"][["from_channel_id", "to_channel_id", "members"]].values.tolist()
     [['X', 'Y', 1]]
     """
+    return before_after_moves(
+        activity,
+        lambda gone, at_s, end: room_moves(joins, gone, at_s, end),
+        at,
+        window_days=window_days,
+        drop=drop,
+    )
+
+
+def before_after_moves(
+    activity: pd.DataFrame,
+    moves: Callable[[list[str], str, str], pd.DataFrame],
+    at: str,
+    *,
+    window_days: int = 30,
+    drop: float = 0.5,
+) -> dict[str, pd.DataFrame]:
+    """:func:`before_after` with the moves from ``moves(gone, at, end)``: the stopped and
+    dropped rooms, ``at`` and the end of the after window (``YYYY-MM-DD``). Given
+    :meth:`graphintel.dataset.Dataset.room_moves`, the store computes them."""
     rooms = room_changes(activity, at, window_days=window_days, drop=drop)
     at_s, end = compare_window(at, window_days)
-    gone = rooms.loc[rooms["status"].isin(["stopped", "dropped"]), "channel_id"]
-    return {"rooms": rooms, "moves": room_moves(joins, gone, at_s, end)}
+    gone = rooms.loc[rooms["status"].isin(["stopped", "dropped"]), "channel_id"].tolist()
+    return {"rooms": rooms, "moves": moves(gone, at_s, end)}
 
 
 def compare_window(at: str, window_days: int) -> tuple[str, str]:
